@@ -1,0 +1,180 @@
+import http from "node:http";
+import type Koa from "koa";
+import { AppError } from "./errors.js";
+import { traceFields, type Logger } from "./logger.js";
+
+/** What every request handler may add to its one log line. */
+export interface RequestState {
+  log: Logger;
+  logFields: Record<string, unknown>;
+}
+
+/**
+ * Outermost middleware: one child logger per request (with trace correlation),
+ * errors mapped to JSON answers (messages shown for 4xx only), and exactly one
+ * structured log line per request with its outcome and latency.
+ */
+export function requestMiddleware(logger: Logger, project: string | undefined): Koa.Middleware {
+  return async (ctx, next) => {
+    const started = process.hrtime.bigint();
+    const state = ctx.state as RequestState;
+    state.log = logger.child(traceFields(ctx.get("X-Cloud-Trace-Context") || undefined, project));
+    state.logFields = {};
+    let failure: unknown;
+    try {
+      await next();
+    } catch (err) {
+      failure = err;
+      const appError = err instanceof AppError ? err : undefined;
+      ctx.status = appError?.status ?? (isHttpError(err) ? err.status : 500);
+      const expose = appError ? appError.expose : ctx.status < 500;
+      ctx.body = {
+        error: appError?.code ?? (ctx.status < 500 ? "bad_request" : "internal"),
+        ...(expose && err instanceof Error ? { message: err.message } : {}),
+      };
+    }
+    const latencyMs = Number(process.hrtime.bigint() - started) / 1e6;
+    const line = {
+      httpRequest: {
+        requestMethod: ctx.method,
+        requestUrl: ctx.path,
+        status: ctx.status,
+        latency: `${(latencyMs / 1000).toFixed(6)}s`,
+      },
+      latency_ms: Math.round(latencyMs * 100) / 100,
+      ...state.logFields,
+      ...(failure !== undefined && ctx.status >= 500 ? { err: serializeError(failure) } : {}),
+    };
+    const message = `${ctx.method} ${ctx.path} ${ctx.status}`;
+    if (ctx.status >= 500) state.log.error(line, message);
+    else if (ctx.path === "/health" || ctx.path === "/ready") state.log.debug(line, message);
+    else state.log.info(line, message);
+  };
+}
+
+function isHttpError(err: unknown): err is { status: number } {
+  return (
+    typeof err === "object" &&
+    err !== null &&
+    typeof (err as { status?: unknown }).status === "number" &&
+    (err as { status: number }).status >= 400 &&
+    (err as { status: number }).status < 600
+  );
+}
+
+/** Errors in logs: name, code and message, never request bodies. */
+export function serializeError(err: unknown): Record<string, unknown> {
+  if (!(err instanceof Error)) return { message: String(err) };
+  const out: Record<string, unknown> = { name: err.name, message: err.message };
+  if (err instanceof AppError) out.code = err.code;
+  if (err.cause !== undefined)
+    out.cause = err.cause instanceof Error ? err.cause.message : JSON.stringify(err.cause);
+  return out;
+}
+
+/** `/health`: the process is up. `/ready`: configuration, secrets and clients are in place. */
+export function healthMiddleware(isReady: () => boolean): Koa.Middleware {
+  return async (ctx, next) => {
+    if (ctx.method === "GET" && ctx.path === "/health") {
+      ctx.body = { status: "ok" };
+      return;
+    }
+    if (ctx.method === "GET" && ctx.path === "/ready") {
+      const ready = isReady();
+      ctx.status = ready ? 200 : 503;
+      ctx.body = { status: ready ? "ready" : "starting" };
+      return;
+    }
+    await next();
+  };
+}
+
+export interface ServeOptions {
+  port: number;
+  host?: string;
+  logger: Logger;
+  /** Total time allowed from SIGTERM to exit (Cloud Run gives 10 s). */
+  shutdownTimeoutMs?: number;
+  /** Called as soon as shutdown starts, e.g. to turn /ready off. */
+  onDrain?: () => void;
+  /** Called after in-flight requests finished, e.g. to flush a publisher. */
+  onShutdown?: () => Promise<void>;
+  /** Slowloris bound: a request's headers and body must arrive within this. */
+  requestTimeoutMs?: number;
+  exit?: (code: number) => void;
+}
+
+export interface RunningServer {
+  server: http.Server;
+  port: number;
+  /** Stop accepting, finish in-flight requests, run onShutdown. Resolves when done. */
+  shutdown(reason: string): Promise<void>;
+}
+
+/**
+ * Listens and installs SIGTERM/SIGINT handling: stop accepting new connections,
+ * let requests already in flight finish, flush, exit, all within the timeout
+ * (connections still open then are cut).
+ */
+export async function serve(app: Koa, options: ServeOptions): Promise<RunningServer> {
+  const shutdownTimeoutMs = options.shutdownTimeoutMs ?? 8000;
+  const exit = options.exit ?? ((code: number) => process.exit(code));
+  const server = http.createServer(app.callback());
+  server.requestTimeout = options.requestTimeoutMs ?? 30_000;
+  server.headersTimeout = Math.min(server.requestTimeout, 10_000);
+  server.keepAliveTimeout = 65_000; // above Google front ends' idle timeout
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.host ?? "0.0.0.0", () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : options.port;
+
+  let shuttingDown: Promise<void> | undefined;
+  const shutdown = (reason: string): Promise<void> => {
+    shuttingDown ??= (async () => {
+      options.logger.info({ reason }, "shutting down: draining in-flight requests");
+      options.onDrain?.();
+      const force = setTimeout(() => {
+        options.logger.warn("shutdown timeout reached: closing remaining connections");
+        server.closeAllConnections();
+      }, shutdownTimeoutMs - 1000);
+      force.unref();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      clearTimeout(force);
+      if (options.onShutdown) {
+        try {
+          await options.onShutdown();
+        } catch (err) {
+          options.logger.error({ err: serializeError(err) }, "error during shutdown");
+        }
+      }
+      options.logger.info("shutdown complete");
+    })();
+    return shuttingDown;
+  };
+
+  const onSignal = (signal: NodeJS.Signals) => {
+    const hardStop = setTimeout(() => exit(1), shutdownTimeoutMs);
+    hardStop.unref();
+    void shutdown(signal).then(() => {
+      clearTimeout(hardStop);
+      exit(0);
+    });
+  };
+  process.once("SIGTERM", onSignal);
+  process.once("SIGINT", onSignal);
+  return { server, port, shutdown };
+}
+
+/** Common start-up failure path for main.ts files: one clear message, exit 1. */
+export function exitOnStartupError(logger: Logger, err: unknown): never {
+  logger.fatal({ err: serializeError(err) }, err instanceof Error ? err.message : "start-up failed");
+  process.exit(1);
+}

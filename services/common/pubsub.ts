@@ -1,0 +1,67 @@
+import type { PubSub, Topic } from "@google-cloud/pubsub";
+import { TransientError } from "./errors.js";
+
+/** Publishes one message and resolves with its Pub/Sub message id once the server has it. */
+export interface MessagePublisher {
+  publish(data: Buffer, attributes: Record<string, string>): Promise<string>;
+  /** Sends anything still batched and releases the client's resources. */
+  close(): Promise<void>;
+}
+
+export interface TopicPublisherOptions {
+  /** Bound on one publish, retries included (the client's own default budget is 600 s). */
+  timeoutMs: number;
+  /**
+   * How long the client may hold a message to batch it with others. Every publish
+   * here is awaited by an HTTP request, so this is added latency: kept small
+   * (see docs/BENCHMARKS.md for the measurement behind the default).
+   */
+  maxBatchMilliseconds?: number;
+  maxBatchMessages?: number;
+}
+
+/** A MessagePublisher over one `@google-cloud/pubsub` topic, created once and reused. */
+export class PubSubPublisher implements MessagePublisher {
+  private readonly topic: Topic;
+
+  constructor(pubsub: PubSub, topicName: string, options: TopicPublisherOptions) {
+    this.topic = pubsub.topic(topicName, {
+      batching: {
+        maxMessages: options.maxBatchMessages ?? 100,
+        maxMilliseconds: options.maxBatchMilliseconds ?? 5,
+        maxBytes: 4 * 1024 * 1024,
+      },
+      // gax applies `timeout` as the total retry budget as well as the per-call timeout.
+      gaxOpts: { timeout: options.timeoutMs },
+    });
+  }
+
+  get name(): string {
+    return this.topic.name;
+  }
+
+  async publish(data: Buffer, attributes: Record<string, string>): Promise<string> {
+    try {
+      return await this.topic.publishMessage({ data, attributes });
+    } catch (err) {
+      throw new TransientError(`publish to ${this.topic.name} failed`, { cause: err });
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.topic.flush();
+  }
+}
+
+/** Rejects with a TransientError when `promise` has not settled within `ms`. */
+export async function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TransientError(`${what} timed out after ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,51 @@
+import { PubSub } from "@google-cloud/pubsub";
+import { createLogger } from "../common/logger.js";
+import { createSecretManagerClient, resolveSecrets } from "../common/secrets.js";
+import { exitOnStartupError, serve } from "../common/http.js";
+import { PubSubPublisher } from "../common/pubsub.js";
+import { loadReceiverConfig } from "./config.js";
+import { createApp } from "./app.js";
+
+async function main(): Promise<void> {
+  const env = await resolveSecrets("receiver", process.env, createSecretManagerClient);
+  const config = loadReceiverConfig(env);
+  const logger = createLogger({ service: "receiver", level: config.LOG_LEVEL });
+  const pubsub = new PubSub({ projectId: config.GOOGLE_CLOUD_PROJECT });
+  const publisher = new PubSubPublisher(pubsub, config.PUBSUB_TOPIC, {
+    timeoutMs: config.PUBLISH_TIMEOUT_MS,
+  });
+  let ready = false;
+  const app = createApp({
+    webhookSecrets: config.STRIPE_WEBHOOK_SECRET,
+    eventTypes: config.STRIPE_EVENT_TYPES,
+    publisher,
+    publishTimeoutMs: config.PUBLISH_TIMEOUT_MS,
+    logger,
+    project: config.GOOGLE_CLOUD_PROJECT,
+    isReady: () => ready,
+  });
+  const running = await serve(app, {
+    port: config.PORT,
+    logger,
+    onDrain: () => {
+      ready = false;
+    },
+    onShutdown: async () => {
+      await publisher.close();
+      await pubsub.close();
+    },
+  });
+  ready = true;
+  logger.info(
+    {
+      port: running.port,
+      topic: config.PUBSUB_TOPIC,
+      secrets: config.STRIPE_WEBHOOK_SECRET.length,
+      allowlist: config.STRIPE_EVENT_TYPES,
+      emulator: config.PUBSUB_EMULATOR_HOST ?? null,
+    },
+    "receiver ready",
+  );
+}
+
+main().catch((err: unknown) => exitOnStartupError(createLogger({ service: "receiver" }), err));

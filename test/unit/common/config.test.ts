@@ -1,0 +1,109 @@
+import { expect } from "chai";
+import { ConfigError } from "../../../services/common/errors.js";
+import { loadReceiverConfig } from "../../../services/receiver/config.js";
+import { resolveSecrets, secretVersionName, type SecretAccessor } from "../../../services/common/secrets.js";
+import { traceFields } from "../../../services/common/logger.js";
+
+describe("unit: configuration", () => {
+  it("when every variable is valid, then defaults fill the rest and secrets are split and trimmed", () => {
+    const config = loadReceiverConfig({
+      GOOGLE_CLOUD_PROJECT: "my-project",
+      STRIPE_WEBHOOK_SECRET: " whsec_one ,\twhsec_two\n",
+    });
+    expect(config.STRIPE_WEBHOOK_SECRET).to.deep.equal(["whsec_one", "whsec_two"]);
+    expect(config.PORT).to.equal(8080);
+    expect(config.PUBSUB_TOPIC).to.equal("stripe-events");
+    expect(config.PUBLISH_TIMEOUT_MS).to.equal(4000);
+    expect(config.STRIPE_EVENT_TYPES).to.deep.equal([]);
+  });
+
+  it("when several variables are wrong, then one error names every one of them", () => {
+    let error: unknown;
+    try {
+      loadReceiverConfig({ PORT: "99999", STRIPE_WEBHOOK_SECRET: "sk_test_oops", PUBLISH_TIMEOUT_MS: "-1" });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).to.be.instanceOf(ConfigError);
+    const message = (error as ConfigError).message;
+    for (const name of ["PORT", "GOOGLE_CLOUD_PROJECT", "STRIPE_WEBHOOK_SECRET", "PUBLISH_TIMEOUT_MS"]) {
+      expect(message).to.include(name);
+    }
+    expect(message).to.not.include("sk_test_oops");
+  });
+});
+
+describe("unit: secret resolution", () => {
+  class FakeSecrets implements SecretAccessor {
+    readonly names: string[] = [];
+    constructor(private readonly values: Record<string, string>) {}
+    accessSecretVersion(request: { name: string }) {
+      this.names.push(request.name);
+      const value = this.values[request.name];
+      if (value === undefined) return Promise.reject(new Error("5 NOT_FOUND: secret not found"));
+      return Promise.resolve([{ payload: { data: Buffer.from(value) } }] as const);
+    }
+  }
+
+  it("when values are sm:// references, then they are read from Secret Manager; plain values pass through", async () => {
+    const client = new FakeSecrets({
+      "projects/p1/secrets/stripe-key/versions/latest": "sk_test_123\n",
+      "projects/other/secrets/hook/versions/3": "whsec_abc",
+    });
+    const env = await resolveSecrets(
+      "test",
+      {
+        GOOGLE_CLOUD_PROJECT: "p1",
+        STRIPE_API_KEY: "sm://stripe-key",
+        STRIPE_WEBHOOK_SECRET: "sm://projects/other/secrets/hook/versions/3",
+        PLAIN: "as-is",
+      },
+      () => client,
+    );
+    expect(env.STRIPE_API_KEY).to.equal("sk_test_123");
+    expect(env.STRIPE_WEBHOOK_SECRET).to.equal("whsec_abc");
+    expect(env.PLAIN).to.equal("as-is");
+  });
+
+  it("when no value is a reference, then no client is created", async () => {
+    let created = false;
+    await resolveSecrets("test", { A: "b" }, () => {
+      created = true;
+      return new FakeSecrets({});
+    });
+    expect(created).to.equal(false);
+  });
+
+  it("when secrets cannot be read, then one ConfigError names each variable and never a value", async () => {
+    const promise = resolveSecrets(
+      "test",
+      { GOOGLE_CLOUD_PROJECT: "p1", A: "sm://missing-one", B: "sm://bad/ref" },
+      () => new FakeSecrets({}),
+    );
+    let error: unknown;
+    try {
+      await promise;
+    } catch (err) {
+      error = err;
+    }
+    expect(error).to.be.instanceOf(ConfigError);
+    expect((error as Error).message).to.include("A: could not read secret sm://missing-one");
+    expect((error as Error).message).to.include("B: could not read secret sm://bad/ref");
+  });
+
+  it("when a short reference has no project, then it says so", () => {
+    expect(() => secretVersionName("sm://x", undefined)).to.throw(/GOOGLE_CLOUD_PROJECT/);
+  });
+});
+
+describe("unit: trace correlation", () => {
+  it("when X-Cloud-Trace-Context is present, then the Cloud Logging trace fields are set", () => {
+    expect(traceFields("105445aa7843bc8bf206b12000100000/1;o=1", "p1")).to.deep.equal({
+      "logging.googleapis.com/trace": "projects/p1/traces/105445aa7843bc8bf206b12000100000",
+      "logging.googleapis.com/spanId": "1",
+      "logging.googleapis.com/trace_sampled": true,
+    });
+    expect(traceFields("garbage", "p1")).to.deep.equal({});
+    expect(traceFields(undefined, "p1")).to.deep.equal({});
+  });
+});
