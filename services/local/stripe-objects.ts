@@ -4,6 +4,7 @@
  * shapes are Stripe's, not remembered ones.
  */
 import { randomBytes } from "node:crypto";
+import Stripe from "stripe";
 import sessionFixture from "../../test/fixtures/stripe/checkout_session.json" with { type: "json" };
 import lineItemFixture from "../../test/fixtures/stripe/checkout_session_line_item.json" with { type: "json" };
 import eventFixture from "../../test/fixtures/stripe/event.json" with { type: "json" };
@@ -12,7 +13,7 @@ import priceFixture from "../../test/fixtures/stripe/price.json" with { type: "j
 import subscriptionFixture from "../../test/fixtures/stripe/subscription.json" with { type: "json" };
 
 /** The API version this code is written and tested against; register the webhook endpoint with it. */
-export const STRIPE_API_VERSION = "2026-10-28.endive";
+export const STRIPE_API_VERSION: string = Stripe.API_VERSION;
 
 /** The shipped product (the scale) in the local stack. */
 export const SCALE_PRODUCT_ID = "prod_LocalScale0001";

@@ -5,7 +5,7 @@ import { eventAttributes } from "../common/event.js";
 import { healthMiddleware, requestMiddleware, type RequestState } from "../common/http.js";
 import { withDeadline, type MessagePublisher } from "../common/pubsub.js";
 import { AppError } from "../common/errors.js";
-import { readRawBody, MAX_BODY_BYTES } from "./read-raw-body.js";
+import { readRawBody, MAX_BODY_BYTES } from "../common/read-raw-body.js";
 import { verifyStripeWebhook, WebhookRejectedError } from "./verify-signature.js";
 
 export const WEBHOOK_PATHS = ["/webhooks/stripe", "/webhook_succesful_payment"] as const;

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from "node:http";
-import { AppError } from "../common/errors.js";
+import { AppError } from "./errors.js";
 
 export const MAX_BODY_BYTES = 256 * 1024;
 

@@ -1,0 +1,111 @@
+import Stripe from "stripe";
+import { PermanentError, TransientError } from "../../common/errors.js";
+import type { CallOptions, StripeCatalog } from "../ports.js";
+import type { CheckoutSession, LineItem } from "../session.js";
+import { SUBSCRIPTION_MARKER } from "../fulfil-order.js";
+
+export interface StripeClientOptions {
+  apiKey: string;
+  /** e.g. http://127.0.0.1:12111: a local stand-in speaking Stripe's wire format. */
+  apiBase?: string | undefined;
+  timeoutMs: number;
+}
+
+/** The SDK client, pinned to the API version this code is tested against. */
+export function createStripeClient(options: StripeClientOptions): Stripe {
+  const base = options.apiBase ? new URL(options.apiBase) : undefined;
+  return new Stripe(options.apiKey, {
+    timeout: options.timeoutMs,
+    telemetry: false,
+    appInfo: { name: "stripe-fulfilment" },
+    ...(base
+      ? {
+          host: base.hostname,
+          port: base.port || (base.protocol === "https:" ? 443 : 80),
+          protocol: base.protocol === "https:" ? "https" : "http",
+        }
+      : {}),
+  });
+}
+
+/** Stripe's errors as ours: 429, 5xx and network trouble are transient; other 4xx are permanent. */
+export function mapStripeError(err: unknown, what: string): Error {
+  if (err instanceof TransientError || err instanceof PermanentError) return err;
+  if (err instanceof Stripe.errors.StripeError) {
+    const status = err.statusCode;
+    const detail = `${what}: Stripe ${err.type}${status ? ` ${status}` : ""}${err.code ? ` ${err.code}` : ""}: ${err.message}`;
+    if (
+      err instanceof Stripe.errors.StripeConnectionError ||
+      err instanceof Stripe.errors.StripeRateLimitError ||
+      err instanceof Stripe.errors.StripeAPIError ||
+      status === undefined ||
+      status === 429 ||
+      status >= 500
+    ) {
+      return new TransientError(detail, { cause: err, code: "stripe_transient" });
+    }
+    return new PermanentError(detail, { cause: err, code: `stripe_${status}` });
+  }
+  return new TransientError(`${what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+}
+
+/** The few Stripe reads and one write fulfilment makes. */
+export class StripeApiCatalog implements StripeCatalog {
+  constructor(private readonly stripe: Stripe) {}
+
+  async getSession(sessionId: string, options: CallOptions): Promise<CheckoutSession> {
+    try {
+      const session = await this.stripe.checkout.sessions.retrieve(
+        sessionId,
+        {},
+        { timeout: options.timeoutMs },
+      );
+      return session;
+    } catch (err) {
+      throw mapStripeError(err, `retrieving session ${sessionId}`);
+    }
+  }
+
+  async listLineItems(sessionId: string, options: CallOptions): Promise<LineItem[]> {
+    try {
+      const items: LineItem[] = [];
+      const list = this.stripe.checkout.sessions.listLineItems(
+        sessionId,
+        { limit: 100, expand: ["data.price.product"] },
+        { timeout: options.timeoutMs },
+      );
+      for await (const item of list) items.push(item as unknown as LineItem);
+      return items;
+    } catch (err) {
+      throw mapStripeError(err, `listing line items of ${sessionId}`);
+    }
+  }
+
+  async getSubscriptionMetadata(
+    subscriptionId: string,
+    options: CallOptions,
+  ): Promise<Record<string, string>> {
+    try {
+      const subscription = await this.stripe.subscriptions.retrieve(
+        subscriptionId,
+        {},
+        { timeout: options.timeoutMs },
+      );
+      return subscription.metadata ?? {};
+    } catch (err) {
+      throw mapStripeError(err, `retrieving subscription ${subscriptionId}`);
+    }
+  }
+
+  async markInitialOrderProcessed(subscriptionId: string, options: CallOptions): Promise<void> {
+    try {
+      await this.stripe.subscriptions.update(
+        subscriptionId,
+        { metadata: { [SUBSCRIPTION_MARKER]: "true" } },
+        { timeout: options.timeoutMs },
+      );
+    } catch (err) {
+      throw mapStripeError(err, `updating subscription ${subscriptionId}`);
+    }
+  }
+}

@@ -1,0 +1,437 @@
+import { randomUUID } from "node:crypto";
+import { PermanentError, errorMessage } from "../common/errors.js";
+import { parseStripeEvent } from "../common/event.js";
+import type { Logger } from "../common/logger.js";
+import type { MessagePublisher } from "../common/pubsub.js";
+import { serializeError } from "../common/http.js";
+import { classifyEvent, type CheckoutTrigger } from "./classify-event.js";
+import { composeOrderEmail } from "./compose-email.js";
+import { Deadline } from "./deadline.js";
+import { decidePayment, decideShipping } from "./decide-fulfilment.js";
+import { MailOutcomeUnknownError, MailRefusedError } from "./errors.js";
+import { buildOrderDetails } from "./order-details.js";
+import {
+  ClaimLostError,
+  concludeOrder,
+  releaseOrder,
+  type OrderRecord,
+  type OrderStatus,
+} from "./order-state.js";
+import type { Mailer, OrderStore, StripeCatalog } from "./ports.js";
+import type { PushMessage } from "./push-envelope.js";
+
+export interface FulfilmentSettings {
+  liveKey: boolean;
+  fulfilTrials: boolean;
+  productIds: readonly string[];
+  optInField?: string | undefined;
+  emailTo: readonly string[];
+  emailFrom: string;
+  templateId?: string | undefined;
+  leaseMs: number;
+  deadlineMs: number;
+  /** `dead_letter_source` on what this service dead-letters. */
+  deadLetterSource: string;
+}
+
+export interface FulfillerDeps {
+  store: OrderStore;
+  stripe: StripeCatalog;
+  mailer: Mailer;
+  deadLetter: MessagePublisher;
+  settings: FulfilmentSettings;
+  clock?: () => number;
+  newClaimId?: () => string;
+}
+
+export type PushResult =
+  | "fulfilled"
+  | "skipped"
+  | "awaiting_payment"
+  | "payment_failed"
+  | "duplicate"
+  | "ignored"
+  | "needs_review"
+  | "dead_lettered"
+  | "busy"
+  | "claim_lost"
+  | "transient_failure";
+
+export interface PushOutcome {
+  ack: boolean;
+  result: PushResult;
+  sessionId?: string;
+  reason?: string;
+}
+
+export const SUBSCRIPTION_MARKER = "initial_order_processed";
+
+interface Attempt {
+  message: PushMessage;
+  eventId: string;
+  eventType: string;
+  sessionId: string;
+  trigger: CheckoutTrigger;
+  claimId: string;
+  deadline: Deadline;
+  log: Logger;
+}
+
+/**
+ * One push delivery, start to end: decode, classify, claim the order, decide from
+ * the re-read session, email at most once, record. Returns whether to acknowledge.
+ */
+export class Fulfiller {
+  private readonly clock: () => number;
+  private readonly newClaimId: () => string;
+
+  constructor(private readonly deps: FulfillerDeps) {
+    this.clock = deps.clock ?? Date.now;
+    this.newClaimId = deps.newClaimId ?? randomUUID;
+  }
+
+  private now(): Date {
+    return new Date(this.clock());
+  }
+
+  async handlePush(
+    message: PushMessage & { dataProblem?: string | null },
+    log: Logger,
+  ): Promise<PushOutcome> {
+    const deadline = new Deadline(this.deps.settings.deadlineMs, this.clock);
+    if (message.dataProblem) return this.deadLetter(message, message.dataProblem, log);
+    const event = parseStripeEvent(message.data);
+    if (!event) return this.deadLetter(message, "message data is not a Stripe event", log);
+
+    const classification = classifyEvent(event, { liveKey: this.deps.settings.liveKey });
+    if (classification.kind === "ignore") {
+      try {
+        await this.deps.store.recordEvent(event.id, event.type, "ignored");
+      } catch (err) {
+        log.warn({ err: serializeError(err), event_id: event.id }, "could not count an ignored event");
+      }
+      log.info(
+        { event_id: event.id, event_type: event.type, reason: classification.reason },
+        "event ignored",
+      );
+      return { ack: true, result: "ignored", reason: classification.reason };
+    }
+
+    const attempt: Attempt = {
+      message,
+      eventId: event.id,
+      eventType: event.type,
+      sessionId: classification.sessionId,
+      trigger: classification.trigger,
+      claimId: this.newClaimId(),
+      deadline,
+      log: log.child({ session_id: classification.sessionId, event_id: event.id }),
+    };
+
+    let plan;
+    try {
+      plan = await this.deps.store.claim({
+        sessionId: attempt.sessionId,
+        eventId: attempt.eventId,
+        eventType: attempt.eventType,
+        claimId: attempt.claimId,
+        now: this.now(),
+        leaseMs: this.deps.settings.leaseMs,
+      });
+    } catch (err) {
+      attempt.log.warn({ err: serializeError(err) }, "could not claim the order; Pub/Sub will redeliver");
+      return {
+        ack: false,
+        result: "transient_failure",
+        sessionId: attempt.sessionId,
+        reason: errorMessage(err),
+      };
+    }
+    switch (plan.outcome) {
+      case "duplicate":
+        return {
+          ack: true,
+          result: "duplicate",
+          sessionId: attempt.sessionId,
+          reason: `order is ${plan.order.status}`,
+        };
+      case "busy":
+        return {
+          ack: false,
+          result: "busy",
+          sessionId: attempt.sessionId,
+          reason: "another attempt holds the lease",
+        };
+      case "needs_review":
+        attempt.log.error(
+          { alert: "needs_review", reason: plan.order.reason },
+          "order needs review: an email may or may not have been sent; resolve with `orders resolve`",
+        );
+        return {
+          ack: true,
+          result: "needs_review",
+          sessionId: attempt.sessionId,
+          reason: plan.order.reason ?? undefined,
+        };
+      case "claimed":
+        break;
+    }
+
+    try {
+      return await this.processClaimed(attempt);
+    } catch (err) {
+      return this.handleFailure(attempt, err);
+    }
+  }
+
+  private async processClaimed(attempt: Attempt): Promise<PushOutcome> {
+    const { stripe, settings } = this.deps;
+    const session = await stripe.getSession(attempt.sessionId, attempt.deadline.next("reading the session"));
+    const payment = decidePayment(session, attempt.trigger, { fulfilTrials: settings.fulfilTrials });
+    if (payment.action === "record") return this.conclude(attempt, payment.status, payment.reason);
+
+    const lineItems = await stripe.listLineItems(
+      attempt.sessionId,
+      attempt.deadline.next("listing line items"),
+    );
+    const details = buildOrderDetails(session, lineItems);
+    const shipping = decideShipping(session, lineItems, {
+      productIds: settings.productIds,
+      optInField: settings.optInField,
+    });
+    if (!shipping.ships) return this.conclude(attempt, "skipped", shipping.reason, details);
+
+    if (session.mode === "subscription" && details.subscription_id) {
+      const metadata = await stripe.getSubscriptionMetadata(
+        details.subscription_id,
+        attempt.deadline.next("reading the subscription"),
+      );
+      if (metadata[SUBSCRIPTION_MARKER] === "true") {
+        return this.conclude(
+          attempt,
+          "skipped",
+          `subscription metadata says ${SUBSCRIPTION_MARKER}`,
+          details,
+        );
+      }
+    }
+
+    const email = composeOrderEmail({ sessionId: attempt.sessionId, details });
+    const sendOptions = attempt.deadline.next("sending the email", 1000);
+    // The send must finish inside our lease: nobody else can claim the order meanwhile.
+    await this.deps.store.updateClaimed(
+      attempt.sessionId,
+      attempt.claimId,
+      (order, now) => ({ ...order, details, email: { state: "sending", started_at: now }, updated_at: now }),
+      { requireLiveLease: true, minRemainingMs: sendOptions.timeoutMs + 1000 },
+    );
+    let messageId: string | null;
+    try {
+      ({ messageId } = await this.deps.mailer.send(
+        {
+          to: settings.emailTo,
+          from: settings.emailFrom,
+          subject: email.subject,
+          text: email.text,
+          html: email.html,
+          customArgs: email.customArgs,
+          templateId: settings.templateId,
+          templateData: email.templateData,
+        },
+        sendOptions,
+      ));
+    } catch (err) {
+      if (err instanceof MailRefusedError) {
+        await this.deps.store.updateClaimed(
+          attempt.sessionId,
+          attempt.claimId,
+          (order, now) => ({ ...order, email: { state: "not_sent", error: err.message }, updated_at: now }),
+          { requireLiveLease: false },
+        );
+        throw err.toAppError();
+      }
+      // Anything else (timeout, reset, an unexpected error) leaves the outcome unknown.
+      const why = err instanceof MailOutcomeUnknownError ? err.message : `unexpected: ${errorMessage(err)}`;
+      return this.markNeedsReview(attempt, `email outcome unknown: ${why}`);
+    }
+
+    // The provider accepted it: record that even if the lease ran out meanwhile, as
+    // long as nobody else claimed the order (the record is the truth about the send).
+    await this.deps.store.updateClaimed(
+      attempt.sessionId,
+      attempt.claimId,
+      (order, now) =>
+        concludeOrder(
+          {
+            ...order,
+            email: {
+              state: "sent",
+              started_at: order.email.started_at ?? null,
+              sent_at: now,
+              message_id: messageId,
+              by: "automatic",
+            },
+          },
+          { status: "fulfilled", reason: shipping.reason, now, eventId: attempt.eventId },
+        ),
+      { requireLiveLease: false },
+    );
+    attempt.log.info({ outcome: "fulfilled", sendgrid_message_id: messageId }, "order email sent");
+
+    if (session.mode === "subscription" && details.subscription_id) {
+      await this.setSubscriptionMarker(attempt, details.subscription_id);
+    }
+    return { ack: true, result: "fulfilled", sessionId: attempt.sessionId };
+  }
+
+  /** Best effort: a failure is logged and recorded, never a reason to redeliver. */
+  private async setSubscriptionMarker(attempt: Attempt, subscriptionId: string): Promise<void> {
+    let marker: NonNullable<OrderRecord["subscription_marker"]>;
+    try {
+      await this.deps.stripe.markInitialOrderProcessed(
+        subscriptionId,
+        attempt.deadline.next("marking the subscription"),
+      );
+      marker = { state: "set", error: null, at: this.now() };
+    } catch (err) {
+      attempt.log.warn(
+        { err: serializeError(err), subscription_id: subscriptionId },
+        "could not set the subscription marker",
+      );
+      marker = { state: "failed", error: errorMessage(err), at: this.now() };
+    }
+    try {
+      await this.deps.store.transact(attempt.sessionId, (order) => ({
+        next: order ? { ...order, subscription_marker: marker } : undefined,
+        result: undefined,
+      }));
+    } catch (err) {
+      attempt.log.warn({ err: serializeError(err) }, "could not record the subscription marker outcome");
+    }
+  }
+
+  private async conclude(
+    attempt: Attempt,
+    status: Exclude<OrderStatus, "processing" | "failed" | "needs_review">,
+    reason: string,
+    details?: OrderRecord["details"],
+  ): Promise<PushOutcome> {
+    await this.deps.store.updateClaimed(
+      attempt.sessionId,
+      attempt.claimId,
+      (order, now) =>
+        concludeOrder(
+          { ...order, details: details ?? order.details ?? null },
+          { status, reason, now, eventId: attempt.eventId },
+        ),
+      { requireLiveLease: true },
+    );
+    attempt.log.info({ outcome: status, reason }, `order ${status}`);
+    return { ack: true, result: status, sessionId: attempt.sessionId, reason };
+  }
+
+  private async markNeedsReview(attempt: Attempt, reason: string): Promise<PushOutcome> {
+    attempt.log.error(
+      { alert: "needs_review", reason },
+      "order needs review: the email may or may not have been sent; resolve with `orders resolve`",
+    );
+    try {
+      await this.deps.store.updateClaimed(
+        attempt.sessionId,
+        attempt.claimId,
+        (order, now) =>
+          concludeOrder(
+            { ...order, email: { ...order.email, error: reason } },
+            { status: "needs_review", reason, now, eventId: attempt.eventId },
+          ),
+        { requireLiveLease: false },
+      );
+    } catch (err) {
+      // email.state is still `sending`: the next delivery marks it needs_review.
+      attempt.log.error(
+        { err: serializeError(err) },
+        "could not record needs_review; the next delivery will",
+      );
+    }
+    return { ack: true, result: "needs_review", sessionId: attempt.sessionId, reason };
+  }
+
+  private async handleFailure(attempt: Attempt, err: unknown): Promise<PushOutcome> {
+    if (err instanceof ClaimLostError) {
+      attempt.log.warn({ reason: err.message }, "claim lost; stopping this attempt");
+      return { ack: false, result: "claim_lost", sessionId: attempt.sessionId, reason: err.message };
+    }
+    if (err instanceof PermanentError) {
+      try {
+        await this.deps.store.updateClaimed(
+          attempt.sessionId,
+          attempt.claimId,
+          (order, now) =>
+            concludeOrder(order, { status: "failed", reason: err.message, now, eventId: attempt.eventId }),
+          { requireLiveLease: false },
+        );
+      } catch (recordErr) {
+        attempt.log.warn(
+          { err: serializeError(recordErr) },
+          "could not record the failure; Pub/Sub will redeliver",
+        );
+        return {
+          ack: false,
+          result: "transient_failure",
+          sessionId: attempt.sessionId,
+          reason: errorMessage(recordErr),
+        };
+      }
+      return this.deadLetter(attempt.message, err.message, attempt.log, attempt.sessionId);
+    }
+    // Transient, or unexpected (treated as transient: Pub/Sub's retries, then its dead-lettering, bound it).
+    const reason = errorMessage(err);
+    attempt.log.warn({ err: serializeError(err) }, "transient failure; releasing the order for redelivery");
+    try {
+      await this.deps.store.updateClaimed(
+        attempt.sessionId,
+        attempt.claimId,
+        (order, now) => releaseOrder(order, now, reason),
+        { requireLiveLease: false },
+      );
+    } catch (releaseErr) {
+      attempt.log.warn({ err: serializeError(releaseErr) }, "could not release the lease; it will expire");
+    }
+    return { ack: false, result: "transient_failure", sessionId: attempt.sessionId, reason };
+  }
+
+  /** Publishes the original message with the reason to the dead-letter topic; 503 if that fails. */
+  private async deadLetter(
+    message: PushMessage,
+    reason: string,
+    log: Logger,
+    sessionId?: string,
+  ): Promise<PushOutcome> {
+    const attributes = {
+      ...message.attributes,
+      dead_letter_reason: reason.slice(0, 1000),
+      dead_letter_at: this.now().toISOString(),
+      dead_letter_source: this.deps.settings.deadLetterSource,
+      dead_letter_message_id: message.messageId,
+    };
+    const data = message.data.length > 0 ? message.data : Buffer.from(message.rawData, "utf8");
+    try {
+      const id = await this.deps.deadLetter.publish(data, attributes);
+      log.error(
+        { alert: "dead_lettered", reason, dead_letter_message_id: id, session_id: sessionId },
+        "message dead-lettered",
+      );
+      return { ack: true, result: "dead_lettered", reason, ...(sessionId ? { sessionId } : {}) };
+    } catch (err) {
+      log.error(
+        { err: serializeError(err), reason },
+        "could not publish to the dead-letter topic; not acknowledging",
+      );
+      return {
+        ack: false,
+        result: "transient_failure",
+        reason: `dead-letter publish failed: ${errorMessage(err)}`,
+      };
+    }
+  }
+}

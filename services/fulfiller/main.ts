@@ -1,0 +1,92 @@
+import { Firestore } from "@google-cloud/firestore";
+import { PubSub } from "@google-cloud/pubsub";
+import { createLogger } from "../common/logger.js";
+import { createSecretManagerClient, resolveSecrets } from "../common/secrets.js";
+import { exitOnStartupError, serve } from "../common/http.js";
+import { PubSubPublisher } from "../common/pubsub.js";
+import { loadFulfillerConfig } from "./config.js";
+import { createApp } from "./app.js";
+import { Fulfiller } from "./fulfil-order.js";
+import { isLiveKey } from "./classify-event.js";
+import { createPushAuthenticator } from "./push-auth.js";
+import { FirestoreOrderStore } from "./adapters/firestore-order-store.js";
+import { createStripeClient, StripeApiCatalog } from "./adapters/stripe-catalog.js";
+import { SendGridMailer } from "./adapters/sendgrid-mailer.js";
+
+async function main(): Promise<void> {
+  const env = await resolveSecrets("fulfiller", process.env, createSecretManagerClient);
+  const config = loadFulfillerConfig(env);
+  const logger = createLogger({ service: "fulfiller", level: config.LOG_LEVEL });
+  if (config.PUSH_AUTH === "none") {
+    logger.warn(
+      { alert: "push_auth_disabled" },
+      "PUSH_AUTH=none: push requests are NOT authenticated. Only for the local emulator stack; never deploy this.",
+    );
+  }
+  const pubsub = new PubSub({ projectId: config.GOOGLE_CLOUD_PROJECT });
+  const deadLetter = new PubSubPublisher(pubsub, config.PUBSUB_DLQ_TOPIC, { timeoutMs: 5000 });
+  const db = new Firestore({ projectId: config.GOOGLE_CLOUD_PROJECT, ignoreUndefinedProperties: true });
+  const fulfiller = new Fulfiller({
+    store: new FirestoreOrderStore(db),
+    stripe: new StripeApiCatalog(
+      createStripeClient({
+        apiKey: config.STRIPE_API_KEY,
+        apiBase: config.STRIPE_API_BASE,
+        timeoutMs: config.HANDLER_DEADLINE_MS,
+      }),
+    ),
+    mailer: new SendGridMailer({ apiKey: config.SENDGRID_API_KEY, apiBase: config.SENDGRID_API_BASE }),
+    deadLetter,
+    settings: {
+      liveKey: isLiveKey(config.STRIPE_API_KEY),
+      fulfilTrials: config.FULFIL_TRIALS,
+      productIds: config.FULFILMENT_PRODUCT_IDS,
+      optInField: config.FULFILMENT_OPT_IN_FIELD,
+      emailTo: config.FULFILMENT_EMAIL_TO,
+      emailFrom: config.EMAIL_FROM,
+      templateId: config.SENDGRID_TEMPLATE_ID,
+      leaseMs: config.ORDER_LEASE_SECONDS * 1000,
+      deadlineMs: config.HANDLER_DEADLINE_MS,
+      deadLetterSource: "fulfiller",
+    },
+  });
+  let ready = false;
+  const app = createApp({
+    fulfiller,
+    authenticate: createPushAuthenticator({
+      mode: config.PUSH_AUTH,
+      audience: config.PUSH_AUDIENCE,
+      serviceAccount: config.PUSH_SERVICE_ACCOUNT,
+      certsUrl: config.PUSH_OIDC_CERTS_URL,
+    }),
+    logger,
+    project: config.GOOGLE_CLOUD_PROJECT,
+    isReady: () => ready,
+  });
+  const running = await serve(app, {
+    port: config.PORT,
+    logger,
+    onDrain: () => {
+      ready = false;
+    },
+    onShutdown: async () => {
+      await deadLetter.close();
+      await pubsub.close();
+      await db.terminate();
+    },
+  });
+  ready = true;
+  logger.info(
+    {
+      port: running.port,
+      push_auth: config.PUSH_AUTH,
+      livemode: isLiveKey(config.STRIPE_API_KEY),
+      dead_letter_topic: config.PUBSUB_DLQ_TOPIC,
+      stripe_api_base: config.STRIPE_API_BASE ?? null,
+      sendgrid_api_base: config.SENDGRID_API_BASE ?? null,
+    },
+    "fulfiller ready",
+  );
+}
+
+main().catch((err: unknown) => exitOnStartupError(createLogger({ service: "fulfiller" }), err));

@@ -1,0 +1,267 @@
+/**
+ * The order state machine, as pure functions over plain records. The Firestore
+ * adapter runs these inside transactions; tests run them directly.
+ *
+ *   (none) ──claim──▶ processing ──▶ fulfilled | skipped | payment_failed | needs_review   (final)
+ *                          │  └────▶ awaiting_payment | failed   (claimable again)
+ *                          └─ lease expires or released ─▶ claimable again
+ *
+ * A claim is a random `claim_id` and a lease. Every later write of the attempt
+ * first checks it still holds the claim; a lost claim stops the attempt.
+ */
+export const ORDER_STATUSES = [
+  "processing",
+  "fulfilled",
+  "skipped",
+  "awaiting_payment",
+  "payment_failed",
+  "failed",
+  "needs_review",
+] as const;
+export type OrderStatus = (typeof ORDER_STATUSES)[number];
+
+export const FINAL_STATUSES: ReadonlySet<OrderStatus> = new Set([
+  "fulfilled",
+  "skipped",
+  "payment_failed",
+  "needs_review",
+]);
+
+export type EmailState = "none" | "sending" | "sent" | "not_sent";
+
+export interface EmailRecord {
+  state: EmailState;
+  started_at?: Date | null;
+  sent_at?: Date | null;
+  message_id?: string | null;
+  error?: string | null;
+  /** Who moved it to sent: "automatic", "operator:resend", "operator:confirmed". */
+  by?: string | null;
+}
+
+export interface HistoryEntry {
+  at: Date;
+  status: OrderStatus;
+  reason: string | null;
+  event_id?: string | null;
+}
+
+export interface OrderRecord {
+  session_id: string;
+  status: OrderStatus;
+  reason: string | null;
+  claim_id: string | null;
+  lease_expires_at: Date | null;
+  attempts: number;
+  event_ids: string[];
+  last_event_type: string | null;
+  email: EmailRecord;
+  history: HistoryEntry[];
+  created_at: Date;
+  updated_at: Date;
+  /** Filled once the session has been read. */
+  details?: OrderDetails | null;
+  subscription_marker?: { state: "set" | "failed" | "already_set"; error?: string | null; at: Date } | null;
+}
+
+export interface OrderDetails {
+  mode: string;
+  livemode: boolean;
+  currency: string | null;
+  customer: { name: string | null; email: string | null; phone: string | null };
+  shipping: { name: string | null; address: Record<string, string | null> | null } | null;
+  line_items: {
+    product_id: string | null;
+    name: string;
+    quantity: number;
+    unit_amount: number | null;
+    amount_total: number;
+  }[];
+  totals: {
+    subtotal: number | null;
+    shipping: number | null;
+    discount: number | null;
+    tax: number | null;
+    total: number | null;
+  };
+  subscription_id: string | null;
+  payment_intent_id: string | null;
+  custom_fields: { key: string; label: string; value: string | null }[];
+}
+
+export const HISTORY_LIMIT = 20;
+const EVENT_IDS_LIMIT = 50;
+
+export function isFinal(status: OrderStatus): boolean {
+  return FINAL_STATUSES.has(status);
+}
+
+export interface ClaimRequest {
+  sessionId: string;
+  eventId: string;
+  eventType: string;
+  claimId: string;
+  now: Date;
+  leaseMs: number;
+}
+
+export type ClaimPlan =
+  | { outcome: "claimed"; order: OrderRecord }
+  | { outcome: "duplicate"; order: OrderRecord }
+  | { outcome: "busy"; order: OrderRecord }
+  /** A crashed attempt left `email.state = sending`: the send's outcome is unknown. */
+  | { outcome: "needs_review"; order: OrderRecord };
+
+function withHistory(order: OrderRecord, entry: HistoryEntry): HistoryEntry[] {
+  return [...order.history, entry].slice(-HISTORY_LIMIT);
+}
+
+function withEvent(ids: readonly string[], eventId: string): string[] {
+  return ids.includes(eventId) ? [...ids] : [...ids, eventId].slice(-EVENT_IDS_LIMIT);
+}
+
+/** Decide what a delivery does to the order (run inside the claim transaction). */
+export function planClaim(existing: OrderRecord | undefined, request: ClaimRequest): ClaimPlan {
+  const { now } = request;
+  if (!existing) {
+    return {
+      outcome: "claimed",
+      order: {
+        session_id: request.sessionId,
+        status: "processing",
+        reason: null,
+        claim_id: request.claimId,
+        lease_expires_at: new Date(now.getTime() + request.leaseMs),
+        attempts: 1,
+        event_ids: [request.eventId],
+        last_event_type: request.eventType,
+        email: { state: "none" },
+        history: [{ at: now, status: "processing", reason: "claimed", event_id: request.eventId }],
+        created_at: now,
+        updated_at: now,
+        details: null,
+        subscription_marker: null,
+      },
+    };
+  }
+  const seen = { ...existing, event_ids: withEvent(existing.event_ids, request.eventId) };
+  if (isFinal(existing.status)) return { outcome: "duplicate", order: seen };
+  const leaseLive =
+    existing.status === "processing" &&
+    existing.lease_expires_at !== null &&
+    existing.lease_expires_at.getTime() > now.getTime();
+  if (leaseLive) return { outcome: "busy", order: seen };
+  if (existing.email.state === "sending") {
+    const reason = "an earlier attempt started sending the email and never recorded the outcome";
+    return {
+      outcome: "needs_review",
+      order: {
+        ...seen,
+        status: "needs_review",
+        reason,
+        claim_id: null,
+        lease_expires_at: null,
+        updated_at: now,
+        history: withHistory(existing, {
+          at: now,
+          status: "needs_review",
+          reason,
+          event_id: request.eventId,
+        }),
+      },
+    };
+  }
+  return {
+    outcome: "claimed",
+    order: {
+      ...seen,
+      status: "processing",
+      claim_id: request.claimId,
+      lease_expires_at: new Date(now.getTime() + request.leaseMs),
+      attempts: existing.attempts + 1,
+      last_event_type: request.eventType,
+      updated_at: now,
+      history: withHistory(existing, {
+        at: now,
+        status: "processing",
+        reason: `claimed (was ${existing.status})`,
+        event_id: request.eventId,
+      }),
+    },
+  };
+}
+
+export class ClaimLostError extends Error {
+  constructor(sessionId: string, why: string) {
+    super(`claim on order ${sessionId} lost: ${why}`);
+  }
+}
+
+/**
+ * Throws ClaimLostError unless `claimId` still holds the order. With
+ * `requireLiveLease`, the lease must also not have expired (another attempt may
+ * claim an expired lease at any moment).
+ */
+export function assertClaimHeld(
+  order: OrderRecord | undefined,
+  claimId: string,
+  now: Date,
+  options: { requireLiveLease: boolean; minRemainingMs?: number },
+): asserts order is OrderRecord {
+  if (!order) throw new ClaimLostError("(unknown)", "order does not exist");
+  if (order.status !== "processing" || order.claim_id !== claimId) {
+    throw new ClaimLostError(
+      order.session_id,
+      `held by ${order.claim_id ?? "nobody"} in status ${order.status}`,
+    );
+  }
+  if (options.requireLiveLease) {
+    const remaining = (order.lease_expires_at?.getTime() ?? 0) - now.getTime();
+    if (remaining <= (options.minRemainingMs ?? 0)) {
+      throw new ClaimLostError(order.session_id, `lease has ${remaining} ms left`);
+    }
+  }
+}
+
+/** The record after an attempt ends the order in `status` (final or claimable). */
+export function concludeOrder(
+  order: OrderRecord,
+  change: {
+    status: Exclude<OrderStatus, "processing">;
+    reason: string | null;
+    now: Date;
+    eventId?: string | null;
+  },
+): OrderRecord {
+  return {
+    ...order,
+    status: change.status,
+    reason: change.reason,
+    claim_id: null,
+    lease_expires_at: null,
+    updated_at: change.now,
+    history: withHistory(order, {
+      at: change.now,
+      status: change.status,
+      reason: change.reason,
+      event_id: change.eventId ?? null,
+    }),
+  };
+}
+
+/** Transient failure: give the order back for Pub/Sub's redelivery, as it was before the claim. */
+export function releaseOrder(order: OrderRecord, now: Date, reason: string): OrderRecord {
+  return {
+    ...order,
+    reason,
+    claim_id: null,
+    lease_expires_at: now, // expired: claimable at once
+    updated_at: now,
+    history: withHistory(order, { at: now, status: "processing", reason: `released: ${reason}` }),
+  };
+}
+
+/** Whether an operator may resolve this order with the CLI. */
+export function isResolvable(order: OrderRecord): boolean {
+  return order.status === "needs_review";
+}

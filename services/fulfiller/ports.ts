@@ -1,0 +1,65 @@
+/**
+ * What the fulfilment logic needs from the outside world, named for what it does.
+ * Adapters over the SDKs live in adapters/; tests use the same adapters against
+ * emulators and local servers, or small fakes.
+ */
+import type { CheckoutSession, LineItem } from "./session.js";
+import type { ClaimPlan, ClaimRequest, OrderRecord, OrderStatus } from "./order-state.js";
+
+export interface CallOptions {
+  /** Time left in this attempt's handler deadline. */
+  timeoutMs: number;
+}
+
+export interface StripeCatalog {
+  getSession(sessionId: string, options: CallOptions): Promise<CheckoutSession>;
+  /** Every line item (auto-paginated), price and product expanded. */
+  listLineItems(sessionId: string, options: CallOptions): Promise<LineItem[]>;
+  getSubscriptionMetadata(subscriptionId: string, options: CallOptions): Promise<Record<string, string>>;
+  markInitialOrderProcessed(subscriptionId: string, options: CallOptions): Promise<void>;
+}
+
+export interface OutgoingEmail {
+  to: readonly string[];
+  from: string;
+  subject: string;
+  text: string;
+  html: string;
+  customArgs: Record<string, string>;
+  templateId?: string | undefined;
+  templateData?: Record<string, unknown> | undefined;
+}
+
+export interface Mailer {
+  /**
+   * Resolves once the provider accepted the message. Rejects with MailRefusedError
+   * when it definitely did not (an HTTP error answer, a refused connection), and with
+   * MailOutcomeUnknownError when it cannot be known (timeout, reset mid-request).
+   */
+  send(email: OutgoingEmail, options: CallOptions): Promise<{ messageId: string | null }>;
+}
+
+export interface OrderStore {
+  /** Runs planClaim in a transaction and counts the delivery in the event ledger. */
+  claim(request: ClaimRequest): Promise<ClaimPlan>;
+  /**
+   * In a transaction: re-reads the order, checks `claimId` still holds it (and, with
+   * requireLiveLease, that the lease has at least minRemainingMs left), then writes
+   * what `change` returns. Throws ClaimLostError otherwise.
+   */
+  updateClaimed(
+    sessionId: string,
+    claimId: string,
+    change: (order: OrderRecord, now: Date) => OrderRecord,
+    options: { requireLiveLease: boolean; minRemainingMs?: number },
+  ): Promise<OrderRecord>;
+  /** Counts a delivery of an event that claims no order (ignored types). */
+  recordEvent(eventId: string, eventType: string, outcome: string): Promise<void>;
+  get(sessionId: string): Promise<OrderRecord | undefined>;
+  list(options: { status?: OrderStatus; limit: number }): Promise<OrderRecord[]>;
+  /** A raw read-modify-write transaction, for operator tools. */
+  transact<T>(
+    sessionId: string,
+    fn: (order: OrderRecord | undefined, now: Date) => { next?: OrderRecord; result: T },
+  ): Promise<T>;
+}

@@ -1,0 +1,175 @@
+/**
+ * A local SendGrid v3 Mail Send stand-in: checks the bearer key and the request's
+ * required fields as SendGrid does, answers 202 with X-Message-Id, and keeps every
+ * accepted email (in memory, and as .eml + .json files in an outbox folder if given).
+ */
+import http from "node:http";
+import { mkdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+import type { AddressInfo } from "node:net";
+import { randomBytes } from "node:crypto";
+import { FaultPlan, type Fault } from "./fault-plan.js";
+
+type Json = Record<string, unknown>;
+
+export interface CapturedEmail {
+  messageId: string;
+  request: Json;
+  to: string[];
+  subject: string;
+  text: string;
+  html: string;
+  customArgs: Record<string, string>;
+  file?: string;
+}
+
+export interface SendGridStandInOptions {
+  outboxDir?: string;
+  onEmail?: (email: CapturedEmail) => void;
+}
+
+export class SendGridStandIn {
+  readonly emails: CapturedEmail[] = [];
+  readonly faults = new FaultPlan();
+  /** Every POST /v3/mail/send seen, accepted or not. */
+  attempts = 0;
+  url = "";
+  private server: http.Server | undefined;
+
+  constructor(private readonly options: SendGridStandInOptions = {}) {}
+
+  addFault(fault: Fault): void {
+    this.faults.add(fault);
+  }
+
+  /** Accepted emails whose custom_args name this order. */
+  emailsFor(orderId: string): CapturedEmail[] {
+    return this.emails.filter((e) => e.customArgs.order_id === orderId);
+  }
+
+  async start(port = 0, host = "127.0.0.1"): Promise<string> {
+    this.server = http.createServer((req, res) => {
+      void this.handle(req, res);
+    });
+    await new Promise<void>((resolve) => this.server!.listen(port, host, resolve));
+    this.url = `http://${host}:${(this.server.address() as AddressInfo).port}`;
+    return this.url;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.server) return;
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const url = new URL(req.url ?? "/", "http://localhost");
+    if (req.method !== "POST" || url.pathname !== "/v3/mail/send") {
+      return reply(res, 404, { errors: [{ message: "Not found", field: null }] });
+    }
+    this.attempts += 1;
+    if (!/^Bearer \S+/.test(req.headers.authorization ?? "")) {
+      return reply(res, 401, {
+        errors: [
+          { message: "The provided authorization grant is invalid, expired, or revoked", field: null },
+        ],
+      });
+    }
+    const fault = this.faults.take("POST", url.pathname);
+    if (fault?.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
+    if (fault?.hang) return;
+    if (fault?.status)
+      return reply(res, fault.status, { errors: [{ message: `injected ${fault.status}`, field: null }] });
+
+    let body: Json;
+    try {
+      body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as Json;
+    } catch {
+      return reply(res, 400, { errors: [{ message: "Bad Request", field: null }] });
+    }
+    const problems = validate(body);
+    if (problems.length)
+      return reply(res, 400, { errors: problems.map((message) => ({ message, field: null })) });
+
+    const messageId = randomBytes(11).toString("base64url");
+    const email = toCaptured(messageId, body);
+    this.emails.push(email);
+    if (this.options.outboxDir) email.file = await writeOutbox(this.options.outboxDir, email);
+    this.options.onEmail?.(email);
+    if (fault?.acceptThenReset) {
+      req.socket.destroy(); // accepted, but the client never hears so
+      return;
+    }
+    res.writeHead(202, { "x-message-id": messageId });
+    res.end();
+  }
+}
+
+function validate(body: Json): string[] {
+  const problems: string[] = [];
+  const personalizations = body.personalizations as Json[] | undefined;
+  if (!Array.isArray(personalizations) || personalizations.length === 0)
+    problems.push("The personalizations field is required.");
+  if (!(body.from as Json | undefined)?.email)
+    problems.push("The from object must be provided for every email send.");
+  const hasContent = Array.isArray(body.content) && body.content.length > 0;
+  if (!hasContent && !body.template_id)
+    problems.push("Unless a valid template_id is provided, the content parameter is required.");
+  if (!body.template_id && !body.subject && !personalizations?.some((p) => p.subject))
+    problems.push("The subject is required.");
+  if (typeof body.subject === "string" && /[\r\n]/.test(body.subject))
+    problems.push("The subject may not contain line breaks.");
+  return problems;
+}
+
+function toCaptured(messageId: string, body: Json): CapturedEmail {
+  const personalizations = (body.personalizations as Json[]) ?? [];
+  const to = personalizations.flatMap((p) => ((p.to as Json[]) ?? []).map((t) => String(t.email)));
+  const content = (body.content as { type: string; value: string }[] | undefined) ?? [];
+  return {
+    messageId,
+    request: body,
+    to,
+    subject: typeof body.subject === "string" ? body.subject : "",
+    text: content.find((c) => c.type === "text/plain")?.value ?? "",
+    html: content.find((c) => c.type === "text/html")?.value ?? "",
+    customArgs: (body.custom_args as Record<string, string>) ?? {},
+  };
+}
+
+async function writeOutbox(dir: string, email: CapturedEmail): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  const base = path.join(dir, `${stamp}-${email.customArgs.order_id?.slice(-12) ?? email.messageId}`);
+  const boundary = `b_${email.messageId}`;
+  const from = ((email.request.from as Json | undefined)?.email as string | undefined) ?? "";
+  const eml = [
+    `From: ${from}`,
+    `To: ${email.to.join(", ")}`,
+    `Subject: ${email.subject}`,
+    `Message-ID: <${email.messageId}@sendgrid.local>`,
+    "MIME-Version: 1.0",
+    `Content-Type: multipart/alternative; boundary="${boundary}"`,
+    "",
+    `--${boundary}`,
+    "Content-Type: text/plain; charset=utf-8",
+    "",
+    email.text,
+    `--${boundary}`,
+    "Content-Type: text/html; charset=utf-8",
+    "",
+    email.html,
+    `--${boundary}--`,
+    "",
+  ].join("\r\n");
+  await writeFile(`${base}.eml`, eml);
+  await writeFile(`${base}.json`, JSON.stringify(email.request, null, 2));
+  return `${base}.eml`;
+}
+
+function reply(res: http.ServerResponse, status: number, body: Json): void {
+  res.writeHead(status, { "content-type": "application/json" });
+  res.end(JSON.stringify(body));
+}

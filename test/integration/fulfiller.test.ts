@@ -1,0 +1,355 @@
+import { expect } from "chai";
+import { FulfillerHarness } from "../support/fulfiller-harness.js";
+import { createCheckout } from "../support/checkout.js";
+import { requireEmulators } from "../support/emulator-state.js";
+import { SCALE_LINE, STRAP_LINE, type LineSpec } from "../../services/local/stripe-objects.js";
+import { PubSubPublisher } from "../../services/common/pubsub.js";
+
+describe("integration: fulfiller (Firestore + Pub/Sub emulators, Stripe and SendGrid stand-ins)", function () {
+  this.timeout(30_000);
+  let h: FulfillerHarness;
+
+  before(function () {
+    requireEmulators(this);
+  });
+  beforeEach(async () => {
+    h = await new FulfillerHarness().start();
+  });
+  afterEach(async () => h?.stop());
+
+  describe("when a paid session with the scale completes", () => {
+    it("then one email goes out, the order is fulfilled with its details, and the ledger counts the delivery", async () => {
+      const c = createCheckout(h.stripe, { lines: [SCALE_LINE, STRAP_LINE], shippingCost: 500 });
+      const event = c.event();
+      expect(await h.push(h.envelope(event))).to.equal(204);
+      expect(h.sendgrid.emails).to.have.length(1);
+      const email = h.sendgrid.emails[0]!;
+      expect(email.to).to.deep.equal(["fulfilment@example.com"]);
+      expect(email.customArgs.order_id).to.equal(c.sessionId);
+      expect(email.text).to.include("Ada Lovelace").and.include("Smart Scale").and.include("SW1Y 4JH");
+      expect(email.html).to.include("TEST MODE");
+      const order = await h.store.get(c.sessionId);
+      expect(order?.status).to.equal("fulfilled");
+      expect(order?.email.state).to.equal("sent");
+      expect(order?.email.message_id).to.equal(email.messageId);
+      expect(order?.details?.line_items).to.have.length(2);
+      expect(order?.details?.totals.total).to.equal(12900 + 3000 + 500);
+      expect(order?.event_ids).to.deep.equal([event.id]);
+      expect(await h.store.deliveries(event.id as string)).to.equal(1);
+    });
+
+    it("then a duplicate delivery is acknowledged without any Stripe or SendGrid call", async () => {
+      const c = createCheckout(h.stripe);
+      const envelope = h.envelope(c.event());
+      expect(await h.push(envelope)).to.equal(204);
+      const stripeCalls = h.stripe.requests.length;
+      const sends = h.sendgrid.attempts;
+      expect(await h.push(envelope)).to.equal(204);
+      expect(h.stripe.requests.length).to.equal(stripeCalls);
+      expect(h.sendgrid.attempts).to.equal(sends);
+      expect(
+        await h.store.deliveries(
+          String((envelope.message as { attributes: { event_id: string } }).attributes.event_id),
+        ),
+      ).to.equal(2);
+    });
+
+    it("then 10 concurrent deliveries of one event send one email", async () => {
+      const c = createCheckout(h.stripe);
+      const envelope = h.envelope(c.event());
+      const statuses = await Promise.all(Array.from({ length: 10 }, () => h.push(envelope)));
+      // Losers see a live lease (503) or the final order (204); retry them as Pub/Sub would.
+      for (const status of statuses) if (status !== 204) await h.pushUntilAcked(envelope);
+      expect(h.sendgrid.emailsFor(c.sessionId)).to.have.length(1);
+      expect((await h.store.get(c.sessionId))?.status).to.equal("fulfilled");
+    });
+
+    it("then two different events of one session racing send one email", async () => {
+      const c = createCheckout(h.stripe);
+      const a = h.envelope(c.event("checkout.session.completed"));
+      const b = h.envelope(c.event("checkout.session.async_payment_succeeded"));
+      await Promise.all([h.pushUntilAcked(a), h.pushUntilAcked(b)]);
+      expect(h.sendgrid.emailsFor(c.sessionId)).to.have.length(1);
+      const order = await h.store.get(c.sessionId);
+      expect(order?.event_ids).to.have.length(2);
+    });
+
+    it("then 25 line items all appear in the email, and 150 are read through auto-pagination", async () => {
+      const many = (n: number): LineSpec[] =>
+        Array.from({ length: n }, (_, i) => ({
+          ...STRAP_LINE,
+          name: `Part ${String(i + 1).padStart(3, "0")}`,
+          quantity: 1,
+        }));
+      const c25 = createCheckout(h.stripe, { lines: [SCALE_LINE, ...many(24)] });
+      expect(await h.push(h.envelope(c25.event()))).to.equal(204);
+      const email = h.sendgrid.emailsFor(c25.sessionId)[0]!;
+      for (let i = 1; i <= 24; i++) expect(email.text).to.include(`Part ${String(i).padStart(3, "0")}`);
+      expect(email.text).to.include("Items (25)");
+      const c150 = createCheckout(h.stripe, { lines: [...many(149), SCALE_LINE] });
+      expect(await h.push(h.envelope(c150.event()))).to.equal(204);
+      expect(h.sendgrid.emailsFor(c150.sessionId)[0]!.text).to.include("Items (150)");
+      expect(h.stripe.count(`/v1/checkout/sessions/${c150.sessionId}/line_items`)).to.equal(2);
+    });
+  });
+
+  describe("when SendGrid fails", () => {
+    it("then a 500 is retried by redelivery and ends in exactly one email", async () => {
+      const c = createCheckout(h.stripe);
+      h.sendgrid.addFault({ match: "/v3/mail/send", status: 500 });
+      const envelope = h.envelope(c.event());
+      expect(await h.push(envelope)).to.equal(503);
+      expect((await h.store.get(c.sessionId))?.email.state).to.equal("not_sent");
+      expect(await h.push(envelope)).to.equal(204);
+      expect(h.sendgrid.emailsFor(c.sessionId)).to.have.length(1);
+      expect((await h.store.get(c.sessionId))?.status).to.equal("fulfilled");
+    });
+
+    it("then a 429 is retried the same way", async () => {
+      const c = createCheckout(h.stripe);
+      h.sendgrid.addFault({ match: "/v3/mail/send", status: 429, times: 2 });
+      expect(await h.pushUntilAcked(h.envelope(c.event()))).to.deep.equal([503, 503, 204]);
+      expect(h.sendgrid.emailsFor(c.sessionId)).to.have.length(1);
+    });
+
+    it("then a 400 records failed and dead-letters the original message with the reason", async () => {
+      const c = createCheckout(h.stripe);
+      h.sendgrid.addFault({ match: "/v3/mail/send", status: 400 });
+      const event = c.event();
+      expect(await h.push(h.envelope(event))).to.equal(204);
+      const order = await h.store.get(c.sessionId);
+      expect(order?.status).to.equal("failed");
+      expect(order?.reason).to.include("SendGrid answered 400");
+      const [dead] = await h.pullDeadLetters(1);
+      expect((JSON.parse(dead!.data.toString()) as { id: string }).id).to.equal(event.id);
+      expect(dead!.attributes).to.include({ event_id: event.id, dead_letter_source: "fulfiller-test" });
+      expect(dead!.attributes.dead_letter_reason).to.include("400");
+      expect(dead!.attributes.dead_letter_at).to.match(/^\d{4}-\d\d-\d\dT/);
+    });
+
+    it("then a timeout leaves the order needs_review and no redelivery sends again", async () => {
+      await h.stop();
+      h = await new FulfillerHarness().start({ settings: { deadlineMs: 1500, leaseMs: 3000 } });
+      const c = createCheckout(h.stripe);
+      h.sendgrid.addFault({ match: "/v3/mail/send", hang: true });
+      const envelope = h.envelope(c.event());
+      const started = Date.now();
+      expect(await h.push(envelope)).to.equal(204);
+      expect(Date.now() - started).to.be.lessThan(3000);
+      const order = await h.store.get(c.sessionId);
+      expect(order?.status).to.equal("needs_review");
+      expect(order?.email.state).to.equal("sending");
+      expect(h.logs.find((l) => l.alert === "needs_review")).to.include({ severity: "ERROR" });
+      expect(await h.push(envelope)).to.equal(204);
+      expect(await h.push(h.envelope(c.event("checkout.session.async_payment_succeeded")))).to.equal(204);
+      expect(h.sendgrid.attempts).to.equal(1);
+    });
+
+    it("then an accepted send whose answer is lost (connection reset) is needs_review, never re-sent", async () => {
+      const c = createCheckout(h.stripe);
+      h.sendgrid.addFault({ match: "/v3/mail/send", acceptThenReset: true });
+      const envelope = h.envelope(c.event());
+      expect(await h.push(envelope)).to.equal(204);
+      expect((await h.store.get(c.sessionId))?.status).to.equal("needs_review");
+      expect(await h.push(envelope)).to.equal(204);
+      expect(h.sendgrid.emailsFor(c.sessionId)).to.have.length(1);
+    });
+  });
+
+  describe("when a crash left an order mid-send", () => {
+    it("then the redelivery finds email.state sending with an expired lease and makes it needs_review without sending", async () => {
+      const c = createCheckout(h.stripe);
+      const now = new Date();
+      await h.db
+        .collection("orders")
+        .doc(c.sessionId)
+        .set({
+          session_id: c.sessionId,
+          status: "processing",
+          reason: null,
+          claim_id: "crashed-attempt",
+          lease_expires_at: new Date(now.getTime() - 1000),
+          attempts: 1,
+          event_ids: ["evt_earlier"],
+          last_event_type: "checkout.session.completed",
+          email: { state: "sending", started_at: new Date(now.getTime() - 30_000) },
+          history: [],
+          created_at: now,
+          updated_at: now,
+        });
+      expect(await h.push(h.envelope(c.event()))).to.equal(204);
+      expect((await h.store.get(c.sessionId))?.status).to.equal("needs_review");
+      expect(h.sendgrid.attempts).to.equal(0);
+      expect(h.stripe.requests).to.have.length(0);
+    });
+
+    it("then a live lease held by another attempt answers 503", async () => {
+      const c = createCheckout(h.stripe);
+      const now = new Date();
+      await h.db
+        .collection("orders")
+        .doc(c.sessionId)
+        .set({
+          session_id: c.sessionId,
+          status: "processing",
+          reason: null,
+          claim_id: "other-attempt",
+          lease_expires_at: new Date(now.getTime() + 60_000),
+          attempts: 1,
+          event_ids: [],
+          last_event_type: null,
+          email: { state: "none" },
+          history: [],
+          created_at: now,
+          updated_at: now,
+        });
+      expect(await h.push(h.envelope(c.event()))).to.equal(503);
+      expect(h.sendgrid.attempts).to.equal(0);
+    });
+  });
+
+  describe("when Stripe fails", () => {
+    it("then a missing session (404) is dead-lettered", async () => {
+      const c = createCheckout(h.stripe);
+      h.stripe.sessions.delete(c.sessionId);
+      expect(await h.push(h.envelope(c.event()))).to.equal(204);
+      expect((await h.store.get(c.sessionId))?.status).to.equal("failed");
+      const [dead] = await h.pullDeadLetters(1);
+      expect(dead!.attributes.dead_letter_reason).to.include("404");
+    });
+
+    it("then 500 and 429 are released for redelivery and end fulfilled", async () => {
+      const c = createCheckout(h.stripe);
+      h.stripe.addFault({ match: "GET /v1/checkout/sessions", status: 500, times: 3 });
+      h.stripe.addFault({ match: "/line_items", status: 429, times: 3 });
+      const statuses = await h.pushUntilAcked(h.envelope(c.event()));
+      expect(statuses.at(-1)).to.equal(204);
+      expect(statuses.filter((s) => s === 503).length).to.be.greaterThan(0);
+      expect(h.sendgrid.emailsFor(c.sessionId)).to.have.length(1);
+    });
+  });
+
+  describe("when the session is not simply paid", () => {
+    it("then unpaid is awaiting_payment, and the async success later fulfils it", async () => {
+      const c = createCheckout(h.stripe, { paymentStatus: "unpaid" });
+      expect(await h.push(h.envelope(c.event()))).to.equal(204);
+      expect((await h.store.get(c.sessionId))?.status).to.equal("awaiting_payment");
+      expect(h.sendgrid.attempts).to.equal(0);
+      c.session.payment_status = "paid";
+      expect(await h.push(h.envelope(c.event("checkout.session.async_payment_succeeded")))).to.equal(204);
+      expect((await h.store.get(c.sessionId))?.status).to.equal("fulfilled");
+      expect(h.sendgrid.emailsFor(c.sessionId)).to.have.length(1);
+      // A late, out-of-order completed event changes nothing.
+      expect(await h.push(h.envelope(c.event()))).to.equal(204);
+      expect((await h.store.get(c.sessionId))?.status).to.equal("fulfilled");
+    });
+
+    it("then an async failure records payment_failed and sends nothing", async () => {
+      const c = createCheckout(h.stripe, { paymentStatus: "unpaid" });
+      expect(await h.push(h.envelope(c.event("checkout.session.async_payment_failed")))).to.equal(204);
+      expect((await h.store.get(c.sessionId))?.status).to.equal("payment_failed");
+      expect(h.sendgrid.attempts).to.equal(0);
+    });
+
+    it("then a setup-mode session is skipped", async () => {
+      const c = createCheckout(h.stripe, { mode: "setup" });
+      expect(await h.push(h.envelope(c.event()))).to.equal(204);
+      const order = await h.store.get(c.sessionId);
+      expect(order?.status).to.equal("skipped");
+      expect(order?.reason).to.include("setup");
+    });
+
+    it("then an order without the scale is skipped with the reason", async () => {
+      const c = createCheckout(h.stripe, { lines: [STRAP_LINE] });
+      expect(await h.push(h.envelope(c.event()))).to.equal(204);
+      const order = await h.store.get(c.sessionId);
+      expect(order?.status).to.equal("skipped");
+      expect(order?.reason).to.include("no line item is a shipped product");
+      expect(h.sendgrid.attempts).to.equal(0);
+    });
+  });
+
+  describe("when it is a subscription", () => {
+    it("then a trial ships once (FULFIL_TRIALS true) and the subscription is marked", async () => {
+      const c = createCheckout(h.stripe, { mode: "subscription", paymentStatus: "no_payment_required" });
+      expect(await h.push(h.envelope(c.event()))).to.equal(204);
+      const order = await h.store.get(c.sessionId);
+      expect(order?.status).to.equal("fulfilled");
+      expect(order?.subscription_marker?.state).to.equal("set");
+      expect((c.subscription!.metadata as Record<string, string>).initial_order_processed).to.equal("true");
+    });
+
+    it("then a subscription already marked is skipped", async () => {
+      const c = createCheckout(h.stripe, { mode: "subscription" }, { initial_order_processed: "true" });
+      expect(await h.push(h.envelope(c.event()))).to.equal(204);
+      expect((await h.store.get(c.sessionId))?.status).to.equal("skipped");
+      expect(h.sendgrid.attempts).to.equal(0);
+    });
+
+    it("then a failure to set the marker is recorded and the delivery still acknowledged", async () => {
+      const c = createCheckout(h.stripe, { mode: "subscription" });
+      h.stripe.addFault({ match: "POST /v1/subscriptions", status: 500, times: 5 });
+      expect(await h.push(h.envelope(c.event()))).to.equal(204);
+      const order = await h.store.get(c.sessionId);
+      expect(order?.status).to.equal("fulfilled");
+      expect(order?.subscription_marker?.state).to.equal("failed");
+    });
+
+    it("then renewals (invoice.paid) are ignored", async () => {
+      const status = await h.push(
+        h.envelope({
+          id: "evt_renewal",
+          object: "event",
+          type: "invoice.paid",
+          livemode: false,
+          data: { object: { id: "in_1", object: "invoice" } },
+        }),
+      );
+      expect(status).to.equal(204);
+      expect(h.stripe.requests).to.have.length(0);
+    });
+  });
+
+  describe("when the event is not ours to fulfil", () => {
+    it("then a livemode mismatch and a Connect event are acknowledged and ignored without any call", async () => {
+      const c = createCheckout(h.stripe);
+      expect(await h.push(h.envelope(c.event("checkout.session.completed", { livemode: true })))).to.equal(
+        204,
+      );
+      expect(
+        await h.push(h.envelope(c.event("checkout.session.completed", { account: "acct_connected" }))),
+      ).to.equal(204);
+      expect(h.stripe.requests).to.have.length(0);
+      expect(await h.store.get(c.sessionId)).to.equal(undefined);
+    });
+
+    it("then undecodable data is dead-lettered with the reason", async () => {
+      expect(await h.push(h.envelope(Buffer.from("not json at all"), { event_id: "evt_x" }))).to.equal(204);
+      const bad = h.envelope(Buffer.from("x"));
+      (bad.message as { data: string }).data = "!!!not-base64!!!";
+      expect(await h.push(bad)).to.equal(204);
+      const dead = await h.pullDeadLetters(2);
+      expect(dead.map((d) => d.attributes.dead_letter_reason).sort()).to.deep.equal([
+        "message data is not a Stripe event",
+        "message data is not base64",
+      ]);
+    });
+
+    it("then a request that is not an envelope gets 400", async () => {
+      expect(await h.push("{")).to.equal(400);
+      expect(await h.push({ nope: true })).to.equal(400);
+    });
+  });
+
+  describe("when the dead-letter topic cannot take the message", () => {
+    it("then the delivery is not acknowledged (503): nothing is dropped", async () => {
+      await h.stop();
+      h = new FulfillerHarness();
+      await h.start({ deadLetter: new PubSubPublisher(h.pubsub, "no-such-topic", { timeoutMs: 2000 }) });
+      const c = createCheckout(h.stripe);
+      h.stripe.sessions.delete(c.sessionId);
+      expect(await h.push(h.envelope(c.event()))).to.equal(503);
+      expect((await h.store.get(c.sessionId))?.status).to.equal("failed");
+    });
+  });
+});

@@ -1,0 +1,160 @@
+import { randomUUID } from "node:crypto";
+import { Firestore } from "@google-cloud/firestore";
+import { PubSub, type Subscription } from "@google-cloud/pubsub";
+import { createApp } from "../../services/fulfiller/app.js";
+import { Fulfiller, type FulfilmentSettings } from "../../services/fulfiller/fulfil-order.js";
+import { FirestoreOrderStore } from "../../services/fulfiller/adapters/firestore-order-store.js";
+import { createStripeClient, StripeApiCatalog } from "../../services/fulfiller/adapters/stripe-catalog.js";
+import { SendGridMailer } from "../../services/fulfiller/adapters/sendgrid-mailer.js";
+import { createPushAuthenticator, type PushAuthenticator } from "../../services/fulfiller/push-auth.js";
+import { PubSubPublisher, type MessagePublisher } from "../../services/common/pubsub.js";
+import { StripeStandIn } from "../../services/local/stripe-server.js";
+import { SendGridStandIn } from "../../services/local/sendgrid-server.js";
+import { SCALE_PRODUCT_ID } from "../../services/local/stripe-objects.js";
+import { emulatorState } from "./emulator-state.js";
+import { listen, type Listening } from "./http.js";
+import { LogCapture } from "./log-capture.js";
+
+export const STRIPE_TEST_KEY = "sk_test_harness_key_0001";
+
+export interface HarnessOptions {
+  settings?: Partial<FulfilmentSettings>;
+  authenticate?: PushAuthenticator;
+  deadLetter?: MessagePublisher;
+}
+
+/** The fulfiller wired to the Firestore and Pub/Sub emulators and local Stripe and SendGrid stand-ins. */
+export class FulfillerHarness {
+  readonly stripe = new StripeStandIn();
+  readonly sendgrid = new SendGridStandIn();
+  readonly logs = new LogCapture("fulfiller");
+  readonly pubsub = new PubSub({ projectId: emulatorState.project });
+  readonly db = new Firestore({ projectId: emulatorState.project, ignoreUndefinedProperties: true });
+  readonly store = new FirestoreOrderStore(this.db);
+  dlqSubscription!: Subscription;
+  dlqTopic = "";
+  server!: Listening;
+  private deadLetter!: MessagePublisher;
+  private counter = 0;
+
+  async start(options: HarnessOptions = {}): Promise<this> {
+    await this.stripe.start();
+    await this.sendgrid.start();
+    this.dlqTopic = `dlq-${randomUUID().slice(0, 8)}`;
+    const [topic] = await this.pubsub.createTopic(this.dlqTopic);
+    [this.dlqSubscription] = await topic.createSubscription(`${this.dlqTopic}-sub`);
+    this.deadLetter =
+      options.deadLetter ?? new PubSubPublisher(this.pubsub, this.dlqTopic, { timeoutMs: 3000 });
+    const settings: FulfilmentSettings = {
+      liveKey: false,
+      fulfilTrials: true,
+      productIds: [SCALE_PRODUCT_ID],
+      emailTo: ["fulfilment@example.com"],
+      emailFrom: "orders@example.com",
+      leaseMs: 10_000,
+      deadlineMs: 5_000,
+      deadLetterSource: "fulfiller-test",
+      ...options.settings,
+    };
+    const fulfiller = new Fulfiller({
+      store: this.store,
+      stripe: new StripeApiCatalog(
+        createStripeClient({
+          apiKey: STRIPE_TEST_KEY,
+          apiBase: this.stripe.url,
+          timeoutMs: settings.deadlineMs,
+        }),
+      ),
+      mailer: new SendGridMailer({ apiKey: "SG.test-key", apiBase: this.sendgrid.url }),
+      deadLetter: this.deadLetter,
+      settings,
+    });
+    this.server = await listen(
+      createApp({
+        fulfiller,
+        authenticate: options.authenticate ?? createPushAuthenticator({ mode: "none" }),
+        logger: this.logs.logger,
+      }),
+    );
+    return this;
+  }
+
+  envelope(
+    event: Record<string, unknown> | Buffer,
+    attributes: Record<string, string> = {},
+  ): Record<string, unknown> {
+    this.counter += 1;
+    const data = Buffer.isBuffer(event) ? event : Buffer.from(JSON.stringify(event));
+    const object = Buffer.isBuffer(event) ? undefined : (event.data as { object: { id?: string } }).object;
+    return {
+      message: {
+        data: data.toString("base64"),
+        attributes: Buffer.isBuffer(event)
+          ? attributes
+          : {
+              event_id: String(event.id),
+              event_type: String(event.type),
+              object_id: String(object?.id),
+              ...attributes,
+            },
+        messageId: `${Date.now()}${this.counter}`,
+        publishTime: new Date().toISOString(),
+      },
+      subscription: "projects/test-project/subscriptions/stripe-events-push",
+    };
+  }
+
+  async push(body: unknown, headers: Record<string, string> = {}): Promise<number> {
+    const response = await fetch(`${this.server.url}/pubsub/push`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body: typeof body === "string" ? body : JSON.stringify(body),
+    });
+    await response.arrayBuffer();
+    return response.status;
+  }
+
+  /** Pushes until the delivery is acknowledged (204), as Pub/Sub's retries would. */
+  async pushUntilAcked(body: unknown, maxTries = 10): Promise<number[]> {
+    const statuses: number[] = [];
+    for (let i = 0; i < maxTries; i++) {
+      const status = await this.push(body);
+      statuses.push(status);
+      if (status === 204) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return statuses;
+  }
+
+  async pullDeadLetters(max = 10): Promise<{ data: Buffer; attributes: Record<string, string> }[]> {
+    const messages: { data: Buffer; attributes: Record<string, string> }[] = [];
+    const deadline = Date.now() + 3000;
+    await new Promise<void>((resolve) => {
+      const onMessage = (m: { data: Buffer; attributes: Record<string, string>; ack(): void }) => {
+        m.ack();
+        messages.push({ data: m.data, attributes: m.attributes });
+        if (messages.length >= max) finish();
+      };
+      const timer = setInterval(() => {
+        if (Date.now() > deadline) finish();
+      }, 100);
+      const finish = () => {
+        clearInterval(timer);
+        this.dlqSubscription.removeListener("message", onMessage);
+        resolve();
+      };
+      this.dlqSubscription.on("message", onMessage);
+    });
+    await this.dlqSubscription.close();
+    return messages;
+  }
+
+  async stop(): Promise<void> {
+    await this.server?.close();
+    await this.stripe.stop();
+    await this.sendgrid.stop();
+    await this.deadLetter?.close();
+    await this.pubsub.close();
+    await this.db.terminate();
+  }
+}
