@@ -1,0 +1,161 @@
+import { Command, InvalidArgumentError, Option } from "commander";
+import Stripe from "stripe";
+import {
+  buildEvent,
+  buildLineItems,
+  buildSession,
+  buildSubscription,
+  SCALE_LINE,
+  STRAP_LINE,
+  type SessionSpec,
+} from "../../local/stripe-objects.js";
+import { LOCAL } from "../../local/defaults.js";
+
+export const SCENARIOS = {
+  paid: { type: "checkout.session.completed", spec: {} },
+  unpaid: { type: "checkout.session.completed", spec: { paymentStatus: "unpaid" } },
+  "async-succeeded": { type: "checkout.session.async_payment_succeeded", spec: {} },
+  "async-failed": { type: "checkout.session.async_payment_failed", spec: { paymentStatus: "unpaid" } },
+  subscription: { type: "checkout.session.completed", spec: { mode: "subscription" } },
+  trial: {
+    type: "checkout.session.completed",
+    spec: { mode: "subscription", paymentStatus: "no_payment_required" },
+  },
+  setup: { type: "checkout.session.completed", spec: { mode: "setup" } },
+} as const satisfies Record<string, { type: string; spec: SessionSpec }>;
+
+export type Scenario = keyof typeof SCENARIOS;
+
+export interface SendOptions {
+  url: string;
+  secret: string;
+  scenario: Scenario;
+  scale: boolean;
+  count: number;
+  duplicates: number;
+  /** The local Stripe stand-in to register the session with, or null. */
+  stripeAdmin: string | null;
+}
+
+export interface SentEvent {
+  event_id: string;
+  session_id: string;
+  type: string;
+  statuses: number[];
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 10_000)
+    throw new InvalidArgumentError("must be a whole number from 1 to 10000");
+  return n;
+}
+
+/** Builds, registers (locally) and posts signed events; returns what was sent and the answers. */
+export async function sendTestEvents(
+  options: SendOptions,
+  print: (line: string) => void = () => {},
+): Promise<SentEvent[]> {
+  const scenario = SCENARIOS[options.scenario];
+  const sent: SentEvent[] = [];
+  for (let i = 0; i < options.count; i++) {
+    const spec: SessionSpec = {
+      ...scenario.spec,
+      lines: options.scale ? [SCALE_LINE, STRAP_LINE] : [STRAP_LINE],
+    };
+    const session = buildSession(spec);
+    const lineItems = buildLineItems(spec);
+    const subscription =
+      session.mode === "subscription" ? buildSubscription(session.subscription as string) : null;
+    const event = buildEvent({ type: scenario.type, object: session });
+    if (options.stripeAdmin) {
+      const response = await fetch(`${options.stripeAdmin}/__local/checkout`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ session, lineItems, subscription, event }),
+      }).catch((err: unknown) => {
+        throw new Error(
+          `cannot reach the local Stripe stand-in at ${options.stripeAdmin} (is \`npm start\` running?): ${String(err)}`,
+        );
+      });
+      if (!response.ok) throw new Error(`the local Stripe stand-in refused the session: ${response.status}`);
+    }
+    const payload = JSON.stringify(event, null, 2);
+    const statuses: number[] = [];
+    for (let d = 0; d < options.duplicates; d++) {
+      // Signed at send time, as Stripe does on each retry.
+      const signature = Stripe.webhooks.generateTestHeaderString({ payload, secret: options.secret });
+      const response = await fetch(options.url, {
+        method: "POST",
+        headers: { "content-type": "application/json", "stripe-signature": signature },
+        body: payload,
+      });
+      const body = await response.text();
+      statuses.push(response.status);
+      print(
+        `${event.id as string} ${scenario.type} session=${session.id as string} -> ${response.status} ${body}`,
+      );
+    }
+    sent.push({
+      event_id: event.id as string,
+      session_id: session.id as string,
+      type: scenario.type,
+      statuses,
+    });
+  }
+  return sent;
+}
+
+export function sendTestEventCommand(env: NodeJS.ProcessEnv): Command {
+  return new Command("send-test-event")
+    .description("Post correctly signed, realistic Stripe events to a receiver (default: the local stack's).")
+    .option("--url <url>", "receiver webhook URL", `http://127.0.0.1:${LOCAL.ports.receiver}/webhooks/stripe`)
+    .option("--secret <whsec>", "signing secret (default: STRIPE_WEBHOOK_SECRET, else the local stack's)")
+    .addOption(
+      new Option("--type <scenario>", "what kind of checkout")
+        .choices(Object.keys(SCENARIOS))
+        .default("paid"),
+    )
+    .option("--no-scale", "leave the shipped product (the scale) out of the order")
+    .option("--count <n>", "how many distinct orders", positiveInt, 1)
+    .option("--duplicates <n>", "deliveries of each event (Stripe retries)", positiveInt, 1)
+    .option(
+      "--stripe-admin <url>",
+      "local Stripe stand-in to register sessions with",
+      `http://127.0.0.1:${LOCAL.ports.stripe}`,
+    )
+    .option("--no-register", "do not register the session (a real Stripe account serves it)")
+    .option("--json", "print the result as JSON")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  npm run cli -- send-test-event\n  npm run cli -- send-test-event --type unpaid --count 5 --duplicates 3\n" +
+        "  npm run cli -- send-test-event --url https://receiver-xyz.a.run.app/webhooks/stripe --secret whsec_... --no-register\n",
+    )
+    .action(async (opts: Record<string, unknown>) => {
+      const sent = await sendTestEvents(
+        {
+          url: opts.url as string,
+          secret:
+            (opts.secret as string | undefined) ??
+            env.STRIPE_WEBHOOK_SECRET?.split(",")[0]?.trim() ??
+            LOCAL.webhookSecret,
+          scenario: opts.type as Scenario,
+          scale: opts.scale as boolean,
+          count: opts.count as number,
+          duplicates: opts.duplicates as number,
+          stripeAdmin: opts.register ? (opts.stripeAdmin as string) : null,
+        },
+        opts.json ? undefined : (line) => console.log(line),
+      );
+      if (opts.json) console.log(JSON.stringify(sent, null, 2));
+      const failed = sent.filter((s) => s.statuses.some((code) => code !== 200));
+      if (failed.length) {
+        console.error(`${failed.length} event(s) were not accepted with 200`);
+        process.exitCode = 1;
+      } else if (!opts.json) {
+        console.log(
+          `sent ${sent.length} event(s), ${sent.length * (opts.duplicates as number)} deliveries, all answered 200`,
+        );
+      }
+    });
+}

@@ -1,0 +1,135 @@
+import { expect } from "chai";
+import { randomUUID } from "node:crypto";
+import { Firestore } from "@google-cloud/firestore";
+import { PubSub } from "@google-cloud/pubsub";
+import { startStack, type RunningStack } from "../../services/local/stack.js";
+import { sendTestEvents, type Scenario } from "../../services/cli/commands/send-test-event.js";
+import { LOCAL } from "../../services/local/defaults.js";
+import { FirestoreOrderStore } from "../../services/fulfiller/adapters/firestore-order-store.js";
+import { requireEmulators } from "../support/emulator-state.js";
+import { waitFor } from "../support/wait.js";
+import { FINAL_STATUSES } from "../../services/fulfiller/order-state.js";
+import { DeadLetterSubscription } from "../../services/cli/dead-letters.js";
+
+describe("e2e: receiver → Pub/Sub push → fulfiller → SendGrid (local stack on the emulators)", function () {
+  this.timeout(120_000);
+  let stack: RunningStack;
+  let store: FirestoreOrderStore;
+  let db: Firestore;
+  const lines: string[] = [];
+
+  before(async function () {
+    const env = requireEmulators(this);
+    stack = await startStack({
+      emulators: { pubsubHost: env.pubsubHost, firestoreHost: env.firestoreHost },
+      project: env.project,
+      ports: { receiver: 0, fulfiller: 0, sendgrid: 0, stripe: 0 },
+      namePrefix: `e2e-${randomUUID().slice(0, 6)}-`,
+      onLine: (part, line) => lines.push(`${part}| ${line}`),
+    });
+    db = new Firestore({ projectId: env.project });
+    store = new FirestoreOrderStore(db);
+  });
+  after(async () => {
+    await stack?.stop();
+    await db?.terminate();
+  });
+
+  const send = (
+    scenario: Scenario,
+    options: { count?: number; duplicates?: number; scale?: boolean; register?: boolean } = {},
+  ) =>
+    sendTestEvents({
+      url: `${stack.receiverUrl}/webhooks/stripe`,
+      secret: LOCAL.webhookSecret,
+      scenario,
+      scale: options.scale ?? true,
+      count: options.count ?? 1,
+      duplicates: options.duplicates ?? 1,
+      stripeAdmin: options.register === false ? null : stack.stripe!.url,
+    });
+
+  async function finalStatus(sessionId: string): Promise<string> {
+    return waitFor(
+      `order ${sessionId} to reach a final status`,
+      async () => {
+        const order = await store.get(sessionId);
+        return order && (FINAL_STATUSES.has(order.status) || order.status === "awaiting_payment")
+          ? order.status
+          : undefined;
+      },
+      30_000,
+    );
+  }
+
+  it("when a mix of orders is posted with duplicates, then each shipped order gets exactly one email and the rest none", async () => {
+    const shipped = await send("paid", { count: 4, duplicates: 3 });
+    const subscription = await send("subscription", { count: 2, duplicates: 2 });
+    const noScale = await send("paid", { count: 2, duplicates: 2, scale: false });
+    const setup = await send("setup", { count: 1, duplicates: 2 });
+    const unpaid = await send("unpaid", { count: 1, duplicates: 2 });
+    for (const s of [...shipped, ...subscription, ...noScale, ...setup, ...unpaid])
+      expect(s.statuses.every((c) => c === 200)).to.equal(true);
+
+    for (const s of [...shipped, ...subscription])
+      expect(await finalStatus(s.session_id)).to.equal("fulfilled");
+    for (const s of [...noScale, ...setup]) expect(await finalStatus(s.session_id)).to.equal("skipped");
+    for (const s of unpaid) expect(await finalStatus(s.session_id)).to.equal("awaiting_payment");
+
+    // Give any stray redelivery time to do harm, then count.
+    await new Promise((r) => setTimeout(r, 1500));
+    for (const s of [...shipped, ...subscription])
+      expect(stack.sendgrid.emailsFor(s.session_id), s.session_id).to.have.length(1);
+    for (const s of [...noScale, ...setup, ...unpaid])
+      expect(stack.sendgrid.emailsFor(s.session_id)).to.have.length(0);
+    const order = await store.get(shipped[0]!.session_id);
+    expect(order?.email.message_id).to.equal(stack.sendgrid.emailsFor(shipped[0]!.session_id)[0]!.messageId);
+  });
+
+  it("when the same event is redelivered after fulfilment, then nothing more is sent", async () => {
+    const [first] = await send("paid");
+    expect(await finalStatus(first!.session_id)).to.equal("fulfilled");
+    const before = stack.sendgrid.attempts;
+    // Stripe's retry of the very same event (re-signed) after the order is done:
+    const session = stack.stripe!.sessions.get(first!.session_id)!;
+    const event = stack.stripe!.events.find((e) => e.id === first!.event_id)!;
+    const Stripe = (await import("stripe")).default;
+    const payload = JSON.stringify(event, null, 2);
+    for (let i = 0; i < 3; i++) {
+      const response = await fetch(`${stack.receiverUrl}/webhooks/stripe`, {
+        method: "POST",
+        headers: {
+          "stripe-signature": Stripe.webhooks.generateTestHeaderString({
+            payload,
+            secret: LOCAL.webhookSecret,
+          }),
+        },
+        body: payload,
+      });
+      expect(response.status).to.equal(200);
+    }
+    await waitFor(
+      "the ledger to count 4 deliveries",
+      async () => (await store.deliveries(first!.event_id)) >= 4,
+    );
+    expect(stack.sendgrid.attempts).to.equal(before);
+    expect(session.id).to.equal(first!.session_id);
+  });
+
+  it("when an order fails permanently (session unknown to Stripe), then it ends in the dead-letter subscription", async () => {
+    const [lost] = await send("paid", { register: false });
+    expect(
+      await waitFor("order failed", async () => (await store.get(lost!.session_id))?.status === "failed"),
+    ).to.equal(true);
+    const pubsub = new PubSub({ projectId: stack.project });
+    const dlq = new DeadLetterSubscription(pubsub, stack.names.dlqSubscription);
+    const found = await waitFor("the dead-lettered message", async () => {
+      const { messages } = await dlq.browse({ limit: 50 });
+      return messages.find((m) => m.attributes.event_id === lost!.event_id);
+    });
+    await dlq.close();
+    await pubsub.close();
+    expect(found.attributes.dead_letter_reason).to.include("404");
+    expect(found.attributes.dead_letter_source).to.equal("fulfiller");
+  });
+});
