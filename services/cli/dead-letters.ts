@@ -57,7 +57,8 @@ export class DeadLetterSubscription {
     try {
       [{ receivedMessages: received }] = await client.pull(
         { subscription: this.path, maxMessages: Math.min(max, 1000) },
-        { timeout: 5000, retry: null } as never,
+        // An empty subscription holds a pull open until its deadline: keep rounds short.
+        { timeout: 2000, retry: null } as never,
       );
     } catch (err) {
       // An empty subscription may hold the call open until its deadline.

@@ -5,7 +5,11 @@
  */
 import { Command, CommanderError } from "commander";
 import { sendTestEventCommand } from "./commands/send-test-event.js";
+import { dlqCommand } from "./commands/dlq.js";
+import { ordersCommand } from "./commands/orders.js";
+import { reconcileCommand } from "./commands/reconcile.js";
 import { ConfigError } from "../common/errors.js";
+import { UsageError } from "./output.js";
 
 export function buildProgram(env: NodeJS.ProcessEnv): Command {
   const program = new Command("fulfilment")
@@ -16,6 +20,9 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
       "\nExit codes: 0 success, 1 failure (or partial failure), 2 bad usage or configuration.",
     );
   program.addCommand(sendTestEventCommand(env));
+  program.addCommand(dlqCommand());
+  program.addCommand(ordersCommand());
+  program.addCommand(reconcileCommand());
   return program;
 }
 
@@ -26,6 +33,11 @@ async function main(): Promise<void> {
   } catch (err) {
     if (err instanceof CommanderError) {
       process.exitCode = err.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    if (err instanceof UsageError) {
+      console.error(`error: ${err.message}`);
+      process.exitCode = 2;
       return;
     }
     if (err instanceof ConfigError) {

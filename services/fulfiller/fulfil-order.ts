@@ -216,9 +216,29 @@ export class Fulfiller {
       }
     }
 
+    const sent = await this.sendUnderClaim(attempt, details, { by: "automatic", reason: shipping.reason });
+    if (!sent.ack || sent.result !== "fulfilled") return sent;
+
+    if (session.mode === "subscription" && details.subscription_id) {
+      await this.setSubscriptionMarker(attempt, details.subscription_id);
+    }
+    return { ack: true, result: "fulfilled", sessionId: attempt.sessionId };
+  }
+
+  /**
+   * Records `email.state = sending` under a live claim, sends, and records the outcome:
+   * `sent` + fulfilled, `not_sent` + a thrown error (definite refusal), or needs_review
+   * (unknown outcome). The claim's lease outlasts the send, so no other attempt can
+   * claim the order while the send is in flight.
+   */
+  private async sendUnderClaim(
+    attempt: Attempt,
+    details: NonNullable<OrderRecord["details"]>,
+    options: { by: string; reason: string },
+  ): Promise<PushOutcome> {
+    const { settings } = this.deps;
     const email = composeOrderEmail({ sessionId: attempt.sessionId, details });
     const sendOptions = attempt.deadline.next("sending the email", 1000);
-    // The send must finish inside our lease: nobody else can claim the order meanwhile.
     await this.deps.store.updateClaimed(
       attempt.sessionId,
       attempt.claimId,
@@ -269,19 +289,87 @@ export class Fulfiller {
               started_at: order.email.started_at ?? null,
               sent_at: now,
               message_id: messageId,
-              by: "automatic",
+              by: options.by,
             },
           },
-          { status: "fulfilled", reason: shipping.reason, now, eventId: attempt.eventId },
+          { status: "fulfilled", reason: options.reason, now, eventId: attempt.eventId },
         ),
       { requireLiveLease: false },
     );
-    attempt.log.info({ outcome: "fulfilled", sendgrid_message_id: messageId }, "order email sent");
-
-    if (session.mode === "subscription" && details.subscription_id) {
-      await this.setSubscriptionMarker(attempt, details.subscription_id);
-    }
+    attempt.log.info(
+      { outcome: "fulfilled", sendgrid_message_id: messageId, by: options.by },
+      "order email sent",
+    );
     return { ack: true, result: "fulfilled", sessionId: attempt.sessionId };
+  }
+
+  /**
+   * Operator action for a needs_review order whose email did not go out (checked in
+   * SendGrid's activity): send it now under a fresh claim. At most one email; an
+   * unknown outcome leaves it needs_review again.
+   */
+  async resend(sessionId: string, log: Logger): Promise<PushOutcome> {
+    const claimId = this.newClaimId();
+    const claimed = await this.deps.store.transact(sessionId, (order, now) => {
+      if (!order) throw new Error(`no order ${sessionId}`);
+      if (order.status !== "needs_review")
+        throw new Error(`order ${sessionId} is ${order.status}, not needs_review`);
+      const reason = "operator resend";
+      const next = {
+        ...order,
+        status: "processing" as const,
+        reason,
+        claim_id: claimId,
+        lease_expires_at: new Date(now.getTime() + this.deps.settings.leaseMs),
+        email: {
+          state: "none" as const,
+          error: `previous attempt: ${order.email.error ?? order.reason ?? "unknown"}`,
+        },
+        updated_at: now,
+        history: [...order.history, { at: now, status: "processing" as const, reason, event_id: null }].slice(
+          -20,
+        ),
+      };
+      return { next, result: next };
+    });
+    const attempt: Attempt = {
+      message: {
+        messageId: "operator",
+        publishTime: null,
+        attributes: {},
+        data: Buffer.alloc(0),
+        rawData: "",
+        subscription: null,
+        deliveryAttempt: null,
+      },
+      eventId: "operator-resend",
+      eventType: "operator.resend",
+      sessionId,
+      trigger: "completed",
+      claimId,
+      deadline: new Deadline(this.deps.settings.deadlineMs, this.clock),
+      log: log.child({ session_id: sessionId }),
+    };
+    try {
+      let details = claimed.details ?? null;
+      if (!details) {
+        const session = await this.deps.stripe.getSession(
+          sessionId,
+          attempt.deadline.next("reading the session"),
+        );
+        const lineItems = await this.deps.stripe.listLineItems(
+          sessionId,
+          attempt.deadline.next("listing line items"),
+        );
+        details = buildOrderDetails(session, lineItems);
+      }
+      return await this.sendUnderClaim(attempt, details, {
+        by: "operator:resend",
+        reason: "operator resend",
+      });
+    } catch (err) {
+      return this.markNeedsReview(attempt, `operator resend failed: ${errorMessage(err)}`);
+    }
   }
 
   /** Best effort: a failure is logged and recorded, never a reason to redeliver. */

@@ -134,6 +134,8 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       FULFILMENT_EMAIL_TO: LOCAL.emailTo,
       FULFILMENT_PRODUCT_IDS: SCALE_PRODUCT_ID,
       PUSH_AUTH: "none",
+      // No Google metadata server exists locally: skip the clients' probe (and its warning).
+      METADATA_SERVER_DETECTION: "none",
       ...(stripe ? { STRIPE_API_BASE: stripe.url } : {}),
       ...(Object.fromEntries(Object.entries(options.env ?? {}).filter(([, v]) => v !== undefined)) as Record<
         string,

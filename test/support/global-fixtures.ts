@@ -44,6 +44,8 @@ export async function mochaGlobalSetup(): Promise<void> {
   emulatorState.firestoreHost = firestore?.host;
   process.env.PUBSUB_EMULATOR_HOST = pubsub?.host;
   process.env.FIRESTORE_EMULATOR_HOST = firestore?.host;
+  // No metadata server here: skip the Google clients' probe for one.
+  process.env.METADATA_SERVER_DETECTION = "none";
   console.log(
     `emulators up in ${Date.now() - startedAt} ms: pubsub ${pubsub?.host}, firestore ${firestore?.host}`,
   );

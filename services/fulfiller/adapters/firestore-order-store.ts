@@ -31,13 +31,22 @@ function toOrder(data: FirebaseData | undefined): OrderRecord | undefined {
 }
 type FirebaseData = Record<string, unknown>;
 
-/** Claim-lost errors pass through; every other failure is a transient one for the caller. */
+/** Firestore and gRPC errors carry a numeric status code (UNAVAILABLE = 14, ...). */
+function isFirestoreError(err: unknown): boolean {
+  return typeof (err as { code?: unknown } | null)?.code === "number";
+}
+
+/**
+ * Firestore's own failures become transient errors for the caller (Pub/Sub retries);
+ * errors raised by our code inside a transaction (a lost claim, a refused
+ * operator action) pass through unchanged.
+ */
 async function guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    if (err instanceof ClaimLostError || err instanceof TransientError) throw err;
-    throw new TransientError(`Firestore ${what} failed`, { cause: err });
+    if (err instanceof ClaimLostError || err instanceof TransientError || !isFirestoreError(err)) throw err;
+    throw new TransientError(`Firestore ${what} failed: ${(err as Error).message}`, { cause: err });
   }
 }
 

@@ -1,0 +1,163 @@
+import { Command, Option } from "commander";
+import { ORDER_STATUSES, type OrderRecord, type OrderStatus } from "../../fulfiller/order-state.js";
+import type { OrderStore } from "../../fulfiller/ports.js";
+import { Fulfiller } from "../../fulfiller/fulfil-order.js";
+import { createStripeClient, StripeApiCatalog } from "../../fulfiller/adapters/stripe-catalog.js";
+import { SendGridMailer } from "../../fulfiller/adapters/sendgrid-mailer.js";
+import { isLiveKey } from "../../fulfiller/classify-event.js";
+import { createLogger } from "../../common/logger.js";
+import { loadCliConfig } from "../config.js";
+import { PipelineClients } from "../pipeline-clients.js";
+import { table, UsageError } from "../output.js";
+
+/** Operator confirmed in SendGrid's activity that the email went out: record it. */
+export async function confirmSent(
+  store: OrderStore,
+  sessionId: string,
+  operator: string,
+): Promise<OrderRecord> {
+  return store.transact(sessionId, (order, now) => {
+    if (!order) throw new Error(`no order ${sessionId}`);
+    if (order.status !== "needs_review")
+      throw new Error(`order ${sessionId} is ${order.status}; only needs_review orders are resolved`);
+    const reason = `operator confirmed the email was sent (${operator})`;
+    const next: OrderRecord = {
+      ...order,
+      status: "fulfilled",
+      reason,
+      claim_id: null,
+      lease_expires_at: null,
+      email: {
+        ...order.email,
+        state: "sent",
+        sent_at: order.email.started_at ?? now,
+        by: "operator:confirmed",
+      },
+      updated_at: now,
+      history: [...order.history, { at: now, status: "fulfilled" as const, reason, event_id: null }].slice(
+        -20,
+      ),
+    };
+    return { next, result: next };
+  });
+}
+
+function summary(o: OrderRecord): Record<string, unknown> {
+  return {
+    session_id: o.session_id,
+    status: o.status,
+    email: o.email.state,
+    attempts: o.attempts,
+    updated: o.updated_at.toISOString(),
+    reason: o.reason,
+  };
+}
+
+export function ordersCommand(): Command {
+  const orders = new Command("orders").description(
+    "Orders in Firestore: list, show, and resolve needs_review.",
+  );
+
+  orders
+    .command("list")
+    .description("List orders, newest first.")
+    .addOption(new Option("--status <status>", "only this status").choices([...ORDER_STATUSES]))
+    .option("--limit <n>", "at most this many", (v) => Number(v), 100)
+    .option("--json", "a JSON array for scripts")
+    .addHelpText("after", "\nExample:\n  npm run cli -- orders list --status needs_review")
+    .action(async (opts: { status?: OrderStatus; limit: number; json?: boolean }) => {
+      const clients = new PipelineClients(await loadCliConfig(process.env));
+      try {
+        const list = await clients.orders().list({ status: opts.status, limit: opts.limit });
+        if (opts.json) console.log(JSON.stringify(list.map(summary), null, 2));
+        else
+          console.log(
+            list.length
+              ? table(list.map(summary), ["session_id", "status", "email", "attempts", "updated", "reason"])
+              : "no orders",
+          );
+      } finally {
+        await clients.close();
+      }
+    });
+
+  orders
+    .command("show")
+    .argument("<session_id>", "the Checkout Session id (the order's key)")
+    .description("Show one order in full (it includes customer details).")
+    .action(async (sessionId: string) => {
+      const clients = new PipelineClients(await loadCliConfig(process.env));
+      try {
+        const order = await clients.orders().get(sessionId);
+        if (!order) {
+          console.error(`no order ${sessionId}`);
+          process.exitCode = 1;
+          return;
+        }
+        console.log(JSON.stringify(order, null, 2));
+      } finally {
+        await clients.close();
+      }
+    });
+
+  orders
+    .command("resolve")
+    .argument("<session_id>", "a needs_review order")
+    .description(
+      "Resolve a needs_review order: --sent if SendGrid's activity shows the email went out, else --resend.",
+    )
+    .option("--sent", "record that the email did go out")
+    .option("--resend", "send the email now, under a fresh claim (at most once)")
+    .addHelpText(
+      "after",
+      "\nCheck SendGrid's Email Activity for the order id (custom_args.order_id = the session id) first.\n" +
+        "Examples:\n  npm run cli -- orders resolve cs_live_... --sent\n  npm run cli -- orders resolve cs_live_... --resend",
+    )
+    .action(async (sessionId: string, opts: { sent?: boolean; resend?: boolean }) => {
+      if (!!opts.sent === !!opts.resend) throw new UsageError("choose exactly one of --sent or --resend");
+      const needs = opts.resend
+        ? (["STRIPE_API_KEY", "SENDGRID_API_KEY", "EMAIL_FROM", "FULFILMENT_EMAIL_TO"] as const)
+        : [];
+      const config = await loadCliConfig(process.env, [...needs]);
+      const clients = new PipelineClients(config);
+      try {
+        if (opts.sent) {
+          const order = await confirmSent(clients.orders(), sessionId, process.env.USER ?? "operator");
+          console.log(`order ${sessionId} is ${order.status}`);
+          return;
+        }
+        const fulfiller = new Fulfiller({
+          store: clients.orders(),
+          stripe: new StripeApiCatalog(
+            createStripeClient({
+              apiKey: config.STRIPE_API_KEY!,
+              apiBase: config.STRIPE_API_BASE,
+              timeoutMs: config.HANDLER_DEADLINE_MS,
+            }),
+          ),
+          mailer: new SendGridMailer({ apiKey: config.SENDGRID_API_KEY!, apiBase: config.SENDGRID_API_BASE }),
+          deadLetter: {
+            publish: () => Promise.reject(new Error("the CLI does not dead-letter")),
+            close: () => Promise.resolve(),
+          },
+          settings: {
+            liveKey: isLiveKey(config.STRIPE_API_KEY!),
+            fulfilTrials: true,
+            productIds: [],
+            emailTo: config.FULFILMENT_EMAIL_TO,
+            emailFrom: config.EMAIL_FROM!,
+            templateId: config.SENDGRID_TEMPLATE_ID,
+            leaseMs: config.ORDER_LEASE_SECONDS * 1000,
+            deadlineMs: config.HANDLER_DEADLINE_MS,
+            deadLetterSource: "cli",
+          },
+        });
+        const outcome = await fulfiller.resend(sessionId, createLogger({ service: "cli", level: "warn" }));
+        console.log(`order ${sessionId}: ${outcome.result}${outcome.reason ? ` (${outcome.reason})` : ""}`);
+        if (outcome.result !== "fulfilled") process.exitCode = 1;
+      } finally {
+        await clients.close();
+      }
+    });
+  return orders;
+}

@@ -1,0 +1,316 @@
+import { expect } from "chai";
+import { spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { Firestore } from "@google-cloud/firestore";
+import { PubSub } from "@google-cloud/pubsub";
+import { startStack, type RunningStack } from "../../services/local/stack.js";
+import { sendTestEvents } from "../../services/cli/commands/send-test-event.js";
+import { LOCAL } from "../../services/local/defaults.js";
+import { FirestoreOrderStore } from "../../services/fulfiller/adapters/firestore-order-store.js";
+import { DeadLetterSubscription } from "../../services/cli/dead-letters.js";
+import { purgeDeadLetters } from "../../services/cli/commands/dlq.js";
+import type { DeadLetterRow } from "../../services/cli/dead-letter-view.js";
+import { buildLineItems, buildSession, buildEvent, SCALE_LINE } from "../../services/local/stripe-objects.js";
+import { requireEmulators } from "../support/emulator-state.js";
+import { waitFor } from "../support/wait.js";
+
+interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+describe("e2e: operator CLI against the emulators and the local stack", function () {
+  this.timeout(120_000);
+  let stack: RunningStack;
+  let db: Firestore;
+  let store: FirestoreOrderStore;
+  let pubsub: PubSub;
+
+  before(async function () {
+    const env = requireEmulators(this);
+    stack = await startStack({
+      emulators: { pubsubHost: env.pubsubHost, firestoreHost: env.firestoreHost },
+      project: env.project,
+      ports: { receiver: 0, fulfiller: 0, sendgrid: 0, stripe: 0 },
+      namePrefix: `cli-${randomUUID().slice(0, 6)}-`,
+    });
+    db = new Firestore({ projectId: env.project });
+    store = new FirestoreOrderStore(db);
+    pubsub = new PubSub({ projectId: env.project });
+  });
+  after(async () => {
+    await stack?.stop();
+    await db?.terminate();
+    await pubsub?.close();
+  });
+
+  function cli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+    return new Promise((resolve) => {
+      const child = spawn(process.execPath, ["--import", "tsx", "services/cli/main.ts", ...args], {
+        env: { ...stack.env, ...env },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+      child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+      child.once("exit", (code) => resolve({ code, stdout, stderr }));
+    });
+  }
+
+  async function dlqRows(): Promise<DeadLetterRow[]> {
+    const run = await cli(["dlq", "list", "--json"]);
+    expect(run.code, run.stderr).to.equal(0);
+    return JSON.parse(run.stdout) as DeadLetterRow[];
+  }
+
+  /** An order whose session Stripe does not know yet: the fulfiller dead-letters it. */
+  async function deadLetteredOrder() {
+    const [sent] = await sendTestEvents({
+      url: `${stack.receiverUrl}/webhooks/stripe`,
+      secret: LOCAL.webhookSecret,
+      scenario: "paid",
+      scale: true,
+      count: 1,
+      duplicates: 1,
+      stripeAdmin: null,
+    });
+    await waitFor("the order to fail", async () => (await store.get(sent!.session_id))?.status === "failed");
+    await waitFor(
+      "the dead letter",
+      async () => (await dlqRows()).some((r) => r.event_id === sent!.event_id),
+      20_000,
+      300,
+    );
+    return sent!;
+  }
+
+  /** The cause is fixed: Stripe now knows the session. */
+  function fixCause(sessionId: string) {
+    const spec = { id: sessionId, lines: [SCALE_LINE] };
+    stack.stripe!.addCheckout({ session: buildSession(spec), lineItems: buildLineItems(spec) });
+  }
+
+  it("when an order fails permanently, then `dlq list --json` shows it with its reason, and `dlq show` decodes it", async () => {
+    const sent = await deadLetteredOrder();
+    const row = (await dlqRows()).find((r) => r.event_id === sent.event_id)!;
+    expect(row).to.include({ event_type: "checkout.session.completed", source_subscription: "fulfiller" });
+    expect(row.reason).to.include("404");
+    for (const key of [
+      "message_id",
+      "event_id",
+      "event_type",
+      "reason",
+      "delivery_count",
+      "source_subscription",
+      "published_at",
+    ]) {
+      expect(row).to.have.property(key);
+    }
+    const show = await cli(["dlq", "show", sent.event_id]);
+    expect(show.code, show.stderr).to.equal(0);
+    const shown = JSON.parse(show.stdout) as { event: { id: string }; customer_details?: unknown };
+    expect(shown.event.id).to.equal(sent.event_id);
+    expect(shown).to.not.have.property("customer_details");
+    expect(show.stdout).to.not.include("ada@example.com");
+  });
+
+  it("when replayed with --dry-run, then nothing changes; when replayed after the fix, then one email and the DLQ no longer lists it; twice, nothing more", async () => {
+    const sent = await deadLetteredOrder();
+    const dry = await cli(["dlq", "replay", "--event-id", sent.event_id, "--dry-run"]);
+    expect(dry.code, dry.stderr).to.equal(0);
+    expect(dry.stdout).to.include("dry run: replayed 1");
+    expect((await dlqRows()).some((r) => r.event_id === sent.event_id)).to.equal(true);
+    expect((await store.get(sent.session_id))?.status).to.equal("failed");
+
+    fixCause(sent.session_id);
+    const run = await cli(["dlq", "replay", "--event-id", sent.event_id]);
+    expect(run.code, run.stderr).to.equal(0);
+    expect(run.stdout).to.include("replayed 1");
+    await waitFor(
+      "the order to be fulfilled",
+      async () => (await store.get(sent.session_id))?.status === "fulfilled",
+    );
+    expect(stack.sendgrid.emailsFor(sent.session_id)).to.have.length(1);
+    expect((await dlqRows()).some((r) => r.event_id === sent.event_id)).to.equal(false);
+
+    const again = await cli(["dlq", "replay", "--event-id", sent.event_id]);
+    expect(again.stdout).to.include("replayed 0");
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(stack.sendgrid.emailsFor(sent.session_id)).to.have.length(1);
+  });
+
+  it("when the republish fails, then the message stays in the DLQ and the exit code is non-zero", async () => {
+    const sent = await deadLetteredOrder();
+    const run = await cli(["dlq", "replay", "--event-id", sent.event_id], { PUBSUB_TOPIC: "no-such-topic" });
+    expect(run.code).to.equal(1);
+    expect(run.stderr).to.include("FAILED");
+    expect((await dlqRows()).some((r) => r.event_id === sent.event_id)).to.equal(true);
+    // Clean up for the next tests: replay it properly.
+    fixCause(sent.session_id);
+    expect((await cli(["dlq", "replay", "--all"])).code).to.equal(0);
+  });
+
+  it("when purging, then only dead letters older than the bound are removed", async () => {
+    const topic = pubsub.topic(stack.names.dlqTopic);
+    const oldId = `evt_old_${randomUUID().slice(0, 8)}`;
+    const newId = `evt_new_${randomUUID().slice(0, 8)}`;
+    await topic.publishMessage({
+      data: Buffer.from("{}"),
+      attributes: { event_id: oldId, dead_letter_reason: "test" },
+    });
+    await new Promise((r) => setTimeout(r, 2500));
+    await topic.publishMessage({
+      data: Buffer.from("{}"),
+      attributes: { event_id: newId, dead_letter_reason: "test" },
+    });
+    const dlq = new DeadLetterSubscription(pubsub, stack.names.dlqSubscription);
+    const result = await purgeDeadLetters(
+      { dlq },
+      { olderThanMs: 2000, limit: 100, confirm: () => Promise.resolve(true) },
+    );
+    expect(result.removed.map((r) => r.event_id))
+      .to.include(oldId)
+      .and.not.include(newId);
+    const rows = await dlqRows();
+    expect(rows.some((r) => r.event_id === oldId)).to.equal(false);
+    expect(rows.some((r) => r.event_id === newId)).to.equal(true);
+    const refused = await cli(["dlq", "purge", "--older-than", "1s"]);
+    expect(refused.code).to.equal(2); // no terminal to confirm, no --yes
+    const yes = await cli(["dlq", "purge", "--older-than", "1s", "--yes"]);
+    expect(yes.code, yes.stderr).to.equal(0);
+    expect((await dlqRows()).some((r) => r.event_id === newId)).to.equal(false);
+    await dlq.close();
+  });
+
+  it("when reconciling a window, then exactly the missing, failed, stale and now-paid orders are republished", async () => {
+    const now = new Date();
+    const make = (paymentStatus: "paid" | "unpaid" = "paid") => {
+      const session = buildSession({ paymentStatus, lines: [SCALE_LINE] });
+      const event = buildEvent({
+        type: "checkout.session.completed",
+        object: session,
+        created: Math.floor(Date.now() / 1000) - 60,
+      });
+      stack.stripe!.addCheckout({ session, lineItems: buildLineItems({ lines: [SCALE_LINE] }), event });
+      return { session, id: session.id as string, event };
+    };
+    const base = (id: string, status: string, extra: Record<string, unknown> = {}) =>
+      db
+        .collection("orders")
+        .doc(id)
+        .set({
+          session_id: id,
+          status,
+          reason: null,
+          claim_id: null,
+          lease_expires_at: null,
+          attempts: 1,
+          event_ids: [],
+          last_event_type: null,
+          email: { state: "none" },
+          history: [],
+          created_at: now,
+          updated_at: now,
+          ...extra,
+        });
+    const missing = make();
+    const failed = make();
+    await base(failed.id, "failed");
+    const stale = make();
+    await base(stale.id, "processing", { claim_id: "x", lease_expires_at: new Date(now.getTime() - 1000) });
+    const nowPaid = make("unpaid");
+    await base(nowPaid.id, "awaiting_payment");
+    nowPaid.session.payment_status = "paid";
+    const stillUnpaid = make("unpaid");
+    await base(stillUnpaid.id, "awaiting_payment");
+    const done = make();
+    await base(done.id, "fulfilled", { email: { state: "sent" } });
+    const live = make();
+    await base(live.id, "processing", { claim_id: "y", lease_expires_at: new Date(now.getTime() + 600_000) });
+
+    const dry = await cli(["reconcile", "--since", "10m", "--dry-run", "--json"]);
+    expect(dry.code, dry.stderr).to.equal(0);
+    const planned = JSON.parse(dry.stdout) as { republished: { session_id: string; why: string }[] };
+    const bySession = Object.fromEntries(planned.republished.map((r) => [r.session_id, r.why]));
+    expect(bySession).to.deep.include({
+      [missing.id]: "missing",
+      [failed.id]: "failed",
+      [stale.id]: "stale_processing",
+      [nowPaid.id]: "now_paid",
+    });
+    for (const id of [stillUnpaid.id, done.id, live.id]) expect(bySession).to.not.have.property(id);
+
+    const run = await cli(["reconcile", "--since", "10m"]);
+    expect(run.code, run.stderr).to.equal(0);
+    expect(run.stdout).to.match(/republished \d+ \(missing \d+, failed \d+, stale \d+, now paid \d+\)/);
+    for (const o of [missing, failed, stale, nowPaid]) {
+      await waitFor(`order ${o.id} fulfilled`, async () => (await store.get(o.id))?.status === "fulfilled");
+      expect(stack.sendgrid.emailsFor(o.id)).to.have.length(1);
+    }
+    expect((await store.get(stillUnpaid.id))?.status).to.equal("awaiting_payment");
+    expect((await store.get(live.id))?.status).to.equal("processing");
+    const second = await cli(["reconcile", "--since", "10m", "--json"]);
+    const after = JSON.parse(second.stdout) as { republished: { session_id: string }[] };
+    expect(after.republished.map((r) => r.session_id)).to.not.include.members([
+      missing.id,
+      failed.id,
+      nowPaid.id,
+    ]);
+
+    const old = await cli(["reconcile", "--since", "40d", "--dry-run"]);
+    expect(old.stderr).to.include("Stripe keeps events 30 days");
+  });
+
+  it("when an order is needs_review, then `orders resolve --sent` and `--resend` both end fulfilled, with at most one email", async () => {
+    const now = new Date();
+    const review = async () => {
+      const spec = { lines: [SCALE_LINE] };
+      const session = buildSession(spec);
+      stack.stripe!.addCheckout({ session, lineItems: buildLineItems(spec) });
+      const id = session.id as string;
+      await db
+        .collection("orders")
+        .doc(id)
+        .set({
+          session_id: id,
+          status: "needs_review",
+          reason: "email outcome unknown",
+          claim_id: null,
+          lease_expires_at: null,
+          attempts: 1,
+          event_ids: [],
+          last_event_type: null,
+          email: { state: "sending", started_at: now },
+          history: [],
+          created_at: now,
+          updated_at: now,
+        });
+      return id;
+    };
+    const a = await review();
+    const sent = await cli(["orders", "resolve", a, "--sent"]);
+    expect(sent.code, sent.stderr).to.equal(0);
+    expect((await store.get(a))?.status).to.equal("fulfilled");
+    expect((await store.get(a))?.email.by).to.equal("operator:confirmed");
+    expect(stack.sendgrid.emailsFor(a)).to.have.length(0);
+
+    const b = await review();
+    const resend = await cli(["orders", "resolve", b, "--resend"]);
+    expect(resend.code, resend.stderr + resend.stdout).to.equal(0);
+    expect((await store.get(b))?.status).to.equal("fulfilled");
+    expect(stack.sendgrid.emailsFor(b)).to.have.length(1);
+    const twice = await cli(["orders", "resolve", b, "--resend"]);
+    expect(twice.code).to.equal(1);
+    expect(twice.stderr).to.include("not needs_review");
+    expect(stack.sendgrid.emailsFor(b)).to.have.length(1);
+
+    const list = await cli(["orders", "list", "--status", "fulfilled", "--json"]);
+    expect((JSON.parse(list.stdout) as { session_id: string }[]).map((o) => o.session_id)).to.include.members(
+      [a, b],
+    );
+    const bad = await cli(["orders", "resolve", b]);
+    expect(bad.code).to.equal(2);
+  });
+});
