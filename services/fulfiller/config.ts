@@ -53,6 +53,9 @@ const schema = z
     }
   });
 
+/** Every variable this service reads (Terraform's env is checked against it). */
+export const FULFILLER_ENV_KEYS: readonly string[] = Object.keys(schema.shape);
+
 export type FulfillerConfig = z.output<typeof schema>;
 
 export function loadFulfillerConfig(env: Env): FulfillerConfig {

@@ -15,6 +15,9 @@ const schema = z.object({
   LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
 });
 
+/** Every variable this service reads (Terraform's env is checked against it). */
+export const RECEIVER_ENV_KEYS: readonly string[] = Object.keys(schema.shape);
+
 export type ReceiverConfig = z.output<typeof schema>;
 
 export function loadReceiverConfig(env: Env): ReceiverConfig {

@@ -1,0 +1,31 @@
+# One image serving either service; Cloud Run picks one with its command:
+#   node dist/services/receiver/main.js   |   node dist/services/fulfiller/main.js
+# The operator CLI is in it too: node dist/services/cli/main.js --help
+
+FROM node:24.21.0-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+# --ignore-scripts: the `node` dev dependency (Node 24 for machines with an older one)
+# is not needed where the image already is Node 24.
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY services ./services
+COPY test/fixtures/stripe ./test/fixtures/stripe
+RUN node node_modules/typescript/bin/tsc -p tsconfig.build.json
+
+FROM node:24.21.0-bookworm-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+
+FROM node:24.21.0-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=deps --chown=root:root /app/node_modules ./node_modules
+COPY --from=build --chown=root:root /app/dist ./dist
+COPY package.json ./
+# Unprivileged at run time; the code is owned by root and read-only to it.
+USER node
+EXPOSE 8080
+# node is PID 1 and handles SIGTERM itself (graceful drain in services/common/http.ts).
+CMD ["node", "dist/services/receiver/main.js"]

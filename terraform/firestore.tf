@@ -1,0 +1,22 @@
+resource "google_firestore_database" "main" {
+  project                 = var.project_id
+  name                    = "(default)"
+  location_id             = var.firestore_location
+  type                    = "FIRESTORE_NATIVE"
+  delete_protection_state = var.deletion_protection ? "DELETE_PROTECTION_ENABLED" : "DELETE_PROTECTION_DISABLED"
+  deletion_policy         = "ABANDON"
+  depends_on              = [google_project_service.apis]
+}
+
+# The delivery ledger expires; orders never do (they are the dedupe key).
+resource "google_firestore_field" "stripe_events_ttl" {
+  project    = var.project_id
+  database   = google_firestore_database.main.name
+  collection = "stripe_events"
+  field      = "expire_at"
+
+  ttl_config {}
+
+  # No index on the TTL timestamp: it is never queried.
+  index_config {}
+}

@@ -1,0 +1,85 @@
+# One identity per service, and one that Pub/Sub uses to sign push tokens.
+resource "google_service_account" "receiver" {
+  project      = var.project_id
+  account_id   = "${var.name_prefix}-receiver"
+  display_name = "Stripe webhook receiver"
+}
+
+resource "google_service_account" "fulfiller" {
+  project      = var.project_id
+  account_id   = "${var.name_prefix}-fulfiller"
+  display_name = "Stripe order fulfiller"
+}
+
+resource "google_service_account" "push" {
+  project      = var.project_id
+  account_id   = "${var.name_prefix}-push"
+  display_name = "Pub/Sub push identity for the fulfiller"
+}
+
+# Receiver: publish to the main topic only.
+resource "google_pubsub_topic_iam_member" "receiver_publishes_events" {
+  project = var.project_id
+  topic   = google_pubsub_topic.events.name
+  role    = "roles/pubsub.publisher"
+  member  = google_service_account.receiver.member
+}
+
+# Fulfiller: publish permanent failures to the dead-letter topic.
+resource "google_pubsub_topic_iam_member" "fulfiller_publishes_dead_letters" {
+  project = var.project_id
+  topic   = google_pubsub_topic.dead_letter.name
+  role    = "roles/pubsub.publisher"
+  member  = google_service_account.fulfiller.member
+}
+
+# Fulfiller: read and write orders. Firestore offers no database- or collection-level
+# IAM role, so this one grant is at the project (IAM conditions on the database name
+# would narrow it where other databases exist).
+resource "google_project_iam_member" "fulfiller_firestore" {
+  project = var.project_id
+  role    = "roles/datastore.user"
+  member  = google_service_account.fulfiller.member
+}
+
+# Only the push identity may invoke the private fulfiller.
+resource "google_cloud_run_v2_service_iam_member" "push_invokes_fulfiller" {
+  project  = var.project_id
+  location = var.region
+  name     = google_cloud_run_v2_service.fulfiller.name
+  role     = "roles/run.invoker"
+  member   = google_service_account.push.member
+}
+
+# The receiver is Stripe's public endpoint: anyone may invoke; the signature is the gate.
+resource "google_cloud_run_v2_service_iam_member" "public_invokes_receiver" {
+  project  = var.project_id
+  location = var.region
+  name     = google_cloud_run_v2_service.receiver.name
+  role     = "roles/run.invoker"
+  member   = "allUsers"
+}
+
+# Pub/Sub's service agent forwards failed messages itself: without these two grants
+# dead-lettering fails silently.
+resource "google_pubsub_topic_iam_member" "agent_publishes_dead_letters" {
+  project = var.project_id
+  topic   = google_pubsub_topic.dead_letter.name
+  role    = "roles/pubsub.publisher"
+  member  = local.pubsub_service_agent
+}
+
+resource "google_pubsub_subscription_iam_member" "agent_subscribes_push" {
+  project      = var.project_id
+  subscription = google_pubsub_subscription.push.name
+  role         = "roles/pubsub.subscriber"
+  member       = local.pubsub_service_agent
+}
+
+# Projects whose Pub/Sub agent predates April 2021 need this to mint push tokens.
+resource "google_service_account_iam_member" "agent_signs_push_tokens" {
+  count              = var.pubsub_agent_predates_2021 ? 1 : 0
+  service_account_id = google_service_account.push.name
+  role               = "roles/iam.serviceAccountTokenCreator"
+  member             = local.pubsub_service_agent
+}

@@ -1,0 +1,64 @@
+data "google_project" "this" {
+  project_id = var.project_id
+}
+
+locals {
+  # The Stripe API version the code is written and tested against (stripe-node's pinned
+  # version; a unit test keeps the two equal). Register the webhook endpoint with it.
+  stripe_api_version = "2026-10-28.endive"
+
+  pubsub_service_agent = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
+
+  names = {
+    receiver          = "${var.name_prefix}-receiver"
+    fulfiller         = "${var.name_prefix}-fulfiller"
+    topic             = "${var.name_prefix}-events"
+    dead_letter_topic = "${var.name_prefix}-events-dlq"
+    dead_letter_sub   = "${var.name_prefix}-events-dlq-sub"
+    push_sub          = "${var.name_prefix}-events-push"
+  }
+
+  # Checked here because a variable's validation cannot read other variables in Terraform < 1.9.
+  timing_is_consistent = (
+    var.handler_deadline_ms < var.push_ack_deadline_seconds * 1000 &&
+    var.push_ack_deadline_seconds < var.order_lease_seconds
+  )
+
+  apis = toset([
+    "artifactregistry.googleapis.com",
+    "cloudbuild.googleapis.com",
+    "firestore.googleapis.com",
+    "iam.googleapis.com",
+    "logging.googleapis.com",
+    "monitoring.googleapis.com",
+    "pubsub.googleapis.com",
+    "run.googleapis.com",
+    "secretmanager.googleapis.com",
+  ])
+}
+
+resource "terraform_data" "timing_check" {
+  input = local.timing_is_consistent
+  lifecycle {
+    precondition {
+      condition     = local.timing_is_consistent
+      error_message = "Need handler_deadline_ms < push_ack_deadline_seconds * 1000 < order_lease_seconds * 1000, or a redelivery could overlap a live attempt."
+    }
+  }
+}
+
+resource "google_project_service" "apis" {
+  for_each           = local.apis
+  project            = var.project_id
+  service            = each.value
+  disable_on_destroy = false
+}
+
+resource "google_artifact_registry_repository" "images" {
+  project       = var.project_id
+  location      = var.region
+  repository_id = "${var.name_prefix}-fulfilment"
+  format        = "DOCKER"
+  description   = "Images of the Stripe fulfilment services."
+  depends_on    = [google_project_service.apis]
+}

@@ -1,0 +1,63 @@
+output "webhook_url" {
+  description = "Register this URL in Stripe (Developers > Webhooks) with the API version below."
+  value       = "${google_cloud_run_v2_service.receiver.uri}/webhooks/stripe"
+}
+
+output "stripe_api_version" {
+  description = "The Stripe API version the code pins; create the webhook endpoint with this version."
+  value       = local.stripe_api_version
+}
+
+output "stripe_event_types_to_enable" {
+  description = "Event types to enable on the Stripe webhook endpoint."
+  value       = ["checkout.session.completed", "checkout.session.async_payment_succeeded", "checkout.session.async_payment_failed"]
+}
+
+output "receiver_url" {
+  description = "Receiver service URL."
+  value       = google_cloud_run_v2_service.receiver.uri
+}
+
+output "fulfiller_url" {
+  description = "Fulfiller service URL (private)."
+  value       = google_cloud_run_v2_service.fulfiller.uri
+}
+
+output "topic" {
+  description = "Main topic (PUBSUB_TOPIC)."
+  value       = google_pubsub_topic.events.name
+}
+
+output "dead_letter_topic" {
+  description = "Dead-letter topic (PUBSUB_DLQ_TOPIC)."
+  value       = google_pubsub_topic.dead_letter.name
+}
+
+output "dead_letter_subscription" {
+  description = "Dead-letter pull subscription the CLI reads (PUBSUB_DLQ_SUBSCRIPTION)."
+  value       = google_pubsub_subscription.dead_letter.name
+}
+
+output "push_subscription" {
+  description = "Push subscription feeding the fulfiller."
+  value       = google_pubsub_subscription.push.name
+}
+
+output "artifact_registry" {
+  description = "Docker repository for the images."
+  value       = "${var.region}-docker.pkg.dev/${var.project_id}/${google_artifact_registry_repository.images.repository_id}"
+}
+
+output "secrets" {
+  description = "Secret ids to add versions to (gcloud secrets versions add ID --data-file=-)."
+  value       = { for k, v in google_secret_manager_secret.secrets : k => v.secret_id }
+}
+
+output "service_accounts" {
+  description = "Service account emails."
+  value = {
+    receiver  = google_service_account.receiver.email
+    fulfiller = google_service_account.fulfiller.email
+    push      = google_service_account.push.email
+  }
+}

@@ -1,0 +1,176 @@
+locals {
+  secret_ref = { for k, v in google_secret_manager_secret.secrets : k => "sm://${v.id}/versions/latest" }
+
+  # PORT is reserved on Cloud Run and set by it; GOOGLE_CLOUD_PROJECT is not, so it is set here.
+  receiver_env = merge(
+    {
+      GOOGLE_CLOUD_PROJECT  = var.project_id
+      PUBSUB_TOPIC          = google_pubsub_topic.events.name
+      STRIPE_WEBHOOK_SECRET = local.secret_ref["stripe_webhook_secret"]
+      PUBLISH_TIMEOUT_MS    = "4000"
+      LOG_LEVEL             = var.log_level
+    },
+    length(var.stripe_event_types) > 0 ? { STRIPE_EVENT_TYPES = join(",", var.stripe_event_types) } : {},
+  )
+
+  fulfiller_env = merge(
+    {
+      GOOGLE_CLOUD_PROJECT = var.project_id
+      PUBSUB_DLQ_TOPIC     = google_pubsub_topic.dead_letter.name
+      STRIPE_API_KEY       = local.secret_ref["stripe_api_key"]
+      SENDGRID_API_KEY     = local.secret_ref["sendgrid_api_key"]
+      EMAIL_FROM           = var.email_from
+      FULFILMENT_EMAIL_TO  = join(",", var.fulfilment_email_to)
+      FULFIL_TRIALS        = tostring(var.fulfil_trials)
+      PUSH_AUTH            = var.push_auth
+      PUSH_AUDIENCE        = var.push_audience
+      PUSH_SERVICE_ACCOUNT = google_service_account.push.email
+      HANDLER_DEADLINE_MS  = tostring(var.handler_deadline_ms)
+      ORDER_LEASE_SECONDS  = tostring(var.order_lease_seconds)
+      LOG_LEVEL            = var.log_level
+    },
+    length(var.fulfilment_product_ids) > 0 ? { FULFILMENT_PRODUCT_IDS = join(",", var.fulfilment_product_ids) } : {},
+    var.fulfilment_opt_in_field != "" ? { FULFILMENT_OPT_IN_FIELD = var.fulfilment_opt_in_field } : {},
+    var.sendgrid_template_id != "" ? { SENDGRID_TEMPLATE_ID = var.sendgrid_template_id } : {},
+  )
+}
+
+resource "google_cloud_run_v2_service" "receiver" {
+  project             = var.project_id
+  name                = local.names.receiver
+  location            = var.region
+  ingress             = "INGRESS_TRAFFIC_ALL"
+  deletion_protection = var.deletion_protection
+
+  template {
+    service_account                  = google_service_account.receiver.email
+    timeout                          = "${var.receiver.timeout_seconds}s"
+    max_instance_request_concurrency = var.receiver.concurrency
+
+    scaling {
+      min_instance_count = var.receiver.min_instances
+      max_instance_count = var.receiver.max_instances
+    }
+
+    containers {
+      image   = var.image
+      command = ["node"]
+      args    = ["dist/services/receiver/main.js"]
+
+      ports {
+        container_port = 8080
+      }
+
+      resources {
+        limits = {
+          cpu    = var.receiver.cpu
+          memory = var.receiver.memory
+        }
+        startup_cpu_boost = true
+      }
+
+      dynamic "env" {
+        for_each = local.receiver_env
+        content {
+          name  = env.key
+          value = env.value
+        }
+      }
+
+      startup_probe {
+        http_get {
+          path = "/ready"
+        }
+        period_seconds    = 1
+        timeout_seconds   = 1
+        failure_threshold = 30
+      }
+
+      liveness_probe {
+        http_get {
+          path = "/health"
+        }
+        period_seconds    = 15
+        timeout_seconds   = 3
+        failure_threshold = 3
+      }
+    }
+  }
+
+  depends_on = [
+    google_project_service.apis,
+    google_secret_manager_secret_iam_member.receiver_reads_webhook_secret,
+  ]
+}
+
+resource "google_cloud_run_v2_service" "fulfiller" {
+  project             = var.project_id
+  name                = local.names.fulfiller
+  location            = var.region
+  ingress             = var.fulfiller_ingress
+  deletion_protection = var.deletion_protection
+  # The push token's audience: a fixed string (the service URL is not known before creation).
+  custom_audiences = [var.push_audience]
+
+  template {
+    service_account                  = google_service_account.fulfiller.email
+    timeout                          = "${var.fulfiller.timeout_seconds}s"
+    max_instance_request_concurrency = var.fulfiller.concurrency
+
+    scaling {
+      min_instance_count = var.fulfiller.min_instances
+      max_instance_count = var.fulfiller.max_instances
+    }
+
+    containers {
+      image   = var.image
+      command = ["node"]
+      args    = ["dist/services/fulfiller/main.js"]
+
+      ports {
+        container_port = 8080
+      }
+
+      resources {
+        limits = {
+          cpu    = var.fulfiller.cpu
+          memory = var.fulfiller.memory
+        }
+        startup_cpu_boost = true
+      }
+
+      dynamic "env" {
+        for_each = local.fulfiller_env
+        content {
+          name  = env.key
+          value = env.value
+        }
+      }
+
+      startup_probe {
+        http_get {
+          path = "/ready"
+        }
+        period_seconds    = 1
+        timeout_seconds   = 1
+        failure_threshold = 30
+      }
+
+      liveness_probe {
+        http_get {
+          path = "/health"
+        }
+        period_seconds    = 15
+        timeout_seconds   = 3
+        failure_threshold = 3
+      }
+    }
+  }
+
+  depends_on = [
+    google_project_service.apis,
+    google_secret_manager_secret_iam_member.fulfiller_reads_secrets,
+    google_project_iam_member.fulfiller_firestore,
+    google_firestore_database.main,
+  ]
+}

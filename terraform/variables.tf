@@ -1,0 +1,253 @@
+variable "project_id" {
+  type        = string
+  description = "Google Cloud project id to deploy into."
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.project_id))
+    error_message = "project_id must be a valid Google Cloud project id."
+  }
+}
+
+variable "region" {
+  type        = string
+  description = "Region for Cloud Run, Artifact Registry and the Pub/Sub message storage policy."
+  default     = "europe-west1"
+}
+
+variable "name_prefix" {
+  type        = string
+  description = "Prefix for every resource name, so several environments can share a project."
+  default     = "stripe"
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,14}$", var.name_prefix))
+    error_message = "name_prefix must be lower-case letters, digits and hyphens, at most 15 characters, starting with a letter."
+  }
+}
+
+variable "image" {
+  type        = string
+  description = "Container image serving both services (command picks one), by tag or digest; never :latest. Cloud Build passes the $SHORT_SHA tag."
+  validation {
+    condition     = !endswith(var.image, ":latest") && can(regex("(:[A-Za-z0-9_.-]+|@sha256:[0-9a-f]{64})$", var.image))
+    error_message = "image must carry an explicit tag (not :latest) or a digest."
+  }
+}
+
+variable "firestore_location" {
+  type        = string
+  description = "Firestore database location (e.g. eur3, nam5, europe-west1). Cannot be changed after creation."
+  default     = "eur3"
+}
+
+variable "fulfilment_email_to" {
+  type        = list(string)
+  description = "Recipients of the order email (the fulfilment team)."
+  validation {
+    condition     = length(var.fulfilment_email_to) > 0 && alltrue([for a in var.fulfilment_email_to : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", a))])
+    error_message = "fulfilment_email_to must list at least one email address."
+  }
+}
+
+variable "email_from" {
+  type        = string
+  description = "Sender of the order email; must be a verified sender in SendGrid."
+  validation {
+    condition     = can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.email_from))
+    error_message = "email_from must be an email address."
+  }
+}
+
+variable "fulfilment_product_ids" {
+  type        = list(string)
+  description = "Stripe product ids that need shipping (the scale). Empty: every paid order ships."
+  default     = []
+  validation {
+    condition     = alltrue([for p in var.fulfilment_product_ids : startswith(p, "prod_")])
+    error_message = "fulfilment_product_ids must be Stripe product ids (prod_...)."
+  }
+}
+
+variable "fulfilment_opt_in_field" {
+  type        = string
+  description = "Optional Checkout custom-field key whose yes/true value opts the customer in to shipping."
+  default     = ""
+}
+
+variable "sendgrid_template_id" {
+  type        = string
+  description = "Optional SendGrid dynamic template id (d-...); empty uses the built-in text and HTML email."
+  default     = ""
+  validation {
+    condition     = var.sendgrid_template_id == "" || can(regex("^d-[0-9a-fA-F]+$", var.sendgrid_template_id))
+    error_message = "sendgrid_template_id must be empty or a dynamic template id (d-...)."
+  }
+}
+
+variable "stripe_event_types" {
+  type        = list(string)
+  description = "Receiver allowlist of event types to publish; empty publishes every verified event."
+  default     = []
+}
+
+variable "fulfil_trials" {
+  type        = bool
+  description = "Whether a subscription that starts on a trial (no_payment_required) ships now."
+  default     = true
+}
+
+variable "handler_deadline_ms" {
+  type        = number
+  description = "Hard deadline for one push attempt, applied to every Stripe and SendGrid call."
+  default     = 20000
+  validation {
+    condition     = var.handler_deadline_ms >= 2000 && var.handler_deadline_ms <= 540000
+    error_message = "handler_deadline_ms must be between 2000 and 540000."
+  }
+}
+
+variable "order_lease_seconds" {
+  type        = number
+  description = "How long a claim on an order holds; must exceed the handler deadline and the push ack deadline."
+  default     = 60
+  validation {
+    condition     = var.order_lease_seconds >= 10 && var.order_lease_seconds <= 3600
+    error_message = "order_lease_seconds must be between 10 and 3600."
+  }
+}
+
+variable "push_ack_deadline_seconds" {
+  type        = number
+  description = "Ack deadline of the push subscription: above the handler deadline, below the order lease (checked in locals)."
+  default     = 30
+  validation {
+    condition     = var.push_ack_deadline_seconds >= 10 && var.push_ack_deadline_seconds <= 600
+    error_message = "push_ack_deadline_seconds must be between 10 and 600 (Pub/Sub's limits)."
+  }
+}
+
+variable "max_delivery_attempts" {
+  type        = number
+  description = "Deliveries before Pub/Sub dead-letters a message."
+  default     = 10
+  validation {
+    condition     = var.max_delivery_attempts >= 5 && var.max_delivery_attempts <= 100
+    error_message = "max_delivery_attempts must be between 5 and 100 (Pub/Sub's limits)."
+  }
+}
+
+variable "retry_minimum_backoff" {
+  type        = string
+  description = "Push subscription retry policy: first backoff."
+  default     = "10s"
+}
+
+variable "retry_maximum_backoff" {
+  type        = string
+  description = "Push subscription retry policy: largest backoff."
+  default     = "600s"
+}
+
+variable "push_audience" {
+  type        = string
+  description = "OIDC audience of the push token: the fulfiller's custom audience, PUSH_AUDIENCE and the subscription's oidc_token.audience."
+  default     = "stripe-fulfiller-push"
+}
+
+variable "push_auth" {
+  type        = string
+  description = "Fulfiller PUSH_AUTH: cloud-run (Cloud Run verifies the token) or oidc (the app verifies it fully)."
+  default     = "cloud-run"
+  validation {
+    condition     = contains(["cloud-run", "oidc"], var.push_auth)
+    error_message = "push_auth must be cloud-run or oidc (none is for the local emulator only)."
+  }
+}
+
+variable "receiver" {
+  type = object({
+    min_instances   = optional(number, 1)
+    max_instances   = optional(number, 10)
+    cpu             = optional(string, "1")
+    memory          = optional(string, "512Mi")
+    concurrency     = optional(number, 80)
+    timeout_seconds = optional(number, 30)
+  })
+  description = "Receiver Cloud Run sizing. At least one warm instance by default: Stripe times out slow webhooks."
+  default     = {}
+  validation {
+    condition     = var.receiver.min_instances >= 0 && var.receiver.max_instances >= max(1, var.receiver.min_instances)
+    error_message = "receiver.max_instances must be at least 1 and at least min_instances."
+  }
+}
+
+variable "fulfiller" {
+  type = object({
+    min_instances   = optional(number, 0)
+    max_instances   = optional(number, 10)
+    cpu             = optional(string, "1")
+    memory          = optional(string, "512Mi")
+    concurrency     = optional(number, 20)
+    timeout_seconds = optional(number, 60)
+  })
+  description = "Fulfiller Cloud Run sizing."
+  default     = {}
+  validation {
+    condition     = var.fulfiller.max_instances >= max(1, var.fulfiller.min_instances)
+    error_message = "fulfiller.max_instances must be at least 1 and at least min_instances."
+  }
+}
+
+variable "fulfiller_ingress" {
+  type        = string
+  description = "Fulfiller ingress. Pub/Sub push from the same project counts as internal traffic."
+  default     = "INGRESS_TRAFFIC_INTERNAL_ONLY"
+  validation {
+    condition     = contains(["INGRESS_TRAFFIC_INTERNAL_ONLY", "INGRESS_TRAFFIC_ALL"], var.fulfiller_ingress)
+    error_message = "fulfiller_ingress must be INGRESS_TRAFFIC_INTERNAL_ONLY or INGRESS_TRAFFIC_ALL."
+  }
+}
+
+variable "log_level" {
+  type        = string
+  description = "Log level for both services."
+  default     = "info"
+  validation {
+    condition     = contains(["fatal", "error", "warn", "info", "debug", "trace"], var.log_level)
+    error_message = "log_level must be a pino level."
+  }
+}
+
+variable "notification_channels" {
+  type        = list(string)
+  description = "Monitoring notification channel ids (projects/P/notificationChannels/N) for every alert."
+  default     = []
+}
+
+variable "oldest_unacked_age_threshold_seconds" {
+  type        = number
+  description = "Alert when the push subscription's oldest unacknowledged message is older than this."
+  default     = 900
+}
+
+variable "receiver_400_threshold" {
+  type        = number
+  description = "Alert when the receiver answers more 400s than this in 5 minutes (a rotated or wrong webhook secret)."
+  default     = 20
+}
+
+variable "fulfiller_5xx_threshold" {
+  type        = number
+  description = "Alert when the fulfiller answers more 5xx than this in 10 minutes (some 503s are normal retries)."
+  default     = 50
+}
+
+variable "pubsub_agent_predates_2021" {
+  type        = bool
+  description = "Grant the Pub/Sub service agent Token Creator on the push identity (projects whose agent was created before April 2021 need it)."
+  default     = true
+}
+
+variable "deletion_protection" {
+  type        = bool
+  description = "Protect the Cloud Run services and the Firestore database against terraform destroy."
+  default     = true
+}

@@ -1,0 +1,78 @@
+import { expect } from "chai";
+import { spawn, spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { freePort } from "../../services/local/ports.js";
+import { requireEmulators } from "../support/emulator-state.js";
+import { waitForReady } from "../support/processes.js";
+
+describe("e2e: the built dist/ starts both services with production dependencies only", function () {
+  this.timeout(240_000);
+  let dir: string;
+
+  before(function () {
+    requireEmulators(this);
+    dir = mkdtempSync(path.join(tmpdir(), "prod-"));
+    const tsc = spawnSync(
+      process.execPath,
+      ["node_modules/typescript/bin/tsc", "-p", "tsconfig.build.json", "--outDir", path.join(dir, "dist")],
+      { encoding: "utf8" },
+    );
+    expect(tsc.status, tsc.stdout + tsc.stderr).to.equal(0);
+    cpSync("package.json", path.join(dir, "package.json"));
+    cpSync("package-lock.json", path.join(dir, "package-lock.json"));
+    // As the Dockerfile does: production dependencies only, no install scripts.
+    const install = spawnSync("npm", ["ci", "--omit=dev", "--ignore-scripts", "--no-audit", "--no-fund"], {
+      cwd: dir,
+      encoding: "utf8",
+    });
+    expect(install.status, install.stderr).to.equal(0);
+  });
+  after(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("when installed with --omit=dev, then no dev dependency is present", () => {
+    for (const devOnly of ["mocha", "typescript", "tsx", "eslint", "node"]) {
+      expect(existsSync(path.join(dir, "node_modules", devOnly)), devOnly).to.equal(false);
+    }
+  });
+
+  for (const service of ["receiver", "fulfiller"] as const) {
+    it(`when the ${service} starts from dist/, then /ready answers and SIGTERM exits 0`, async () => {
+      const port = await freePort();
+      const child = spawn(process.execPath, [path.join(dir, `dist/services/${service}/main.js`)], {
+        cwd: dir,
+        env: {
+          PATH: process.env.PATH,
+          PORT: String(port),
+          GOOGLE_CLOUD_PROJECT: "prod-check",
+          PUBSUB_EMULATOR_HOST: process.env.PUBSUB_EMULATOR_HOST,
+          FIRESTORE_EMULATOR_HOST: process.env.FIRESTORE_EMULATOR_HOST,
+          METADATA_SERVER_DETECTION: "none",
+          STRIPE_WEBHOOK_SECRET: "whsec_prod_check",
+          STRIPE_API_KEY: "sk_test_prod_check",
+          SENDGRID_API_KEY: "SG.prod-check",
+          EMAIL_FROM: "orders@example.com",
+          FULFILMENT_EMAIL_TO: "ship@example.com",
+          PUSH_AUDIENCE: "aud",
+          PUSH_SERVICE_ACCOUNT: "push@prod-check.iam.gserviceaccount.com",
+        },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let output = "";
+      child.stdout.on("data", (c: Buffer) => (output += c.toString()));
+      child.stderr.on("data", (c: Buffer) => (output += c.toString()));
+      const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+      try {
+        await waitForReady(`http://127.0.0.1:${port}/ready`, 20_000);
+        child.kill("SIGTERM");
+        expect(await exited, output).to.equal(0);
+        expect(output).to.include(`${service} ready`);
+      } finally {
+        child.kill("SIGKILL");
+      }
+    });
+  }
+});
