@@ -2,8 +2,8 @@
 # never in Terraform state. The services read them at start-up through sm:// references.
 locals {
   secrets = {
-    stripe_webhook_secret = "${var.name_prefix}-stripe-webhook-secret"
-    stripe_api_key        = "${var.name_prefix}-stripe-api-key"
+    stripe_webhook_secret = "${var.name_prefix}-webhook-secret"
+    stripe_api_key        = "${var.name_prefix}-api-key"
     sendgrid_api_key      = "${var.name_prefix}-sendgrid-api-key"
   }
 }
