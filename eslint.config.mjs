@@ -4,7 +4,17 @@ import tseslint from "typescript-eslint";
 import globals from "globals";
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", ".outbox/", ".local/", "bench/results.json", "coverage/"] },
+  {
+    ignores: [
+      ".bench-dist-*/",
+      "dist/",
+      "node_modules/",
+      ".outbox/",
+      ".local/",
+      "bench/results.json",
+      "coverage/",
+    ],
+  },
   eslint.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -18,7 +18,9 @@ export function requestMiddleware(logger: Logger, project: string | undefined): 
   return async (ctx, next) => {
     const started = process.hrtime.bigint();
     const state = ctx.state as RequestState;
-    state.log = logger.child(traceFields(ctx.get("X-Cloud-Trace-Context") || undefined, project));
+    // A child logger only when there is a trace to bind: this runs on every request.
+    const trace = ctx.get("X-Cloud-Trace-Context");
+    state.log = trace ? logger.child(traceFields(trace, project)) : logger;
     state.logFields = {};
     let failure: unknown;
     try {

@@ -1,0 +1,537 @@
+/**
+ * `npm run bench [-- --quick | --smoke] [--out DIR]`: the benchmarks of docs/BENCHMARKS.md.
+ * Every figure is measured beside its baseline in the same run; goals are ratios.
+ */
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import autocannon from "autocannon";
+import Stripe from "stripe";
+import { Firestore } from "@google-cloud/firestore";
+import { startFirestoreEmulator, startPubSubEmulator, type Emulator } from "../services/local/emulators.js";
+import { freePort } from "../services/local/ports.js";
+import { buildEvent, buildSession, SCALE_LINE, STRAP_LINE } from "../services/local/stripe-objects.js";
+import { startStack } from "../services/local/stack.js";
+import { sendTestEvents } from "../services/cli/commands/send-test-event.js";
+import { LOCAL } from "../services/local/defaults.js";
+import { FirestoreOrderStore } from "../services/fulfiller/adapters/firestore-order-store.js";
+import { median, percentile, round, rssMiB, sampleRss, spawnServer, waitReady } from "./measure.js";
+import { measureDuplicateCost } from "./fulfiller-cost.js";
+
+const argv = process.argv.slice(2);
+const mode = argv.includes("--smoke") ? "smoke" : argv.includes("--quick") ? "quick" : "full";
+const outIndex = argv.indexOf("--out");
+const outDir = outIndex >= 0 ? path.resolve(argv[outIndex + 1] ?? "bench") : path.resolve("bench");
+const writeDocs = outIndex < 0 && mode !== "smoke";
+
+const PLAN = {
+  smoke: {
+    repeats: 1,
+    seconds: 1,
+    fixedLoads: [],
+    batchMs: [],
+    startupRuns: 1,
+    orders: 5,
+    duplicates: 10,
+    noop: false,
+    modules: false,
+  },
+  quick: {
+    repeats: 1,
+    seconds: 4,
+    fixedLoads: [300],
+    batchMs: [1, 10],
+    startupRuns: 3,
+    orders: 40,
+    duplicates: 100,
+    noop: true,
+    modules: true,
+  },
+  full: {
+    repeats: 3,
+    seconds: 10,
+    fixedLoads: [200, 600],
+    batchMs: [1, 5, 10, 50],
+    startupRuns: 7,
+    orders: 200,
+    duplicates: 300,
+    noop: true,
+    modules: true,
+  },
+}[mode];
+
+const SECRET = "whsec_bench_secret";
+const SERVERS = {
+  receiver: "bench/servers/receiver.ts",
+  bare: "bench/servers/bare-http.ts",
+  express: "bench/servers/express-sample.ts",
+} as const;
+type Variant = keyof typeof SERVERS;
+
+function log(line: string) {
+  process.stderr.write(`${line}\n`);
+}
+
+/** ~5 KB signed checkout.session.completed bodies, re-signed for each run (the tolerance is 300 s). */
+function signedRequests(n = 40) {
+  const now = Math.floor(Date.now() / 1000);
+  return Array.from({ length: n }, () => {
+    const lines = [SCALE_LINE, STRAP_LINE];
+    const event = buildEvent({
+      type: "checkout.session.completed",
+      object: buildSession({ lines, metadata: { order_ref: "x".repeat(900) } }),
+    });
+    const body = JSON.stringify(event, null, 2);
+    return {
+      method: "POST" as const,
+      path: "/webhooks/stripe",
+      headers: {
+        "content-type": "application/json",
+        "stripe-signature": Stripe.webhooks.generateTestHeaderString({
+          payload: body,
+          secret: SECRET,
+          timestamp: now,
+        }),
+      },
+      body,
+    };
+  });
+}
+
+interface LoadResult {
+  variant: string;
+  publisher: "emulator" | "noop";
+  offered: number | "saturation";
+  rps: number;
+  p50: number;
+  p99: number;
+  max: number;
+  errors: number;
+  non2xx: number;
+  rss_peak_mib: number;
+  body_bytes: number;
+  repeats?: number;
+  rps_all?: number[];
+}
+
+async function runLoad(
+  variant: Variant,
+  options: { publisher: "emulator" | "noop"; rate?: number; batchMs?: number; topic: string },
+): Promise<LoadResult> {
+  const server = await spawnServer(SERVERS[variant], {
+    BENCH_TOPIC: options.topic,
+    BENCH_SECRET: SECRET,
+    BENCH_NOOP: options.publisher === "noop" ? "1" : "0",
+    BENCH_BATCH_MS: String(options.batchMs ?? 5),
+  });
+  try {
+    const requests = signedRequests();
+    const url = `http://127.0.0.1:${server.port}`;
+    await autocannon({ url, connections: 10, duration: 1, requests }); // warm-up (JIT, connections)
+    const rss = sampleRss(server.child.pid!);
+    const result = await autocannon({
+      url,
+      connections: options.rate ? 20 : 32,
+      duration: PLAN.seconds,
+      requests,
+      ...(options.rate ? { overallRate: options.rate } : {}),
+    });
+    return {
+      variant,
+      publisher: options.publisher,
+      offered: options.rate ?? "saturation",
+      rps: round(result.requests.average, 1),
+      p50: result.latency.p50,
+      p99: result.latency.p99,
+      max: result.latency.max,
+      errors: result.errors + result.timeouts,
+      non2xx: result.non2xx,
+      rss_peak_mib: rss.stop(),
+      body_bytes: Buffer.byteLength(requests[0]!.body),
+    };
+  } finally {
+    await server.stop();
+  }
+}
+
+async function measureStartup(distDir: string, emulators: { pubsub: string; firestore: string }) {
+  const env = {
+    PATH: process.env.PATH ?? "",
+    GOOGLE_CLOUD_PROJECT: "bench-project",
+    PUBSUB_EMULATOR_HOST: emulators.pubsub,
+    FIRESTORE_EMULATOR_HOST: emulators.firestore,
+    METADATA_SERVER_DETECTION: "none",
+    STRIPE_WEBHOOK_SECRET: SECRET,
+    STRIPE_API_KEY: "sk_test_bench",
+    SENDGRID_API_KEY: "SG.bench",
+    EMAIL_FROM: "orders@example.com",
+    FULFILMENT_EMAIL_TO: "ship@example.com",
+    PUSH_AUTH: "none",
+    LOG_LEVEL: "warn",
+  };
+  const once = async (args: string[], readyPath: string) => {
+    const port = await freePort();
+    const started = performance.now();
+    const child = spawn(process.execPath, args, { env: { ...env, PORT: String(port) }, stdio: "ignore" });
+    await waitReady(`http://127.0.0.1:${port}${readyPath}`);
+    const ms = performance.now() - started;
+    await new Promise((r) => setTimeout(r, 1000));
+    const rss = rssMiB(child.pid!);
+    const exited = new Promise((r) => child.once("exit", r));
+    child.kill("SIGTERM");
+    await exited;
+    return { ms, rss };
+  };
+  const baselineScript =
+    "require('http').createServer((q,s)=>s.end('ok')).listen(process.env.PORT,'127.0.0.1')";
+  const out: Record<string, { ready_ms_median: number; rss_at_rest_mib: number; runs: number }> = {};
+  for (const [name, args, readyPath] of [
+    ["bare_node_http", ["-e", baselineScript], "/"],
+    ["receiver", [path.join(distDir, "services/receiver/main.js")], "/ready"],
+    ["fulfiller", [path.join(distDir, "services/fulfiller/main.js")], "/ready"],
+  ] as const) {
+    const runs = [];
+    for (let i = 0; i < PLAN.startupRuns; i++) runs.push(await once([...args], readyPath));
+    out[name] = {
+      ready_ms_median: round(median(runs.map((r) => r.ms)), 1),
+      rss_at_rest_mib: round(median(runs.map((r) => r.rss)), 1),
+      runs: runs.length,
+    };
+  }
+  return out;
+}
+
+async function measurePipeline(emulators: { pubsub: string; firestore: string }) {
+  const stack = await startStack({
+    emulators: { pubsubHost: emulators.pubsub, firestoreHost: emulators.firestore },
+    project: "bench-project",
+    ports: { receiver: 0, fulfiller: 0, sendgrid: 0, stripe: 0 },
+    namePrefix: `bench-${Date.now()}-`,
+    env: { LOG_LEVEL: "warn" },
+  });
+  const db = new Firestore({ projectId: "bench-project" });
+  const store = new FirestoreOrderStore(db);
+  try {
+    const started = performance.now();
+    const batches = [];
+    const perBatch = Math.ceil(PLAN.orders / 8);
+    for (let b = 0; b < 8; b++) {
+      batches.push(
+        sendTestEvents({
+          url: `${stack.receiverUrl}/webhooks/stripe`,
+          secret: LOCAL.webhookSecret,
+          scenario: "paid",
+          scale: true,
+          count: Math.max(0, Math.min(perBatch, PLAN.orders - b * perBatch)),
+          duplicates: 1,
+          stripeAdmin: stack.stripe!.url,
+        }),
+      );
+    }
+    const sent = (await Promise.all(batches)).flat();
+    const postedAt = performance.now();
+    const latencies: number[] = [];
+    const pending = new Set(sent.map((s) => s.session_id));
+    const deadline = Date.now() + 120_000;
+    while (pending.size && Date.now() < deadline) {
+      for (const email of stack.sendgrid.emails) {
+        const id = email.customArgs.order_id;
+        if (id && pending.delete(id)) latencies.push(performance.now() - started);
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const elapsed = (performance.now() - started) / 1000;
+    const fulfilled = (await Promise.all(sent.map((s) => store.get(s.session_id)))).filter(
+      (o) => o?.status === "fulfilled",
+    ).length;
+    return {
+      orders: sent.length,
+      fulfilled,
+      emails: stack.sendgrid.emails.length,
+      seconds: round(elapsed, 2),
+      orders_per_second: round(fulfilled / elapsed, 1),
+      post_seconds: round((postedAt - started) / 1000, 2),
+      note: "the emulator pushes about two requests at a time (DESIGN section 7): this bounds the local figure, not production's",
+      completion_ms_p50: round(percentile(latencies, 50), 0),
+      completion_ms_p95: round(percentile(latencies, 95), 0),
+    };
+  } finally {
+    await stack.stop();
+    await db.terminate();
+  }
+}
+
+function productionModules(): { bytes: number; mib: number; packages: number } | null {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "bench-prod-"));
+  try {
+    cpSync("package.json", path.join(dir, "package.json"));
+    cpSync("package-lock.json", path.join(dir, "package-lock.json"));
+    const install = spawnSync("npm", ["ci", "--omit=dev", "--ignore-scripts", "--no-audit", "--no-fund"], {
+      cwd: dir,
+      encoding: "utf8",
+    });
+    if (install.status !== 0) return null;
+    const bytes = Number(
+      execFileSync("du", ["-sb", path.join(dir, "node_modules")], { encoding: "utf8" }).split("\t")[0],
+    );
+    const packages = Number(
+      execFileSync(
+        "sh",
+        ["-c", `find ${path.join(dir, "node_modules")} -name package.json -not -path '*/test/*' | wc -l`],
+        { encoding: "utf8" },
+      ).trim(),
+    );
+    return { bytes, mib: round(bytes / 1048576, 1), packages };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main() {
+  const startedAt = Date.now();
+  log(`bench (${mode}) on ${os.cpus().length} cores, node ${process.version}`);
+  const emulators: Emulator[] = await Promise.all([
+    startPubSubEmulator({ project: "bench-project" }),
+    startFirestoreEmulator(),
+  ]);
+  const [ps, fs] = emulators as [Emulator, Emulator];
+  process.env.PUBSUB_EMULATOR_HOST = ps.host;
+  process.env.FIRESTORE_EMULATOR_HOST = fs.host;
+  process.env.METADATA_SERVER_DETECTION = "none";
+  // Inside the repository, so the compiled code resolves node_modules.
+  const distDir = mkdtempSync(path.resolve(".bench-dist-"));
+  try {
+    const { PubSub } = await import("@google-cloud/pubsub");
+    const pubsub = new PubSub({ projectId: "bench-project" });
+    const topic = `bench-events-${Date.now()}`;
+    await pubsub.createTopic(topic);
+    await pubsub.topic(topic).createSubscription(`${topic}-sub`); // the emulator stores messages for a subscriber
+    await pubsub.close();
+
+    log("compiling dist/ for the start-up measurements…");
+    execFileSync(process.execPath, [
+      "node_modules/typescript/bin/tsc",
+      "-p",
+      "tsconfig.build.json",
+      "--outDir",
+      distDir,
+    ]);
+
+    // Receiver: interleaved per load level, rotating which variant goes first.
+    const loads: LoadResult[] = [];
+    const levels: (number | undefined)[] = [...PLAN.fixedLoads, undefined];
+    const variants: Variant[] = ["receiver", "bare", "express"];
+    let turn = 0;
+    const interleaved = async (publisher: "emulator" | "noop", rate: number | undefined) => {
+      const runs: LoadResult[] = [];
+      for (let r = 0; r < (rate ? 1 : PLAN.repeats); r++, turn++) {
+        const order = variants.map((_, k) => variants[(k + turn) % variants.length]!);
+        for (const variant of order) {
+          log(
+            `receiver load: ${variant} at ${rate ?? "saturation"} (${publisher} publisher), round ${r + 1}…`,
+          );
+          runs.push(await runLoad(variant, { publisher, rate, topic }));
+        }
+      }
+      // Repeated saturation runs: keep each variant's median run by throughput.
+      for (const variant of variants) {
+        const mine = runs.filter((l) => l.variant === variant).sort((a, b) => a.rps - b.rps);
+        loads.push({
+          ...mine[Math.floor(mine.length / 2)]!,
+          repeats: mine.length,
+          rps_all: mine.map((l) => l.rps),
+        });
+      }
+    };
+    for (const rate of levels) await interleaved("emulator", rate);
+    if (PLAN.noop) await interleaved("noop", undefined);
+    const batching = [];
+    for (const batchMs of PLAN.batchMs) {
+      log(`publisher batching: maxMilliseconds=${batchMs}…`);
+      const r = await runLoad("receiver", { publisher: "emulator", batchMs, topic });
+      batching.push({ max_batch_ms: batchMs, rps: r.rps, p50: r.p50, p99: r.p99 });
+    }
+
+    log("fulfiller: end-to-end orders through the emulators…");
+    const pipeline = await measurePipeline({ pubsub: ps.host, firestore: fs.host });
+    log("fulfiller: cost of a duplicate…");
+    const duplicate = await measureDuplicateCost(PLAN.duplicates);
+    log("start-up and memory…");
+    const startup = await measureStartup(distDir, { pubsub: ps.host, firestore: fs.host });
+    const modules = PLAN.modules ? (log("production node_modules size…"), productionModules()) : null;
+
+    const sat = (variant: Variant, publisher: "emulator" | "noop") =>
+      loads.find((l) => l.variant === variant && l.publisher === publisher && l.offered === "saturation");
+    const ratio = (a?: LoadResult, b?: LoadResult) => (a && b && b.rps > 0 ? round(a.rps / b.rps, 3) : null);
+    const ratios = {
+      receiver_vs_bare_http: ratio(sat("receiver", "emulator"), sat("bare", "emulator")),
+      receiver_vs_express_sample: ratio(sat("receiver", "emulator"), sat("express", "emulator")),
+      receiver_vs_bare_http_noop_publisher: ratio(sat("receiver", "noop"), sat("bare", "noop")),
+      receiver_vs_express_sample_noop_publisher: ratio(sat("receiver", "noop"), sat("express", "noop")),
+      duplicate_vs_first_delivery_time:
+        duplicate.first_delivery_ms > 0
+          ? round(duplicate.duplicate_ms_mean / duplicate.first_delivery_ms, 3)
+          : null,
+    };
+    const goals = {
+      receiver_at_least_0_8_of_bare: (ratios.receiver_vs_bare_http ?? 0) >= 0.8,
+      receiver_beats_express_sample: (ratios.receiver_vs_express_sample ?? 0) > 1,
+      receiver_ready_under_500ms: (startup.receiver?.ready_ms_median ?? Infinity) < 500,
+      fulfiller_ready_under_500ms: (startup.fulfiller?.ready_ms_median ?? Infinity) < 500,
+      receiver_rss_under_150mib: (startup.receiver?.rss_at_rest_mib ?? Infinity) < 150,
+      fulfiller_rss_under_150mib: (startup.fulfiller?.rss_at_rest_mib ?? Infinity) < 150,
+      duplicate_is_one_transaction_no_calls:
+        duplicate.firestore_transactions_per_duplicate === 1 &&
+        duplicate.stripe_calls_per_duplicate === 0 &&
+        duplicate.sendgrid_calls_per_duplicate === 0,
+    };
+    const results = {
+      date: new Date().toISOString(),
+      mode,
+      machine: {
+        cores: os.cpus().length,
+        cpu: os.cpus()[0]?.model ?? "unknown",
+        memory_gib: round(os.totalmem() / 2 ** 30, 1),
+        node: process.version,
+        platform: `${os.platform()} ${os.release()}`,
+      },
+      ratios,
+      goals,
+      receiver: { body_bytes: loads[0]?.body_bytes ?? 0, seconds_per_run: PLAN.seconds, runs: loads },
+      publisher_batching: batching,
+      fulfiller: { pipeline, duplicate },
+      startup,
+      production_node_modules: modules,
+      duration_seconds: round((Date.now() - startedAt) / 1000, 1),
+    };
+    mkdirSync(outDir, { recursive: true });
+    writeFileSync(path.join(outDir, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
+    const table = renderTable(results);
+    console.log(table);
+    if (writeDocs) writeFileSync("docs/BENCHMARKS.md", renderDoc(results, table));
+    log(
+      `results written to ${path.join(outDir, "results.json")}${writeDocs ? " and docs/BENCHMARKS.md" : ""}`,
+    );
+  } finally {
+    await Promise.all(emulators.map((e) => e.stop()));
+    rmSync(distDir, { recursive: true, force: true });
+  }
+}
+
+type Results = Record<string, unknown> & {
+  ratios: Record<string, number | null>;
+  goals: Record<string, boolean>;
+  receiver: { runs: LoadResult[] };
+  publisher_batching: { max_batch_ms: number; rps: number; p50: number; p99: number }[];
+  fulfiller: {
+    pipeline: Awaited<ReturnType<typeof measurePipeline>>;
+    duplicate: Awaited<ReturnType<typeof measureDuplicateCost>>;
+  };
+  startup: Record<string, { ready_ms_median: number; rss_at_rest_mib: number; runs: number }>;
+  production_node_modules: { mib: number; packages: number } | null;
+  machine: { cores: number; cpu: string; node: string; memory_gib: number };
+  date: string;
+  mode: string;
+};
+
+function renderTable(r: Results): string {
+  const rows = [
+    "| server | publisher | offered | req/s | p50 ms | p99 ms | max ms | errors | non-2xx | peak RSS MiB |",
+    "|---|---|---|---|---|---|---|---|---|---|",
+    ...r.receiver.runs.map(
+      (l) =>
+        `| ${l.variant} | ${l.publisher} | ${l.offered} | ${l.rps} | ${l.p50} | ${l.p99} | ${l.max} | ${l.errors} | ${l.non2xx} | ${l.rss_peak_mib} |`,
+    ),
+    "",
+    "| ratio | value |",
+    "|---|---|",
+    ...Object.entries(r.ratios).map(([k, v]) => `| ${k} | ${v ?? "n/a"} |`),
+    "",
+    "| goal | met |",
+    "|---|---|",
+    ...Object.entries(r.goals).map(([k, v]) => `| ${k} | ${v ? "yes" : "NO"} |`),
+    "",
+    "| start-up (median) | ready ms | RSS at rest MiB |",
+    "|---|---|---|",
+    ...Object.entries(r.startup).map(([k, v]) => `| ${k} | ${v.ready_ms_median} | ${v.rss_at_rest_mib} |`),
+    "",
+    "| fulfiller | value |",
+    "|---|---|",
+    `| end-to-end orders/s (emulator push) | ${r.fulfiller.pipeline.orders_per_second} (${r.fulfiller.pipeline.fulfilled}/${r.fulfiller.pipeline.orders} in ${r.fulfiller.pipeline.seconds} s) |`,
+    `| order completion p50 / p95 from first post | ${r.fulfiller.pipeline.completion_ms_p50} / ${r.fulfiller.pipeline.completion_ms_p95} ms |`,
+    `| first delivery (fulfil + email), mean | ${r.fulfiller.duplicate.first_delivery_ms} ms |`,
+    `| duplicate delivery, mean / p99 | ${r.fulfiller.duplicate.duplicate_ms_mean} / ${r.fulfiller.duplicate.duplicate_ms_p99} ms |`,
+    `| per duplicate: Firestore transactions / reads / Stripe / SendGrid | ${r.fulfiller.duplicate.firestore_transactions_per_duplicate} / ${r.fulfiller.duplicate.firestore_other_ops_per_duplicate} / ${r.fulfiller.duplicate.stripe_calls_per_duplicate} / ${r.fulfiller.duplicate.sendgrid_calls_per_duplicate} |`,
+    ...(r.publisher_batching.length
+      ? [
+          "",
+          "| publisher maxMilliseconds | req/s | p50 ms | p99 ms |",
+          "|---|---|---|---|",
+          ...r.publisher_batching.map((b) => `| ${b.max_batch_ms} | ${b.rps} | ${b.p50} | ${b.p99} |`),
+        ]
+      : []),
+    ...(r.production_node_modules
+      ? [
+          "",
+          `production node_modules: ${r.production_node_modules.mib} MiB, ${r.production_node_modules.packages} package.json files`,
+        ]
+      : []),
+  ];
+  return rows.join("\n");
+}
+
+function renderDoc(r: Results, table: string): string {
+  return `# Benchmarks
+
+Written by \`npm run bench${r.mode === "quick" ? " -- --quick" : ""}\` on ${r.date.slice(0, 10)}: ${r.machine.cores} cores (${r.machine.cpu}), ${r.machine.memory_gib} GiB, Node ${r.machine.node}.
+Every figure stands beside its baseline from the same run; absolute numbers on a shared
+2-core machine are noise, ratios are the result. The load generator (autocannon) runs on
+the same two cores as the server under test and the emulator, so every variant pays the
+same tax. Raw figures: \`bench/results.json\` (not committed; regenerate it).
+
+## What is measured
+
+- **Receiver**: signed ~${(r.receiver.runs[0]?.body_bytes ?? 0) / 1000} KB \`checkout.session.completed\` bodies at fixed
+  offered loads and at saturation (32 connections), against (a) the receiver as shipped
+  (\`createApp\` + \`PubSubPublisher\` + \`serve\`), (b) a bare \`node:http\` handler doing the
+  same raw-body read, \`constructEvent\` and awaited publish, (c) Stripe's sample shape
+  (Express, \`express.raw\`, \`constructEvent\`, awaited publish). Each in its own process,
+  all publishing to the same Pub/Sub emulator topic, run in turn and interleaved. The
+  same again with a no-op publisher separates the service's own cost from the emulator's.
+- **Fulfiller**: orders end to end (receiver → emulator push → fulfiller → Stripe and SendGrid
+  stand-ins), and the cost of a duplicate delivery, with Firestore operations and outside
+  calls counted by wrapping the real adapters.
+- **Start-up**: process start to \`/ready\` answering 200 from the compiled \`dist/\` with plain
+  configuration (no Secret Manager), median of ${r.startup.receiver?.runs ?? 0} runs, beside a bare \`node:http\` server's start; RSS 1 s after ready.
+
+## Results
+
+${table}
+
+## Reading
+
+- The receiver's work per request is small (HMAC-SHA256 over ~5 KB, one JSON parse, one
+  publish). At saturation the cost is dominated by the publish round trip to the emulator
+  (a Java process on the same two cores): compare the emulator rows with the no-op rows.
+- Koa's middleware chain and the structured log line cost a few percent against bare
+  \`node:http\`; Express with \`express.raw\` pays for its body parser and routing.
+- **Publisher batching**: each publish is awaited by an HTTP request, so \`maxMilliseconds\`
+  is added latency at low load and the batching window only helps when many requests
+  are in flight. The receiver uses 5 ms (the client's default is 10 ms) with up to 100
+  messages per batch: the table above shows the trade-off measured on this machine.
+- **Scaling**: the receiver is stateless, so instances add throughput linearly until
+  Pub/Sub's per-topic publish quota; the fulfiller is bounded per order by the Firestore
+  transaction on \`orders/{session_id}\` (one writer per order, any number of orders in
+  parallel) and by Stripe's API rate limit (100 read requests/s in live mode by default),
+  which at 2 to 3 Stripe calls per order means about 30 to 50 orders/s per account before
+  429s, which the fulfiller treats as transient (redelivery with backoff).
+- The end-to-end local figure is bounded by the emulator's push loop (about two requests
+  in flight), not by the fulfiller.
+`;
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

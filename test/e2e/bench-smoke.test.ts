@@ -1,0 +1,36 @@
+import { expect } from "chai";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { requireEmulators } from "../support/emulator-state.js";
+
+describe("e2e: `npm run bench` smoke run", function () {
+  this.timeout(180_000);
+
+  it("when run with --smoke, then it prints its table and writes results.json with the ratios", function () {
+    requireEmulators(this); // it starts its own emulators, so it needs gcloud's
+    const out = mkdtempSync(path.join(tmpdir(), "bench-"));
+    try {
+      const run = spawnSync(process.execPath, ["--import", "tsx", "bench/run.ts", "--smoke", "--out", out], {
+        encoding: "utf8",
+        env: { ...process.env, PUBSUB_EMULATOR_HOST: "", FIRESTORE_EMULATOR_HOST: "" },
+        timeout: 170_000,
+      });
+      expect(run.status, run.stderr).to.equal(0);
+      expect(run.stdout).to.include("| server | publisher | offered | req/s");
+      const results = JSON.parse(readFileSync(path.join(out, "results.json"), "utf8")) as {
+        ratios: Record<string, number | null>;
+        fulfiller: {
+          duplicate: { firestore_transactions_per_duplicate: number; stripe_calls_per_duplicate: number };
+        };
+      };
+      expect(results.ratios.receiver_vs_bare_http).to.be.a("number").greaterThan(0);
+      expect(results.ratios.receiver_vs_express_sample).to.be.a("number").greaterThan(0);
+      expect(results.fulfiller.duplicate.firestore_transactions_per_duplicate).to.equal(1);
+      expect(results.fulfiller.duplicate.stripe_calls_per_duplicate).to.equal(0);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+});
