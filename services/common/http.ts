@@ -104,6 +104,8 @@ export interface ServeOptions {
   /** Slowloris bound: a request's headers and body must arrive within this. */
   requestTimeoutMs?: number;
   exit?: (code: number) => void;
+  /** Install SIGTERM/SIGINT handlers (default true; tests that embed a server pass false). */
+  handleSignals?: boolean;
 }
 
 export interface RunningServer {
@@ -121,9 +123,16 @@ export interface RunningServer {
 export async function serve(app: Koa, options: ServeOptions): Promise<RunningServer> {
   const shutdownTimeoutMs = options.shutdownTimeoutMs ?? 8000;
   const exit = options.exit ?? ((code: number) => process.exit(code));
-  const server = http.createServer(app.callback());
-  server.requestTimeout = options.requestTimeoutMs ?? 30_000;
-  server.headersTimeout = Math.min(server.requestTimeout, 10_000);
+  const requestTimeout = options.requestTimeoutMs ?? 30_000;
+  const server = http.createServer(
+    {
+      // Slowloris bounds: Node checks these every connectionsCheckingInterval (default 30 s).
+      requestTimeout,
+      headersTimeout: Math.min(requestTimeout, 10_000),
+      connectionsCheckingInterval: Math.min(1000, requestTimeout),
+    },
+    app.callback(),
+  );
   server.keepAliveTimeout = 65_000; // above Google front ends' idle timeout
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -170,8 +179,10 @@ export async function serve(app: Koa, options: ServeOptions): Promise<RunningSer
       exit(0);
     });
   };
-  process.once("SIGTERM", onSignal);
-  process.once("SIGINT", onSignal);
+  if (options.handleSignals !== false) {
+    process.once("SIGTERM", onSignal);
+    process.once("SIGINT", onSignal);
+  }
   return { server, port, shutdown };
 }
 

@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
-import { PermanentError, errorMessage } from "../common/errors.js";
+import { PermanentError, TransientError, errorMessage } from "../common/errors.js";
 import { parseStripeEvent } from "../common/event.js";
 import type { Logger } from "../common/logger.js";
-import type { MessagePublisher } from "../common/pubsub.js";
+import { withDeadline, type MessagePublisher } from "../common/pubsub.js";
 import { serializeError } from "../common/http.js";
 import { classifyEvent, type CheckoutTrigger } from "./classify-event.js";
 import { composeOrderEmail } from "./compose-email.js";
@@ -73,6 +73,8 @@ interface Attempt {
   sessionId: string;
   trigger: CheckoutTrigger;
   claimId: string;
+  /** When this attempt's claim runs out (set once claimed). */
+  leaseExpiresAt: number;
   deadline: Deadline;
   log: Logger;
 }
@@ -124,20 +126,25 @@ export class Fulfiller {
       sessionId: classification.sessionId,
       trigger: classification.trigger,
       claimId: this.newClaimId(),
+      leaseExpiresAt: 0,
       deadline,
       log: log.child({ session_id: classification.sessionId, event_id: event.id }),
     };
 
     let plan;
     try {
-      plan = await this.deps.store.claim({
-        sessionId: attempt.sessionId,
-        eventId: attempt.eventId,
-        eventType: attempt.eventType,
-        claimId: attempt.claimId,
-        now: this.now(),
-        leaseMs: this.deps.settings.leaseMs,
-      });
+      plan = await withDeadline(
+        this.deps.store.claim({
+          sessionId: attempt.sessionId,
+          eventId: attempt.eventId,
+          eventType: attempt.eventType,
+          claimId: attempt.claimId,
+          now: this.now(),
+          leaseMs: this.deps.settings.leaseMs,
+        }),
+        deadline.remainingMs(),
+        "claiming the order",
+      );
     } catch (err) {
       attempt.log.warn({ err: serializeError(err) }, "could not claim the order; Pub/Sub will redeliver");
       return {
@@ -174,6 +181,7 @@ export class Fulfiller {
           reason: plan.order.reason ?? undefined,
         };
       case "claimed":
+        attempt.leaseExpiresAt = plan.order.lease_expires_at?.getTime() ?? 0;
         break;
     }
 
@@ -238,12 +246,17 @@ export class Fulfiller {
   ): Promise<PushOutcome> {
     const { settings } = this.deps;
     const email = composeOrderEmail({ sessionId: attempt.sessionId, details });
+    // The send must end (or time out) inside our lease, with a second to record it:
+    // then no other attempt can claim the order while the outcome is unknown.
+    const leaseLeftMs = attempt.leaseExpiresAt - this.clock() - 1000;
     const sendOptions = attempt.deadline.next("sending the email", 1000);
-    await this.deps.store.updateClaimed(
-      attempt.sessionId,
-      attempt.claimId,
+    sendOptions.timeoutMs = Math.min(sendOptions.timeoutMs, leaseLeftMs);
+    if (sendOptions.timeoutMs < 1000)
+      throw new TransientError("too little of the lease left to send the email");
+    await this.update(
+      attempt,
       (order, now) => ({ ...order, details, email: { state: "sending", started_at: now }, updated_at: now }),
-      { requireLiveLease: true, minRemainingMs: sendOptions.timeoutMs + 1000 },
+      { requireLiveLease: true, minRemainingMs: sendOptions.timeoutMs + 500 },
     );
     let messageId: string | null;
     try {
@@ -262,9 +275,8 @@ export class Fulfiller {
       ));
     } catch (err) {
       if (err instanceof MailRefusedError) {
-        await this.deps.store.updateClaimed(
-          attempt.sessionId,
-          attempt.claimId,
+        await this.update(
+          attempt,
           (order, now) => ({ ...order, email: { state: "not_sent", error: err.message }, updated_at: now }),
           { requireLiveLease: false },
         );
@@ -277,9 +289,8 @@ export class Fulfiller {
 
     // The provider accepted it: record that even if the lease ran out meanwhile, as
     // long as nobody else claimed the order (the record is the truth about the send).
-    await this.deps.store.updateClaimed(
-      attempt.sessionId,
-      attempt.claimId,
+    await this.update(
+      attempt,
       (order, now) =>
         concludeOrder(
           {
@@ -347,6 +358,7 @@ export class Fulfiller {
       sessionId,
       trigger: "completed",
       claimId,
+      leaseExpiresAt: claimed.lease_expires_at?.getTime() ?? 0,
       deadline: new Deadline(this.deps.settings.deadlineMs, this.clock),
       log: log.child({ session_id: sessionId }),
     };
@@ -370,6 +382,22 @@ export class Fulfiller {
     } catch (err) {
       return this.markNeedsReview(attempt, `operator resend failed: ${errorMessage(err)}`);
     }
+  }
+
+  /**
+   * A claim-checked write of this attempt, bounded like every outside call (with a
+   * floor, so the record of a send that just happened still gets its chance).
+   */
+  private update(
+    attempt: Attempt,
+    change: (order: OrderRecord, now: Date) => OrderRecord,
+    options: { requireLiveLease: boolean; minRemainingMs?: number },
+  ): Promise<OrderRecord> {
+    return withDeadline(
+      this.deps.store.updateClaimed(attempt.sessionId, attempt.claimId, change, options),
+      Math.max(attempt.deadline.remainingMs(), 2000),
+      "recording the order",
+    );
   }
 
   /** Best effort: a failure is logged and recorded, never a reason to redeliver. */
@@ -404,9 +432,8 @@ export class Fulfiller {
     reason: string,
     details?: OrderRecord["details"],
   ): Promise<PushOutcome> {
-    await this.deps.store.updateClaimed(
-      attempt.sessionId,
-      attempt.claimId,
+    await this.update(
+      attempt,
       (order, now) =>
         concludeOrder(
           { ...order, details: details ?? order.details ?? null },
@@ -424,9 +451,8 @@ export class Fulfiller {
       "order needs review: the email may or may not have been sent; resolve with `orders resolve`",
     );
     try {
-      await this.deps.store.updateClaimed(
-        attempt.sessionId,
-        attempt.claimId,
+      await this.update(
+        attempt,
         (order, now) =>
           concludeOrder(
             { ...order, email: { ...order.email, error: reason } },
@@ -447,13 +473,16 @@ export class Fulfiller {
   private async handleFailure(attempt: Attempt, err: unknown): Promise<PushOutcome> {
     if (err instanceof ClaimLostError) {
       attempt.log.warn({ reason: err.message }, "claim lost; stopping this attempt");
+      // If it was only our lease running short, give the order back at once.
+      await this.update(attempt, (order, now) => releaseOrder(order, now, "claim lost"), {
+        requireLiveLease: false,
+      }).catch(() => {});
       return { ack: false, result: "claim_lost", sessionId: attempt.sessionId, reason: err.message };
     }
     if (err instanceof PermanentError) {
       try {
-        await this.deps.store.updateClaimed(
-          attempt.sessionId,
-          attempt.claimId,
+        await this.update(
+          attempt,
           (order, now) =>
             concludeOrder(order, { status: "failed", reason: err.message, now, eventId: attempt.eventId }),
           { requireLiveLease: false },
@@ -476,12 +505,9 @@ export class Fulfiller {
     const reason = errorMessage(err);
     attempt.log.warn({ err: serializeError(err) }, "transient failure; releasing the order for redelivery");
     try {
-      await this.deps.store.updateClaimed(
-        attempt.sessionId,
-        attempt.claimId,
-        (order, now) => releaseOrder(order, now, reason),
-        { requireLiveLease: false },
-      );
+      await this.update(attempt, (order, now) => releaseOrder(order, now, reason), {
+        requireLiveLease: false,
+      });
     } catch (releaseErr) {
       attempt.log.warn({ err: serializeError(releaseErr) }, "could not release the lease; it will expire");
     }

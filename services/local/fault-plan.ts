@@ -10,6 +10,8 @@ export interface Fault {
   hang?: boolean;
   /** Accept the request (side effects happen), then destroy the socket without answering. */
   acceptThenReset?: boolean;
+  /** Accept the request (side effects happen), then wait this long before answering. */
+  delayAfterAcceptMs?: number;
   /** How many matching requests it applies to (default 1). */
   times?: number;
 }

@@ -78,7 +78,7 @@ export class SendGridStandIn {
       });
     }
     const fault = this.faults.take("POST", url.pathname);
-    if (fault?.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
+    if (fault?.delayMs && !fault.delayAfterAcceptMs) await new Promise((r) => setTimeout(r, fault.delayMs));
     if (fault?.hang) return;
     if (fault?.status)
       return reply(res, fault.status, { errors: [{ message: `injected ${fault.status}`, field: null }] });
@@ -98,6 +98,7 @@ export class SendGridStandIn {
     this.emails.push(email);
     if (this.options.outboxDir) email.file = await writeOutbox(this.options.outboxDir, email);
     this.options.onEmail?.(email);
+    if (fault?.delayAfterAcceptMs) await new Promise((r) => setTimeout(r, fault.delayAfterAcceptMs));
     if (fault?.acceptThenReset) {
       req.socket.destroy(); // accepted, but the client never hears so
       return;

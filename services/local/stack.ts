@@ -32,6 +32,8 @@ export interface StackOptions {
   onLine?: (part: string, line: string) => void;
   onEmail?: (email: CapturedEmail) => void;
   fulfillerEnv?: Record<string, string>;
+  /** Push subscription's dead-letter threshold (default LOCAL.maxDeliveryAttempts). */
+  maxDeliveryAttempts?: number;
 }
 
 export interface RunningStack {
@@ -110,7 +112,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
     await createTopology(pubsub, {
       ...names,
       pushEndpoint: `http://127.0.0.1:${fulfillerPort}/pubsub/push`,
-      maxDeliveryAttempts: LOCAL.maxDeliveryAttempts,
+      maxDeliveryAttempts: options.maxDeliveryAttempts ?? LOCAL.maxDeliveryAttempts,
       ackDeadlineSeconds: 30,
     });
     await pubsub.close();

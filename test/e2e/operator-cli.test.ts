@@ -13,6 +13,7 @@ import type { DeadLetterRow } from "../../services/cli/dead-letter-view.js";
 import { buildLineItems, buildSession, buildEvent, SCALE_LINE } from "../../services/local/stripe-objects.js";
 import { requireEmulators } from "../support/emulator-state.js";
 import { waitFor } from "../support/wait.js";
+import { recordServiceLine } from "../support/log-registry.js";
 
 interface CliRun {
   code: number | null;
@@ -34,6 +35,7 @@ describe("e2e: operator CLI against the emulators and the local stack", function
       project: env.project,
       ports: { receiver: 0, fulfiller: 0, sendgrid: 0, stripe: 0 },
       namePrefix: `cli-${randomUUID().slice(0, 6)}-`,
+      onLine: recordServiceLine,
     });
     db = new Firestore({ projectId: env.project });
     store = new FirestoreOrderStore(db);

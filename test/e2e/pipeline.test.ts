@@ -8,6 +8,7 @@ import { LOCAL } from "../../services/local/defaults.js";
 import { FirestoreOrderStore } from "../../services/fulfiller/adapters/firestore-order-store.js";
 import { requireEmulators } from "../support/emulator-state.js";
 import { waitFor } from "../support/wait.js";
+import { recordServiceLine } from "../support/log-registry.js";
 import { FINAL_STATUSES } from "../../services/fulfiller/order-state.js";
 import { DeadLetterSubscription } from "../../services/cli/dead-letters.js";
 
@@ -25,7 +26,10 @@ describe("e2e: receiver → Pub/Sub push → fulfiller → SendGrid (local stack
       project: env.project,
       ports: { receiver: 0, fulfiller: 0, sendgrid: 0, stripe: 0 },
       namePrefix: `e2e-${randomUUID().slice(0, 6)}-`,
-      onLine: (part, line) => lines.push(`${part}| ${line}`),
+      onLine: (part, line) => {
+        lines.push(`${part}| ${line}`);
+        recordServiceLine(part, line);
+      },
     });
     db = new Firestore({ projectId: env.project });
     store = new FirestoreOrderStore(db);

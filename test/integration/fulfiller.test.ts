@@ -54,10 +54,10 @@ describe("integration: fulfiller (Firestore + Pub/Sub emulators, Stripe and Send
       ).to.equal(2);
     });
 
-    it("then 10 concurrent deliveries of one event send one email", async () => {
+    it("then 20 concurrent deliveries of one event send one email", async () => {
       const c = createCheckout(h.stripe);
       const envelope = h.envelope(c.event());
-      const statuses = await Promise.all(Array.from({ length: 10 }, () => h.push(envelope)));
+      const statuses = await Promise.all(Array.from({ length: 20 }, () => h.push(envelope)));
       // Losers see a live lease (503) or the final order (204); retry them as Pub/Sub would.
       for (const status of statuses) if (status !== 204) await h.pushUntilAcked(envelope);
       expect(h.sendgrid.emailsFor(c.sessionId)).to.have.length(1);
@@ -90,6 +90,43 @@ describe("integration: fulfiller (Firestore + Pub/Sub emulators, Stripe and Send
       expect(await h.push(h.envelope(c150.event()))).to.equal(204);
       expect(h.sendgrid.emailsFor(c150.sessionId)[0]!.text).to.include("Items (150)");
       expect(h.stripe.count(`/v1/checkout/sessions/${c150.sessionId}/line_items`)).to.equal(2);
+    });
+  });
+
+  describe("when the lease is barely longer than the handler deadline", () => {
+    it("then the send is shortened to fit the lease and the order is fulfilled (no claim-lost livelock)", async () => {
+      await h.stop();
+      h = await new FulfillerHarness().start({ settings: { deadlineMs: 3000, leaseMs: 3500 } });
+      const c = createCheckout(h.stripe);
+      expect(await h.push(h.envelope(c.event()))).to.equal(204);
+      expect((await h.store.get(c.sessionId))?.status).to.equal("fulfilled");
+    });
+  });
+
+  describe("when customer values are hostile", () => {
+    it("then the email SendGrid receives is well-formed: subject without CR/LF, HTML escaped, long values bounded", async () => {
+      const c = createCheckout(h.stripe, {
+        customer: {
+          name: "<img src=x onerror=alert(1)>\r\nBcc: victim@example.com",
+          email: "evil@example.com",
+          phone: "\u0000+1",
+          address: {
+            line1: "<script>steal()</script>",
+            line2: "y".repeat(10_000),
+            city: "Berlin\r\nX-Header: 1",
+            postal_code: "10115",
+            country: "DE",
+          },
+        },
+      });
+      expect(await h.push(h.envelope(c.event()))).to.equal(204);
+      const [email] = h.sendgrid.emailsFor(c.sessionId);
+      expect(email, "accepted by the SendGrid stand-in").to.not.equal(undefined);
+      expect(email!.subject).to.not.match(/[\r\n]/);
+      expect(email!.html).to.not.match(/<img|<script/);
+      expect(email!.html).to.include("&lt;script&gt;steal()&lt;/script&gt;");
+      expect(email!.html.length).to.be.lessThan(20_000);
+      expect(email!.text).to.not.include("\r");
     });
   });
 
@@ -126,6 +163,19 @@ describe("integration: fulfiller (Firestore + Pub/Sub emulators, Stripe and Send
       expect(dead!.attributes.dead_letter_reason).to.include("400");
       expect(dead!.attributes.dead_letter_at).to.match(/^\d{4}-\d\d-\d\dT/);
     });
+
+    for (const status of [401, 403]) {
+      it(`then a ${status} is dead-lettered after exactly one attempt (no retry storm)`, async () => {
+        const c = createCheckout(h.stripe);
+        h.sendgrid.addFault({ match: "/v3/mail/send", status, times: 100 });
+        const envelope = h.envelope(c.event());
+        expect(await h.push(envelope)).to.equal(204);
+        expect(h.sendgrid.attempts).to.equal(1);
+        const [dead] = await h.pullDeadLetters(1);
+        expect(dead!.attributes.dead_letter_reason).to.include(String(status));
+        expect((await h.store.get(c.sessionId))?.email.state).to.equal("not_sent");
+      });
+    }
 
     it("then a timeout leaves the order needs_review and no redelivery sends again", async () => {
       await h.stop();

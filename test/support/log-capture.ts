@@ -1,5 +1,6 @@
 import { Writable } from "node:stream";
 import { createLogger, type Logger } from "../../services/common/logger.js";
+import { serviceLogLines } from "./log-registry.js";
 
 /** A logger whose JSON lines are kept for assertions (and for the no-secrets-in-logs check). */
 export class LogCapture {
@@ -13,7 +14,7 @@ export class LogCapture {
         for (const line of chunk.toString("utf8").split("\n")) {
           if (!line) continue;
           this.raw.push(line);
-          allLogLines.push(line);
+          serviceLogLines.push(line);
           this.lines.push(JSON.parse(line) as Record<string, unknown>);
         }
         callback();
@@ -26,6 +27,3 @@ export class LogCapture {
     return this.lines.find(predicate);
   }
 }
-
-/** Every line any LogCapture saw in this test run (the logs-hygiene test reads it). */
-export const allLogLines: string[] = [];
