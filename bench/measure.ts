@@ -31,17 +31,17 @@ export interface Spawned {
   stop(): Promise<void>;
 }
 
-/** Starts a benchmark server script (tsx) and waits for its "listening PORT" line. */
+/** Starts a compiled benchmark server and waits for its "listening PORT" line (on stderr). */
 export async function spawnServer(script: string, env: Record<string, string>): Promise<Spawned> {
-  const child = spawn(process.execPath, ["--import", "tsx", script], {
+  const child = spawn(process.execPath, [script], {
     env: { ...process.env, ...env, PORT: "0" },
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: ["ignore", "ignore", "pipe"],
   });
   let stderr = "";
-  child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${script} did not start: ${stderr}`)), 30_000);
-    child.stdout.on("data", (c: Buffer) => {
+    child.stderr.on("data", (c: Buffer) => {
+      stderr += c.toString();
       const m = /listening (\d+)/.exec(c.toString());
       if (m) {
         clearTimeout(timer);

@@ -46,7 +46,7 @@ resource "google_project_iam_member" "fulfiller_firestore" {
 resource "google_cloud_run_v2_service_iam_member" "push_invokes_fulfiller" {
   project  = var.project_id
   location = var.region
-  name     = google_cloud_run_v2_service.fulfiller.name
+  name     = google_cloud_run_v2_service.service["fulfiller"].name
   role     = "roles/run.invoker"
   member   = google_service_account.push.member
 }
@@ -55,7 +55,7 @@ resource "google_cloud_run_v2_service_iam_member" "push_invokes_fulfiller" {
 resource "google_cloud_run_v2_service_iam_member" "public_invokes_receiver" {
   project  = var.project_id
   location = var.region
-  name     = google_cloud_run_v2_service.receiver.name
+  name     = google_cloud_run_v2_service.service["receiver"].name
   role     = "roles/run.invoker"
   member   = "allUsers"
 }

@@ -98,7 +98,7 @@ resource "google_monitoring_alert_policy" "receiver_5xx" {
   conditions {
     display_name = "receiver 5xx"
     condition_threshold {
-      filter          = "resource.type = \"cloud_run_revision\" AND resource.labels.service_name = \"${google_cloud_run_v2_service.receiver.name}\" AND metric.type = \"run.googleapis.com/request_count\" AND metric.labels.response_code_class = \"5xx\""
+      filter          = "resource.type = \"cloud_run_revision\" AND resource.labels.service_name = \"${google_cloud_run_v2_service.service["receiver"].name}\" AND metric.type = \"run.googleapis.com/request_count\" AND metric.labels.response_code_class = \"5xx\""
       comparison      = "COMPARISON_GT"
       threshold_value = 0
       duration        = "60s"
@@ -125,7 +125,7 @@ resource "google_monitoring_alert_policy" "receiver_400_burst" {
   conditions {
     display_name = "receiver 400s in 5 minutes"
     condition_threshold {
-      filter          = "resource.type = \"cloud_run_revision\" AND resource.labels.service_name = \"${google_cloud_run_v2_service.receiver.name}\" AND metric.type = \"run.googleapis.com/request_count\" AND metric.labels.response_code = \"400\""
+      filter          = "resource.type = \"cloud_run_revision\" AND resource.labels.service_name = \"${google_cloud_run_v2_service.service["receiver"].name}\" AND metric.type = \"run.googleapis.com/request_count\" AND metric.labels.response_code = \"400\""
       comparison      = "COMPARISON_GT"
       threshold_value = var.receiver_400_threshold
       duration        = "0s"
@@ -152,7 +152,7 @@ resource "google_monitoring_alert_policy" "fulfiller_5xx" {
   conditions {
     display_name = "fulfiller 5xx in 10 minutes"
     condition_threshold {
-      filter          = "resource.type = \"cloud_run_revision\" AND resource.labels.service_name = \"${google_cloud_run_v2_service.fulfiller.name}\" AND metric.type = \"run.googleapis.com/request_count\" AND metric.labels.response_code_class = \"5xx\""
+      filter          = "resource.type = \"cloud_run_revision\" AND resource.labels.service_name = \"${google_cloud_run_v2_service.service["fulfiller"].name}\" AND metric.type = \"run.googleapis.com/request_count\" AND metric.labels.response_code_class = \"5xx\""
       comparison      = "COMPARISON_GT"
       threshold_value = var.fulfiller_5xx_threshold
       duration        = "0s"

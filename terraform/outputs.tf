@@ -1,6 +1,6 @@
 output "webhook_url" {
   description = "Register this URL in Stripe (Developers > Webhooks) with the API version below."
-  value       = "${google_cloud_run_v2_service.receiver.uri}/webhooks/stripe"
+  value       = "${google_cloud_run_v2_service.service["receiver"].uri}/webhooks/stripe"
 }
 
 output "stripe_api_version" {
@@ -15,12 +15,12 @@ output "stripe_event_types_to_enable" {
 
 output "receiver_url" {
   description = "Receiver service URL."
-  value       = google_cloud_run_v2_service.receiver.uri
+  value       = google_cloud_run_v2_service.service["receiver"].uri
 }
 
 output "fulfiller_url" {
   description = "Fulfiller service URL (private)."
-  value       = google_cloud_run_v2_service.fulfiller.uri
+  value       = google_cloud_run_v2_service.service["fulfiller"].uri
 }
 
 output "topic" {

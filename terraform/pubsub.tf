@@ -38,7 +38,7 @@ resource "google_pubsub_subscription" "push" {
   message_retention_duration = "604800s"
 
   push_config {
-    push_endpoint = "${google_cloud_run_v2_service.fulfiller.uri}/pubsub/push"
+    push_endpoint = "${google_cloud_run_v2_service.service["fulfiller"].uri}/pubsub/push"
     oidc_token {
       service_account_email = google_service_account.push.email
       audience              = var.push_audience

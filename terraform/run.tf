@@ -33,29 +33,52 @@ locals {
     var.fulfilment_opt_in_field != "" ? { FULFILMENT_OPT_IN_FIELD = var.fulfilment_opt_in_field } : {},
     var.sendgrid_template_id != "" ? { SENDGRID_TEMPLATE_ID = var.sendgrid_template_id } : {},
   )
+
+  services = {
+    receiver = {
+      name             = local.names.receiver
+      service_account  = google_service_account.receiver.email
+      ingress          = "INGRESS_TRAFFIC_ALL"
+      custom_audiences = []
+      sizing           = var.receiver
+      env              = local.receiver_env
+    }
+    fulfiller = {
+      name            = local.names.fulfiller
+      service_account = google_service_account.fulfiller.email
+      ingress         = var.fulfiller_ingress
+      # The push token's audience: a fixed string (the service URL is not known before creation).
+      custom_audiences = [var.push_audience]
+      sizing           = var.fulfiller
+      env              = local.fulfiller_env
+    }
+  }
 }
 
-resource "google_cloud_run_v2_service" "receiver" {
+# Both services run the same image; the command picks which.
+resource "google_cloud_run_v2_service" "service" {
+  for_each            = local.services
   project             = var.project_id
-  name                = local.names.receiver
+  name                = each.value.name
   location            = var.region
-  ingress             = "INGRESS_TRAFFIC_ALL"
+  ingress             = each.value.ingress
+  custom_audiences    = each.value.custom_audiences
   deletion_protection = var.deletion_protection
 
   template {
-    service_account                  = google_service_account.receiver.email
-    timeout                          = "${var.receiver.timeout_seconds}s"
-    max_instance_request_concurrency = var.receiver.concurrency
+    service_account                  = each.value.service_account
+    timeout                          = "${each.value.sizing.timeout_seconds}s"
+    max_instance_request_concurrency = each.value.sizing.concurrency
 
     scaling {
-      min_instance_count = var.receiver.min_instances
-      max_instance_count = var.receiver.max_instances
+      min_instance_count = each.value.sizing.min_instances
+      max_instance_count = each.value.sizing.max_instances
     }
 
     containers {
       image   = var.image
       command = ["node"]
-      args    = ["dist/services/receiver/main.js"]
+      args    = ["dist/services/${each.key}/main.js"]
 
       ports {
         container_port = 8080
@@ -63,14 +86,14 @@ resource "google_cloud_run_v2_service" "receiver" {
 
       resources {
         limits = {
-          cpu    = var.receiver.cpu
-          memory = var.receiver.memory
+          cpu    = each.value.sizing.cpu
+          memory = each.value.sizing.memory
         }
         startup_cpu_boost = true
       }
 
       dynamic "env" {
-        for_each = local.receiver_env
+        for_each = each.value.env
         content {
           name  = env.key
           value = env.value
@@ -97,78 +120,10 @@ resource "google_cloud_run_v2_service" "receiver" {
     }
   }
 
+  # Grants first: a revision that cannot read its secrets or Firestore fails to start.
   depends_on = [
     google_project_service.apis,
     google_secret_manager_secret_iam_member.receiver_reads_webhook_secret,
-  ]
-}
-
-resource "google_cloud_run_v2_service" "fulfiller" {
-  project             = var.project_id
-  name                = local.names.fulfiller
-  location            = var.region
-  ingress             = var.fulfiller_ingress
-  deletion_protection = var.deletion_protection
-  # The push token's audience: a fixed string (the service URL is not known before creation).
-  custom_audiences = [var.push_audience]
-
-  template {
-    service_account                  = google_service_account.fulfiller.email
-    timeout                          = "${var.fulfiller.timeout_seconds}s"
-    max_instance_request_concurrency = var.fulfiller.concurrency
-
-    scaling {
-      min_instance_count = var.fulfiller.min_instances
-      max_instance_count = var.fulfiller.max_instances
-    }
-
-    containers {
-      image   = var.image
-      command = ["node"]
-      args    = ["dist/services/fulfiller/main.js"]
-
-      ports {
-        container_port = 8080
-      }
-
-      resources {
-        limits = {
-          cpu    = var.fulfiller.cpu
-          memory = var.fulfiller.memory
-        }
-        startup_cpu_boost = true
-      }
-
-      dynamic "env" {
-        for_each = local.fulfiller_env
-        content {
-          name  = env.key
-          value = env.value
-        }
-      }
-
-      startup_probe {
-        http_get {
-          path = "/ready"
-        }
-        period_seconds    = 1
-        timeout_seconds   = 1
-        failure_threshold = 30
-      }
-
-      liveness_probe {
-        http_get {
-          path = "/health"
-        }
-        period_seconds    = 15
-        timeout_seconds   = 3
-        failure_threshold = 3
-      }
-    }
-  }
-
-  depends_on = [
-    google_project_service.apis,
     google_secret_manager_secret_iam_member.fulfiller_reads_secrets,
     google_project_iam_member.fulfiller_firestore,
     google_firestore_database.main,

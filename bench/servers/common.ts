@@ -7,7 +7,8 @@ export const env = {
   topic: process.env.BENCH_TOPIC ?? "bench-events",
   secret: process.env.BENCH_SECRET ?? "whsec_bench",
   noop: process.env.BENCH_NOOP === "1",
-  batchMs: Number(process.env.BENCH_BATCH_MS ?? 5),
+  /** Unset: the receiver's own default. */
+  batchMs: process.env.BENCH_BATCH_MS ? Number(process.env.BENCH_BATCH_MS) : undefined,
 };
 
 class NoopPublisher implements MessagePublisher {
@@ -26,11 +27,24 @@ export function benchPubSub(): PubSub {
 
 /** The publisher the shipped receiver uses (or a no-op, to separate our cost from the emulator's). */
 export function benchPublisher(pubsub: PubSub): MessagePublisher {
-  return env.noop
-    ? new NoopPublisher()
-    : new PubSubPublisher(pubsub, env.topic, { timeoutMs: 4000, maxBatchMilliseconds: env.batchMs });
+  if (env.noop) return new NoopPublisher();
+  return new PubSubPublisher(pubsub, env.topic, {
+    timeoutMs: 4000,
+    ...(env.batchMs === undefined ? {} : { maxBatchMilliseconds: env.batchMs }),
+  });
 }
 
+/** What Stripe's sample does: the client's own topic with its defaults (10 ms batching, 600 s retry budget). */
+export function samplePublisher(pubsub: PubSub): MessagePublisher {
+  if (env.noop) return new NoopPublisher();
+  const topic = pubsub.topic(env.topic);
+  return {
+    publish: (data, attributes) => topic.publishMessage({ data, attributes }),
+    close: () => topic.flush(),
+  };
+}
+
+/** On stderr: stdout is the service's own log stream, discarded like Cloud Logging would take it. */
 export function announce(port: number): void {
-  process.stdout.write(`listening ${port}\n`);
+  process.stderr.write(`listening ${port}\n`);
 }

@@ -2,10 +2,10 @@
 import express from "express";
 import type { AddressInfo } from "node:net";
 import Stripe from "stripe";
-import { announce, benchPubSub, benchPublisher, env } from "./common.js";
+import { announce, benchPubSub, env, samplePublisher } from "./common.js";
 
 const stripe = new Stripe("sk_test_bench");
-const publisher = benchPublisher(benchPubSub());
+const publisher = samplePublisher(benchPubSub());
 const app = express();
 app.post("/webhooks/stripe", express.raw({ type: "application/json" }), async (req, res) => {
   let event: Stripe.Event;

@@ -1,4 +1,7 @@
-/** (a) The receiver as shipped: its createApp and publisher, served like main.ts does. */
+/**
+ * (a) The receiver as shipped: its createApp, publisher and serve(), logging one line
+ * per request at info as in production (stdout is discarded by the harness).
+ */
 import { createApp } from "../../services/receiver/app.js";
 import { createLogger } from "../../services/common/logger.js";
 import { serve } from "../../services/common/http.js";
@@ -6,7 +9,11 @@ import { announce, benchPubSub, benchPublisher, env } from "./common.js";
 
 const pubsub = benchPubSub();
 const publisher = benchPublisher(pubsub);
-const logger = createLogger({ service: "receiver", level: "warn" });
+const logger = createLogger({
+  service: "receiver",
+  level: process.env.BENCH_LOG_LEVEL === "warn" ? "warn" : "info",
+});
 const app = createApp({ webhookSecrets: [env.secret], publisher, publishTimeoutMs: 4000, logger });
 const running = await serve(app, { port: env.port, host: "127.0.0.1", logger });
+logger.info("bench receiver ready");
 announce(running.port);

@@ -91,14 +91,23 @@ export function healthMiddleware(isReady: () => boolean): Koa.Middleware {
   };
 }
 
+/** Whether a service is ready: off until it listens, off again once it starts draining. */
+export class Readiness {
+  private ready = false;
+  readonly check = (): boolean => this.ready;
+  set(ready: boolean): void {
+    this.ready = ready;
+  }
+}
+
 export interface ServeOptions {
   port: number;
   host?: string;
   logger: Logger;
   /** Total time allowed from SIGTERM to exit (Cloud Run gives 10 s). */
   shutdownTimeoutMs?: number;
-  /** Called as soon as shutdown starts, e.g. to turn /ready off. */
-  onDrain?: () => void;
+  /** Turned on once listening, off as soon as shutdown starts. */
+  readiness?: Readiness;
   /** Called after in-flight requests finished, e.g. to flush a publisher. */
   onShutdown?: () => Promise<void>;
   /** Slowloris bound: a request's headers and body must arrive within this. */
@@ -141,6 +150,7 @@ export async function serve(app: Koa, options: ServeOptions): Promise<RunningSer
       resolve();
     });
   });
+  options.readiness?.set(true);
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : options.port;
 
@@ -148,7 +158,7 @@ export async function serve(app: Koa, options: ServeOptions): Promise<RunningSer
   const shutdown = (reason: string): Promise<void> => {
     shuttingDown ??= (async () => {
       options.logger.info({ reason }, "shutting down: draining in-flight requests");
-      options.onDrain?.();
+      options.readiness?.set(false);
       const force = setTimeout(() => {
         options.logger.warn("shutdown timeout reached: closing remaining connections");
         server.closeAllConnections();

@@ -29,20 +29,6 @@ export function createLogger(options: LoggerOptions): Logger {
       formatters: {
         level: (label) => ({ severity: SEVERITY[label] ?? "DEFAULT" }),
       },
-      // Belt and braces: none of these should ever be logged, but if an object
-      // carrying them is, the values are removed.
-      redact: {
-        paths: [
-          "*.authorization",
-          "*.Authorization",
-          "headers.authorization",
-          "headers['stripe-signature']",
-          "*.apiKey",
-          "*.secret",
-          "*.customer_details",
-        ],
-        censor: "[redacted]",
-      },
     },
     options.destination,
   );

@@ -2,7 +2,7 @@ import { Firestore } from "@google-cloud/firestore";
 import { PubSub } from "@google-cloud/pubsub";
 import { createLogger } from "../common/logger.js";
 import { createSecretManagerClient, resolveSecrets } from "../common/secrets.js";
-import { exitOnStartupError, serve } from "../common/http.js";
+import { exitOnStartupError, Readiness, serve } from "../common/http.js";
 import { PubSubPublisher } from "../common/pubsub.js";
 import { loadFulfillerConfig } from "./config.js";
 import { createApp } from "./app.js";
@@ -50,7 +50,7 @@ async function main(): Promise<void> {
       deadLetterSource: "fulfiller",
     },
   });
-  let ready = false;
+  const readiness = new Readiness();
   const app = createApp({
     fulfiller,
     authenticate: createPushAuthenticator({
@@ -61,21 +61,18 @@ async function main(): Promise<void> {
     }),
     logger,
     project: config.GOOGLE_CLOUD_PROJECT,
-    isReady: () => ready,
+    isReady: readiness.check,
   });
   const running = await serve(app, {
     port: config.PORT,
     logger,
-    onDrain: () => {
-      ready = false;
-    },
+    readiness,
     onShutdown: async () => {
       await deadLetter.close();
       await pubsub.close();
       await db.terminate();
     },
   });
-  ready = true;
   logger.info(
     {
       port: running.port,

@@ -39,7 +39,18 @@ async function main(): Promise<void> {
     ...(auto
       ? { ports: { receiver: 0, fulfiller: 0, pubsub: 0, firestore: 0, sendgrid: 0, stripe: 0 } }
       : {}),
-    env: { STRIPE_API_KEY: process.env.STRIPE_API_KEY, LOG_LEVEL: process.env.LOG_LEVEL },
+    env: {
+      STRIPE_API_KEY: process.env.STRIPE_API_KEY,
+      // `stripe listen` prints its own whsec_: accept it beside the local one (send-test-event).
+      STRIPE_WEBHOOK_SECRET: process.env.STRIPE_WEBHOOK_SECRET
+        ? `${process.env.STRIPE_WEBHOOK_SECRET},${LOCAL.webhookSecret}`
+        : undefined,
+      FULFILMENT_PRODUCT_IDS: process.env.FULFILMENT_PRODUCT_IDS,
+      FULFILMENT_OPT_IN_FIELD: process.env.FULFILMENT_OPT_IN_FIELD,
+      FULFIL_TRIALS: process.env.FULFIL_TRIALS,
+      SENDGRID_TEMPLATE_ID: process.env.SENDGRID_TEMPLATE_ID,
+      LOG_LEVEL: process.env.LOG_LEVEL,
+    },
     onLine: (part, line) => {
       if ((part === "pubsub" || part === "firestore") && !/error|exception|listening|started/i.test(line))
         return;

@@ -6,14 +6,16 @@
 import http from "node:http";
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import type { AddressInfo } from "node:net";
 import { randomBytes } from "node:crypto";
 import { FaultPlan, type Fault } from "./fault-plan.js";
+import { LocalHttpServer, sendJson } from "./local-server.js";
 
 type Json = Record<string, unknown>;
 
 export interface CapturedEmail {
   messageId: string;
+  /** When the stand-in accepted it (ms since the epoch). */
+  receivedAt: number;
   request: Json;
   to: string[];
   subject: string;
@@ -28,15 +30,15 @@ export interface SendGridStandInOptions {
   onEmail?: (email: CapturedEmail) => void;
 }
 
-export class SendGridStandIn {
+export class SendGridStandIn extends LocalHttpServer {
   readonly emails: CapturedEmail[] = [];
   readonly faults = new FaultPlan();
   /** Every POST /v3/mail/send seen, accepted or not. */
   attempts = 0;
-  url = "";
-  private server: http.Server | undefined;
 
-  constructor(private readonly options: SendGridStandInOptions = {}) {}
+  constructor(private readonly options: SendGridStandInOptions = {}) {
+    super();
+  }
 
   addFault(fault: Fault): void {
     this.faults.add(fault);
@@ -47,24 +49,11 @@ export class SendGridStandIn {
     return this.emails.filter((e) => e.customArgs.order_id === orderId);
   }
 
-  async start(port = 0, host = "127.0.0.1"): Promise<string> {
-    this.server = http.createServer((req, res) => {
-      void this.handle(req, res);
-    });
-    await new Promise<void>((resolve) => this.server!.listen(port, host, resolve));
-    this.url = `http://${host}:${(this.server.address() as AddressInfo).port}`;
-    return this.url;
-  }
-
-  async stop(): Promise<void> {
-    if (!this.server) return;
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
-  }
-
-  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
+  protected async handle(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    rawBody: Buffer,
+  ): Promise<void> {
     const url = new URL(req.url ?? "/", "http://localhost");
     if (req.method !== "POST" || url.pathname !== "/v3/mail/send") {
       return reply(res, 404, { errors: [{ message: "Not found", field: null }] });
@@ -85,7 +74,7 @@ export class SendGridStandIn {
 
     let body: Json;
     try {
-      body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as Json;
+      body = JSON.parse(rawBody.toString("utf8")) as Json;
     } catch {
       return reply(res, 400, { errors: [{ message: "Bad Request", field: null }] });
     }
@@ -131,6 +120,7 @@ function toCaptured(messageId: string, body: Json): CapturedEmail {
   const content = (body.content as { type: string; value: string }[] | undefined) ?? [];
   return {
     messageId,
+    receivedAt: Date.now(),
     request: body,
     to,
     subject: typeof body.subject === "string" ? body.subject : "",
@@ -171,6 +161,5 @@ async function writeOutbox(dir: string, email: CapturedEmail): Promise<string> {
 }
 
 function reply(res: http.ServerResponse, status: number, body: Json): void {
-  res.writeHead(status, { "content-type": "application/json" });
-  res.end(JSON.stringify(body));
+  sendJson(res, status, body);
 }

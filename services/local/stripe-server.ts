@@ -4,8 +4,8 @@
  * so the real stripe SDK can be pointed at it with host/port/protocol.
  */
 import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { FaultPlan, type Fault } from "./fault-plan.js";
+import { LocalHttpServer, sendJson } from "./local-server.js";
 
 type Json = Record<string, unknown>;
 
@@ -16,15 +16,13 @@ export interface RecordedRequest {
   body: URLSearchParams;
 }
 
-export class StripeStandIn {
+export class StripeStandIn extends LocalHttpServer {
   readonly sessions = new Map<string, Json>();
   readonly lineItems = new Map<string, Json[]>();
   readonly subscriptions = new Map<string, Json>();
   readonly events: Json[] = [];
   readonly requests: RecordedRequest[] = [];
   readonly faults = new FaultPlan();
-  private server: http.Server | undefined;
-  url = "";
 
   addCheckout(objects: {
     session: Json;
@@ -48,27 +46,9 @@ export class StripeStandIn {
     return this.requests.filter((r) => `${r.method} ${r.path}`.includes(match)).length;
   }
 
-  async start(port = 0, host = "127.0.0.1"): Promise<string> {
-    this.server = http.createServer((req, res) => {
-      void this.handle(req, res);
-    });
-    await new Promise<void>((resolve) => this.server!.listen(port, host, resolve));
-    const address = this.server.address() as AddressInfo;
-    this.url = `http://${host}:${address.port}`;
-    return this.url;
-  }
-
-  async stop(): Promise<void> {
-    if (!this.server) return;
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
-  }
-
-  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  protected async handle(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer): Promise<void> {
     const url = new URL(req.url ?? "/", "http://localhost");
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const raw = Buffer.concat(chunks).toString("utf8");
+    const raw = body.toString("utf8");
     const method = req.method ?? "GET";
     if (url.pathname === "/__local/checkout" && method === "POST") {
       this.addCheckout(JSON.parse(raw) as Parameters<StripeStandIn["addCheckout"]>[0]);
@@ -180,7 +160,5 @@ function missing(kind: string, id: string): Json {
 }
 
 function send(res: http.ServerResponse, status: number, body: Json): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json", "request-id": `req_local${Date.now()}` });
-  res.end(text);
+  sendJson(res, status, body, { "request-id": `req_local${Date.now()}` });
 }

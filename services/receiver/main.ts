@@ -1,7 +1,7 @@
 import { PubSub } from "@google-cloud/pubsub";
 import { createLogger } from "../common/logger.js";
 import { createSecretManagerClient, resolveSecrets } from "../common/secrets.js";
-import { exitOnStartupError, serve } from "../common/http.js";
+import { exitOnStartupError, Readiness, serve } from "../common/http.js";
 import { PubSubPublisher } from "../common/pubsub.js";
 import { loadReceiverConfig } from "./config.js";
 import { createApp } from "./app.js";
@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   const publisher = new PubSubPublisher(pubsub, config.PUBSUB_TOPIC, {
     timeoutMs: config.PUBLISH_TIMEOUT_MS,
   });
-  let ready = false;
+  const readiness = new Readiness();
   const app = createApp({
     webhookSecrets: config.STRIPE_WEBHOOK_SECRET,
     eventTypes: config.STRIPE_EVENT_TYPES,
@@ -22,20 +22,17 @@ async function main(): Promise<void> {
     publishTimeoutMs: config.PUBLISH_TIMEOUT_MS,
     logger,
     project: config.GOOGLE_CLOUD_PROJECT,
-    isReady: () => ready,
+    isReady: readiness.check,
   });
   const running = await serve(app, {
     port: config.PORT,
     logger,
-    onDrain: () => {
-      ready = false;
-    },
+    readiness,
     onShutdown: async () => {
       await publisher.close();
       await pubsub.close();
     },
   });
-  ready = true;
   logger.info(
     {
       port: running.port,

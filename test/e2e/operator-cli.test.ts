@@ -14,6 +14,8 @@ import { buildLineItems, buildSession, buildEvent, SCALE_LINE } from "../../serv
 import { requireEmulators } from "../support/emulator-state.js";
 import { waitFor } from "../support/wait.js";
 import { recordServiceLine } from "../support/log-registry.js";
+import { seedOrder } from "../support/orders.js";
+import type { OrderRecord, OrderStatus } from "../../services/fulfiller/order-state.js";
 
 interface CliRun {
   code: number | null;
@@ -198,25 +200,8 @@ describe("e2e: operator CLI against the emulators and the local stack", function
       stack.stripe!.addCheckout({ session, lineItems: buildLineItems({ lines: [SCALE_LINE] }), event });
       return { session, id: session.id as string, event };
     };
-    const base = (id: string, status: string, extra: Record<string, unknown> = {}) =>
-      db
-        .collection("orders")
-        .doc(id)
-        .set({
-          session_id: id,
-          status,
-          reason: null,
-          claim_id: null,
-          lease_expires_at: null,
-          attempts: 1,
-          event_ids: [],
-          last_event_type: null,
-          email: { state: "none" },
-          history: [],
-          created_at: now,
-          updated_at: now,
-          ...extra,
-        });
+    const base = (id: string, status: OrderStatus, extra: Partial<OrderRecord> = {}) =>
+      seedOrder(db, id, status, extra);
     const missing = make();
     const failed = make();
     await base(failed.id, "failed");
@@ -272,23 +257,10 @@ describe("e2e: operator CLI against the emulators and the local stack", function
       const session = buildSession(spec);
       stack.stripe!.addCheckout({ session, lineItems: buildLineItems(spec) });
       const id = session.id as string;
-      await db
-        .collection("orders")
-        .doc(id)
-        .set({
-          session_id: id,
-          status: "needs_review",
-          reason: "email outcome unknown",
-          claim_id: null,
-          lease_expires_at: null,
-          attempts: 1,
-          event_ids: [],
-          last_event_type: null,
-          email: { state: "sending", started_at: now },
-          history: [],
-          created_at: now,
-          updated_at: now,
-        });
+      await seedOrder(db, id, "needs_review", {
+        reason: "email outcome unknown",
+        email: { state: "sending", started_at: now },
+      });
       return id;
     };
     const a = await review();

@@ -4,6 +4,7 @@ import { createCheckout } from "../support/checkout.js";
 import { requireEmulators } from "../support/emulator-state.js";
 import { SCALE_LINE, STRAP_LINE, type LineSpec } from "../../services/local/stripe-objects.js";
 import { PubSubPublisher } from "../../services/common/pubsub.js";
+import { seedOrder } from "../support/orders.js";
 
 describe("integration: fulfiller (Firestore + Pub/Sub emulators, Stripe and SendGrid stand-ins)", function () {
   this.timeout(30_000);
@@ -210,23 +211,12 @@ describe("integration: fulfiller (Firestore + Pub/Sub emulators, Stripe and Send
     it("then the redelivery finds email.state sending with an expired lease and makes it needs_review without sending", async () => {
       const c = createCheckout(h.stripe);
       const now = new Date();
-      await h.db
-        .collection("orders")
-        .doc(c.sessionId)
-        .set({
-          session_id: c.sessionId,
-          status: "processing",
-          reason: null,
-          claim_id: "crashed-attempt",
-          lease_expires_at: new Date(now.getTime() - 1000),
-          attempts: 1,
-          event_ids: ["evt_earlier"],
-          last_event_type: "checkout.session.completed",
-          email: { state: "sending", started_at: new Date(now.getTime() - 30_000) },
-          history: [],
-          created_at: now,
-          updated_at: now,
-        });
+      await seedOrder(h.db, c.sessionId, "processing", {
+        claim_id: "crashed-attempt",
+        lease_expires_at: new Date(now.getTime() - 1000),
+        event_ids: ["evt_earlier"],
+        email: { state: "sending", started_at: new Date(now.getTime() - 30_000) },
+      });
       expect(await h.push(h.envelope(c.event()))).to.equal(204);
       expect((await h.store.get(c.sessionId))?.status).to.equal("needs_review");
       expect(h.sendgrid.attempts).to.equal(0);
@@ -235,24 +225,10 @@ describe("integration: fulfiller (Firestore + Pub/Sub emulators, Stripe and Send
 
     it("then a live lease held by another attempt answers 503", async () => {
       const c = createCheckout(h.stripe);
-      const now = new Date();
-      await h.db
-        .collection("orders")
-        .doc(c.sessionId)
-        .set({
-          session_id: c.sessionId,
-          status: "processing",
-          reason: null,
-          claim_id: "other-attempt",
-          lease_expires_at: new Date(now.getTime() + 60_000),
-          attempts: 1,
-          event_ids: [],
-          last_event_type: null,
-          email: { state: "none" },
-          history: [],
-          created_at: now,
-          updated_at: now,
-        });
+      await seedOrder(h.db, c.sessionId, "processing", {
+        claim_id: "other-attempt",
+        lease_expires_at: new Date(Date.now() + 60_000),
+      });
       expect(await h.push(h.envelope(c.event()))).to.equal(503);
       expect(h.sendgrid.attempts).to.equal(0);
     });
