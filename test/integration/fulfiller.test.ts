@@ -37,6 +37,33 @@ describe("integration: fulfiller (Firestore + Pub/Sub emulators, Stripe and Send
       expect(order?.details?.totals.total).to.equal(12900 + 3000 + 500);
       expect(order?.event_ids).to.deep.equal([event.id]);
       expect(await h.store.deliveries(event.id as string)).to.equal(1);
+      const ledger = (
+        await h.db
+          .collection("stripe_events")
+          .doc(event.id as string)
+          .get()
+      ).data();
+      const expireAt = (ledger?.expire_at as { toDate(): Date }).toDate().getTime();
+      expect(expireAt - Date.now()).to.be.within(29.9 * 86_400_000, 30.1 * 86_400_000);
+    });
+
+    it("then with SENDGRID_TEMPLATE_ID the dynamic template gets the same data instead of the built-in email", async () => {
+      await h.stop();
+      h = await new FulfillerHarness().start({ settings: { templateId: "d-0123456789abcdef" } });
+      const c = createCheckout(h.stripe, { lines: [SCALE_LINE, STRAP_LINE] });
+      expect(await h.push(h.envelope(c.event()))).to.equal(204);
+      const [email] = h.sendgrid.emailsFor(c.sessionId);
+      const request = email!.request as {
+        template_id?: string;
+        content?: unknown;
+        personalizations: { dynamic_template_data?: Record<string, unknown> }[];
+      };
+      expect(request.template_id).to.equal("d-0123456789abcdef");
+      expect(request.content).to.equal(undefined);
+      const data = request.personalizations[0]!.dynamic_template_data!;
+      expect(data).to.include({ session_id: c.sessionId, test_mode: true });
+      expect(data.line_items).to.have.length(2);
+      expect((data.customer as { email: string }).email).to.equal("ada@example.com");
     });
 
     it("then a duplicate delivery is acknowledged without any Stripe or SendGrid call", async () => {
