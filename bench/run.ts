@@ -309,7 +309,7 @@ async function measureReplay(n: number) {
   const [dlqTopic] = await pubsub.createTopic(`bench-dlq-${stamp}`);
   await dlqTopic.createSubscription(`bench-dlq-${stamp}-sub`);
   const [mainTopic] = await pubsub.createTopic(`bench-main-${stamp}`);
-  await mainTopic.createSubscription(`bench-main-${stamp}-sub`);
+
   const body = Buffer.from(
     JSON.stringify(buildEvent({ type: "checkout.session.completed", object: buildSession() })),
   );
@@ -372,6 +372,11 @@ async function main() {
     startFirestoreEmulator(),
   ]);
   const [ps, fs] = emulators as [Emulator, Emulator];
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => {
+      void Promise.all(emulators.map((e) => e.stop())).finally(() => process.exit(130));
+    });
+  }
   process.env.PUBSUB_EMULATOR_HOST = ps.host;
   process.env.FIRESTORE_EMULATOR_HOST = fs.host;
   process.env.METADATA_SERVER_DETECTION = "none";
@@ -382,7 +387,6 @@ async function main() {
     const pubsub = new PubSub({ projectId: "bench-project" });
     const topic = `bench-events-${Date.now()}`;
     await pubsub.createTopic(topic);
-    await pubsub.topic(topic).createSubscription(`${topic}-sub`); // the emulator stores messages for a subscriber
     await pubsub.close();
 
     log("compiling the services and the benchmark servers…");

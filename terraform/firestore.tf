@@ -20,3 +20,20 @@ resource "google_firestore_field" "stripe_events_ttl" {
   # No index on the TTL timestamp: it is never queried.
   index_config {}
 }
+
+# `orders list --status S` (newest first) queries status == S ordered by updated_at.
+resource "google_firestore_index" "orders_by_status" {
+  project    = var.project_id
+  database   = google_firestore_database.main.name
+  collection = "orders"
+
+  fields {
+    field_path = "status"
+    order      = "ASCENDING"
+  }
+
+  fields {
+    field_path = "updated_at"
+    order      = "DESCENDING"
+  }
+}

@@ -281,9 +281,9 @@ describe("e2e: operator CLI against the emulators and the local stack", function
     expect(stack.sendgrid.emailsFor(b)).to.have.length(1);
 
     const list = await cli(["orders", "list", "--status", "fulfilled", "--json"]);
-    expect((JSON.parse(list.stdout) as { session_id: string }[]).map((o) => o.session_id)).to.include.members(
-      [a, b],
-    );
+    const listed = (JSON.parse(list.stdout) as { session_id: string }[]).map((o) => o.session_id);
+    expect(listed).to.include.members([a, b]);
+    expect(listed.indexOf(b), "newest first").to.be.lessThan(listed.indexOf(a));
     const bad = await cli(["orders", "resolve", b]);
     expect(bad.code).to.equal(2);
   });

@@ -8,6 +8,11 @@ const ordersIndex = argv.indexOf("--orders");
 const orders = ordersIndex >= 0 ? Number(argv[ordersIndex + 1]) : 240;
 const project = "soak-project";
 const [pubsub, firestore] = await Promise.all([startPubSubEmulator({ project }), startFirestoreEmulator()]);
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    void Promise.all([pubsub.stop(), firestore.stop()]).finally(() => process.exit(130));
+  });
+}
 process.env.PUBSUB_EMULATOR_HOST = pubsub.host;
 process.env.FIRESTORE_EMULATOR_HOST = firestore.host;
 process.env.METADATA_SERVER_DETECTION = "none";

@@ -32,6 +32,12 @@ export async function mochaGlobalSetup(): Promise<void> {
     startFirestoreEmulator({ project: emulatorState.project }),
   ]);
   started = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+  // A run interrupted (Ctrl-C, `timeout`) still stops the emulators it started.
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => {
+      void stopAll().finally(() => process.exit(130));
+    });
+  }
   const failure = results.find((r) => r.status === "rejected");
   if (failure) {
     emulatorState.problem = String(failure.reason);

@@ -132,14 +132,13 @@ export class FirestoreOrderStore implements OrderStore {
     return guard("read", async () => toOrder((await this.order(sessionId).get()).data()));
   }
 
+  /** Newest first. With a status, this needs the (status, updated_at desc) composite index Terraform creates. */
   list(options: { status?: OrderStatus; limit: number }): Promise<OrderRecord[]> {
     return guard("query", async () => {
-      let query = this.db.collection(ORDERS).limit(options.limit);
+      let query = this.db.collection(ORDERS).orderBy("updated_at", "desc").limit(options.limit);
       if (options.status) query = query.where("status", "==", options.status);
       const snap = await query.get();
-      return snap.docs
-        .map((doc) => toOrder(doc.data())!)
-        .sort((a, b) => b.updated_at.getTime() - a.updated_at.getTime());
+      return snap.docs.map((doc) => toOrder(doc.data())!);
     });
   }
 
