@@ -12,13 +12,17 @@ export async function createTopicWithSubscription(
   return { topic: name, subscription };
 }
 
-/** Collects messages from a subscription until `count` arrived or `timeoutMs` passed. */
+/**
+ * Collects messages from a subscription until `count` distinct ones arrived or `timeoutMs`
+ * passed. Pub/Sub delivers at least once: a redelivered copy is not counted twice.
+ */
 export async function receive(
   subscription: Subscription,
   count: number,
   timeoutMs = 10_000,
 ): Promise<Message[]> {
   const messages: Message[] = [];
+  const seen = new Set<string>();
   await new Promise<void>((resolve) => {
     const timer = setTimeout(done, timeoutMs);
     function done() {
@@ -28,6 +32,8 @@ export async function receive(
     }
     function onMessage(message: Message) {
       message.ack();
+      if (seen.has(message.id)) return;
+      seen.add(message.id);
       messages.push(message);
       if (messages.length >= count) done();
     }
