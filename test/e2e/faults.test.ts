@@ -288,7 +288,8 @@ describe("e2e: fault injection", function () {
     expect(code).to.equal(0);
     expect(accepted.length).to.be.greaterThan(10);
     expect(other.every((s) => s !== "200")).to.equal(true);
-    const messages = await receive(subscription, accepted.length, 60_000);
+    // Every 2xx must be there; events answered otherwise may be there too (published, answer lost).
+    const messages = await receive(subscription, (keys) => accepted.every((id) => keys.has(id)), 60_000);
     const published = new Set(messages.map((m) => m.attributes.event_id));
     const missing = accepted.filter((id) => !published.has(id));
     expect(

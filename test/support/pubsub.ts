@@ -13,12 +13,14 @@ export async function createTopicWithSubscription(
 }
 
 /**
- * Collects messages from a subscription until `count` distinct ones arrived or `timeoutMs`
- * passed. Pub/Sub delivers at least once: a redelivered copy is not counted twice.
+ * Collects messages from a subscription until `enough` distinct ones arrived (or `enough(keys)`
+ * says so) or `timeoutMs`
+ * passed. Pub/Sub delivers at least once, and a publish retried by the client can store an
+ * event twice: copies (same message id, or same `event_id` attribute) are not counted twice.
  */
 export async function receive(
   subscription: Subscription,
-  count: number,
+  enough: number | ((seenKeys: ReadonlySet<string>) => boolean),
   timeoutMs = 10_000,
 ): Promise<Message[]> {
   const messages: Message[] = [];
@@ -32,10 +34,11 @@ export async function receive(
     }
     function onMessage(message: Message) {
       message.ack();
-      if (seen.has(message.id)) return;
-      seen.add(message.id);
+      const key = message.attributes.event_id ?? message.id;
+      if (seen.has(key)) return;
+      seen.add(key);
       messages.push(message);
-      if (messages.length >= count) done();
+      if (typeof enough === "number" ? messages.length >= enough : enough(seen)) done();
     }
     subscription.on("message", onMessage);
   });
