@@ -5,12 +5,12 @@ import { randomUUID } from "node:crypto";
 import { PubSub } from "@google-cloud/pubsub";
 import { Firestore } from "@google-cloud/firestore";
 import Stripe from "stripe";
-import { startStack, type RunningStack } from "../../services/local/stack.js";
 import { LOCAL } from "../../services/local/defaults.js";
 import { freePort } from "../../services/local/ports.js";
 import { buildEvent, buildLineItems, buildSession, SCALE_LINE } from "../../services/local/stripe-objects.js";
 import { FirestoreOrderStore } from "../../services/fulfiller/adapters/firestore-order-store.js";
 import { requireEmulators } from "../support/emulator-state.js";
+import { startTestStack } from "../support/stack.js";
 import { createTopicWithSubscription, receive } from "../support/pubsub.js";
 import { TcpProxy } from "../support/tcp-proxy.js";
 import { waitFor } from "../support/wait.js";
@@ -136,31 +136,26 @@ describe("e2e: fault injection", function () {
   });
 
   describe("with the local stack", () => {
-    let stack: RunningStack;
+    let stack: Awaited<ReturnType<typeof startTestStack>>;
     let proxy: TcpProxy;
     let db: Firestore;
     let store: FirestoreOrderStore;
-    const lines: string[] = [];
 
     before(async () => {
       proxy = new TcpProxy(hostPort(firestoreHost));
       await proxy.up();
-      stack = await startStack({
-        emulators: { pubsubHost, firestoreHost },
-        project,
-        ports: { receiver: 0, fulfiller: 0, sendgrid: 0, stripe: 0 },
-        namePrefix: `faults-${randomUUID().slice(0, 6)}-`,
-        fulfillerEnv: {
-          FIRESTORE_EMULATOR_HOST: proxy.host,
-          ORDER_LEASE_SECONDS: "4",
-          HANDLER_DEADLINE_MS: "3000",
+      stack = await startTestStack(
+        "faults",
+        { pubsubHost, firestoreHost, project },
+        {
+          fulfillerEnv: {
+            FIRESTORE_EMULATOR_HOST: proxy.host,
+            ORDER_LEASE_SECONDS: "4",
+            HANDLER_DEADLINE_MS: "3000",
+          },
+          maxDeliveryAttempts: 100,
         },
-        maxDeliveryAttempts: 100,
-        onLine: (part, line) => {
-          lines.push(`${part}| ${line}`);
-          recordServiceLine(part, line);
-        },
-      });
+      );
       db = new Firestore({ projectId: project });
       store = new FirestoreOrderStore(db);
     });
@@ -195,7 +190,10 @@ describe("e2e: fault injection", function () {
       const { sessionId, eventId } = await order();
       await waitFor(
         "the fulfiller to refuse a delivery",
-        () => lines.some((l) => l.startsWith("fulfiller|") && l.includes(eventId) && /"status":503/.test(l)),
+        () =>
+          stack.lines.some(
+            (l) => l.startsWith("fulfiller|") && l.includes(eventId) && /"status":503/.test(l),
+          ),
         20_000,
       );
       expect(stack.sendgrid.emailsFor(sessionId)).to.have.length(0);
@@ -207,7 +205,7 @@ describe("e2e: fault injection", function () {
         250,
       ).catch((err: unknown) => {
         console.log(
-          lines
+          stack.lines
             .filter((l) => l.startsWith("fulfiller"))
             .slice(-15)
             .join("\n"),

@@ -3,7 +3,6 @@ import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { Firestore } from "@google-cloud/firestore";
 import { PubSub } from "@google-cloud/pubsub";
-import { startStack, type RunningStack } from "../../services/local/stack.js";
 import { sendTestEvents } from "../../services/cli/commands/send-test-event.js";
 import { LOCAL } from "../../services/local/defaults.js";
 import { FirestoreOrderStore } from "../../services/fulfiller/adapters/firestore-order-store.js";
@@ -12,8 +11,8 @@ import { purgeDeadLetters } from "../../services/cli/commands/dlq.js";
 import type { DeadLetterRow } from "../../services/cli/dead-letter-view.js";
 import { buildLineItems, buildSession, buildEvent, SCALE_LINE } from "../../services/local/stripe-objects.js";
 import { requireEmulators } from "../support/emulator-state.js";
+import { startTestStack } from "../support/stack.js";
 import { waitFor } from "../support/wait.js";
-import { recordServiceLine } from "../support/log-registry.js";
 import { seedOrder } from "../support/orders.js";
 import type { OrderRecord, OrderStatus } from "../../services/fulfiller/order-state.js";
 
@@ -25,20 +24,14 @@ interface CliRun {
 
 describe("e2e: operator CLI against the emulators and the local stack", function () {
   this.timeout(120_000);
-  let stack: RunningStack;
+  let stack: Awaited<ReturnType<typeof startTestStack>>;
   let db: Firestore;
   let store: FirestoreOrderStore;
   let pubsub: PubSub;
 
   before(async function () {
     const env = requireEmulators(this);
-    stack = await startStack({
-      emulators: { pubsubHost: env.pubsubHost, firestoreHost: env.firestoreHost },
-      project: env.project,
-      ports: { receiver: 0, fulfiller: 0, sendgrid: 0, stripe: 0 },
-      namePrefix: `cli-${randomUUID().slice(0, 6)}-`,
-      onLine: recordServiceLine,
-    });
+    stack = await startTestStack("cli", env);
     db = new Firestore({ projectId: env.project });
     store = new FirestoreOrderStore(db);
     pubsub = new PubSub({ projectId: env.project });

@@ -1,36 +1,24 @@
 import { expect } from "chai";
-import { randomUUID } from "node:crypto";
 import { Firestore } from "@google-cloud/firestore";
 import { PubSub } from "@google-cloud/pubsub";
-import { startStack, type RunningStack } from "../../services/local/stack.js";
 import { sendTestEvents, type Scenario } from "../../services/cli/commands/send-test-event.js";
 import { LOCAL } from "../../services/local/defaults.js";
 import { FirestoreOrderStore } from "../../services/fulfiller/adapters/firestore-order-store.js";
 import { requireEmulators } from "../support/emulator-state.js";
+import { startTestStack } from "../support/stack.js";
 import { waitFor } from "../support/wait.js";
-import { recordServiceLine } from "../support/log-registry.js";
 import { FINAL_STATUSES } from "../../services/fulfiller/order-state.js";
 import { DeadLetterSubscription } from "../../services/cli/dead-letters.js";
 
 describe("e2e: receiver → Pub/Sub push → fulfiller → SendGrid (local stack on the emulators)", function () {
   this.timeout(120_000);
-  let stack: RunningStack;
+  let stack: Awaited<ReturnType<typeof startTestStack>>;
   let store: FirestoreOrderStore;
   let db: Firestore;
-  const lines: string[] = [];
 
   before(async function () {
     const env = requireEmulators(this);
-    stack = await startStack({
-      emulators: { pubsubHost: env.pubsubHost, firestoreHost: env.firestoreHost },
-      project: env.project,
-      ports: { receiver: 0, fulfiller: 0, sendgrid: 0, stripe: 0 },
-      namePrefix: `e2e-${randomUUID().slice(0, 6)}-`,
-      onLine: (part, line) => {
-        lines.push(`${part}| ${line}`);
-        recordServiceLine(part, line);
-      },
-    });
+    stack = await startTestStack("e2e", env);
     db = new Firestore({ projectId: env.project });
     store = new FirestoreOrderStore(db);
   });
