@@ -1,7 +1,6 @@
 /** Process and HTTP measurement helpers for the benchmarks. */
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { setTimeout as sleep } from "node:timers/promises";
 
 export function rssMiB(pid: number): number {
   try {
@@ -60,19 +59,6 @@ export async function spawnServer(script: string, env: Record<string, string>): 
       await exited;
     },
   };
-}
-
-export async function waitReady(url: string, timeoutMs = 20_000): Promise<void> {
-  const started = Date.now();
-  while (Date.now() - started < timeoutMs) {
-    try {
-      if ((await fetch(url, { signal: AbortSignal.timeout(300) })).ok) return;
-    } catch {
-      // not yet
-    }
-    await sleep(5);
-  }
-  throw new Error(`${url} not ready`);
 }
 
 export function median(values: number[]): number {

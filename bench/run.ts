@@ -10,13 +10,13 @@ import autocannon from "autocannon";
 import Stripe from "stripe";
 import { Firestore } from "@google-cloud/firestore";
 import { startFirestoreEmulator, startPubSubEmulator, type Emulator } from "../services/local/emulators.js";
-import { freePort } from "../services/local/ports.js";
+import { freePort, waitForHttpOk } from "../services/local/ports.js";
 import { buildEvent, buildSession, SCALE_LINE, STRAP_LINE } from "../services/local/stripe-objects.js";
 import { startStack } from "../services/local/stack.js";
 import { sendTestEvents } from "../services/cli/commands/send-test-event.js";
 import { LOCAL } from "../services/local/defaults.js";
 import { FirestoreOrderStore } from "../services/fulfiller/adapters/firestore-order-store.js";
-import { median, percentile, round, rssMiB, sampleRss, spawnServer, waitReady } from "./measure.js";
+import { median, percentile, round, rssMiB, sampleRss, spawnServer } from "./measure.js";
 import { measureDuplicateCost } from "./fulfiller-cost.js";
 
 const argv = process.argv.slice(2);
@@ -182,7 +182,7 @@ async function measureStartup(distDir: string, emulators: { pubsub: string; fire
     const port = await freePort();
     const started = performance.now();
     const child = spawn(process.execPath, args, { env: { ...env, PORT: String(port) }, stdio: "ignore" });
-    await waitReady(`http://127.0.0.1:${port}${readyPath}`);
+    await waitForHttpOk(`http://127.0.0.1:${port}${readyPath}`, { timeoutMs: 20_000, intervalMs: 5 });
     const ms = performance.now() - started;
     await new Promise((r) => setTimeout(r, 1000));
     const rss = rssMiB(child.pid!);

@@ -25,3 +25,28 @@ export async function isListening(port: number, host = "127.0.0.1"): Promise<boo
     socket.once("error", () => resolve(false));
   });
 }
+
+/**
+ * Polls `url` until it answers 2xx; throws after `timeoutMs`, or at once if `child`
+ * (the process that should be serving it) exits first.
+ */
+export async function waitForHttpOk(
+  url: string,
+  options: { timeoutMs?: number; intervalMs?: number; child?: { exitCode: number | null } } = {},
+): Promise<void> {
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const started = Date.now();
+  while (Date.now() - started < timeoutMs) {
+    if (options.child && options.child.exitCode !== null) {
+      throw new Error(`${url}: the process exited with code ${options.child.exitCode} during start-up`);
+    }
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(500) });
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, options.intervalMs ?? 50));
+  }
+  throw new Error(`${url} was not ready within ${timeoutMs} ms`);
+}

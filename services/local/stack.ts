@@ -12,7 +12,7 @@ import { createTopology } from "./pubsub-setup.js";
 import { StripeStandIn } from "./stripe-server.js";
 import { SendGridStandIn, type CapturedEmail } from "./sendgrid-server.js";
 import { LOCAL } from "./defaults.js";
-import { freePort } from "./ports.js";
+import { freePort, waitForHttpOk } from "./ports.js";
 import { SCALE_PRODUCT_ID } from "./stripe-objects.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -185,8 +185,8 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
     const receiverUrl = `http://127.0.0.1:${receiverPort}`;
     const fulfillerUrl = `http://127.0.0.1:${fulfillerPort}`;
     await Promise.all([
-      waitReady(`${receiverUrl}/ready`, processes.receiver),
-      waitReady(`${fulfillerUrl}/ready`, processes.fulfiller),
+      waitForHttpOk(`${receiverUrl}/ready`, { child: processes.receiver }),
+      waitForHttpOk(`${fulfillerUrl}/ready`, { child: processes.fulfiller }),
     ]);
 
     return {
@@ -203,7 +203,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       async restartFulfiller(signal: NodeJS.Signals = "SIGKILL") {
         await stopChild(processes.fulfiller, signal);
         processes.fulfiller = spawnService("fulfiller", fulfillerPort, options.fulfillerEnv);
-        await waitReady(`${fulfillerUrl}/ready`, processes.fulfiller);
+        await waitForHttpOk(`${fulfillerUrl}/ready`, { child: processes.fulfiller });
       },
       stop: stopAll,
     };
@@ -211,20 +211,4 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
     await stopAll();
     throw err;
   }
-}
-
-async function waitReady(url: string, child: ChildProcess, timeoutMs = 30_000): Promise<void> {
-  const started = Date.now();
-  while (Date.now() - started < timeoutMs) {
-    if (child.exitCode !== null)
-      throw new Error(`${url}: the process exited with code ${child.exitCode} during start-up`);
-    try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(500) });
-      if (response.ok) return;
-    } catch {
-      // not yet
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`${url} was not ready within ${timeoutMs} ms`);
 }

@@ -4,9 +4,9 @@ import http from "node:http";
 import { randomUUID } from "node:crypto";
 import { PubSub } from "@google-cloud/pubsub";
 import { Firestore } from "@google-cloud/firestore";
-import Stripe from "stripe";
 import { LOCAL } from "../../services/local/defaults.js";
-import { freePort } from "../../services/local/ports.js";
+import { postSignedEvent } from "../../services/cli/commands/send-test-event.js";
+import { freePort, waitForHttpOk } from "../../services/local/ports.js";
 import { buildEvent, buildLineItems, buildSession, SCALE_LINE } from "../../services/local/stripe-objects.js";
 import { FirestoreOrderStore } from "../../services/fulfiller/adapters/firestore-order-store.js";
 import { requireEmulators } from "../support/emulator-state.js";
@@ -15,7 +15,6 @@ import { createTopicWithSubscription, receive } from "../support/pubsub.js";
 import { TcpProxy } from "../support/tcp-proxy.js";
 import { waitFor } from "../support/wait.js";
 import { recordServiceLine } from "../support/log-registry.js";
-import { waitForReady } from "../support/processes.js";
 import { signPayload, TEST_SECRET } from "../support/stripe-signing.js";
 
 function hostPort(host: string) {
@@ -43,18 +42,14 @@ function startReceiver(env: Record<string, string>) {
     child.stdout.on("data", collect);
     child.stderr.on("data", collect);
     const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
-    await waitForReady(`http://127.0.0.1:${port}/ready`, 20_000);
+    await waitForHttpOk(`http://127.0.0.1:${port}/ready`, { timeoutMs: 20_000 });
     return { child, port, url: `http://127.0.0.1:${port}/webhooks/stripe`, exited, output: () => output };
   });
 }
 
 async function post(url: string, payload: string): Promise<{ status: number; ms: number }> {
   const started = Date.now();
-  const response = await fetch(url, {
-    method: "POST",
-    headers: { "stripe-signature": signPayload(payload) },
-    body: payload,
-  });
+  const response = await postSignedEvent(url, payload, TEST_SECRET);
   await response.arrayBuffer();
   return { status: response.status, ms: Date.now() - started };
 }
@@ -171,16 +166,11 @@ describe("e2e: fault injection", function () {
       stack.stripe!.addCheckout({ session, lineItems: buildLineItems(spec) });
       const event = buildEvent({ type: "checkout.session.completed", object: session });
       const payload = JSON.stringify(event);
-      const response = await fetch(`${stack.receiverUrl}/webhooks/stripe`, {
-        method: "POST",
-        headers: {
-          "stripe-signature": Stripe.webhooks.generateTestHeaderString({
-            payload,
-            secret: LOCAL.webhookSecret,
-          }),
-        },
-        body: payload,
-      });
+      const response = await postSignedEvent(
+        `${stack.receiverUrl}/webhooks/stripe`,
+        payload,
+        LOCAL.webhookSecret,
+      );
       expect(response.status).to.equal(200);
       return { sessionId: session.id as string, eventId: event.id as string };
     }

@@ -1,7 +1,11 @@
 import { expect } from "chai";
 import { Firestore } from "@google-cloud/firestore";
 import { PubSub } from "@google-cloud/pubsub";
-import { sendTestEvents, type Scenario } from "../../services/cli/commands/send-test-event.js";
+import {
+  postSignedEvent,
+  sendTestEvents,
+  type Scenario,
+} from "../../services/cli/commands/send-test-event.js";
 import { LOCAL } from "../../services/local/defaults.js";
 import { FirestoreOrderStore } from "../../services/fulfiller/adapters/firestore-order-store.js";
 import { requireEmulators } from "../support/emulator-state.js";
@@ -85,19 +89,13 @@ describe("e2e: receiver → Pub/Sub push → fulfiller → SendGrid (local stack
     // Stripe's retry of the very same event (re-signed) after the order is done:
     const session = stack.stripe!.sessions.get(first!.session_id)!;
     const event = stack.stripe!.events.find((e) => e.id === first!.event_id)!;
-    const Stripe = (await import("stripe")).default;
     const payload = JSON.stringify(event, null, 2);
     for (let i = 0; i < 3; i++) {
-      const response = await fetch(`${stack.receiverUrl}/webhooks/stripe`, {
-        method: "POST",
-        headers: {
-          "stripe-signature": Stripe.webhooks.generateTestHeaderString({
-            payload,
-            secret: LOCAL.webhookSecret,
-          }),
-        },
-        body: payload,
-      });
+      const response = await postSignedEvent(
+        `${stack.receiverUrl}/webhooks/stripe`,
+        payload,
+        LOCAL.webhookSecret,
+      );
       expect(response.status).to.equal(200);
     }
     await waitFor(

@@ -3,9 +3,8 @@ import { spawn, spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { freePort } from "../../services/local/ports.js";
+import { freePort, waitForHttpOk } from "../../services/local/ports.js";
 import { requireEmulators } from "../support/emulator-state.js";
-import { waitForReady } from "../support/processes.js";
 
 describe("e2e: the built dist/ starts both services with production dependencies only", function () {
   this.timeout(240_000);
@@ -66,7 +65,7 @@ describe("e2e: the built dist/ starts both services with production dependencies
       child.stderr.on("data", (c: Buffer) => (output += c.toString()));
       const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
       try {
-        await waitForReady(`http://127.0.0.1:${port}/ready`, 20_000);
+        await waitForHttpOk(`http://127.0.0.1:${port}/ready`, { timeoutMs: 20_000 });
         child.kill("SIGTERM");
         expect(await exited, output).to.equal(0);
         expect(output).to.include(`${service} ready`);

@@ -3,11 +3,10 @@ import { spawn } from "node:child_process";
 import http from "node:http";
 import { PubSub } from "@google-cloud/pubsub";
 import { buildEvent, buildSession } from "../../services/local/stripe-objects.js";
-import { freePort } from "../../services/local/ports.js";
+import { freePort, waitForHttpOk } from "../../services/local/ports.js";
 import { signPayload, TEST_SECRET } from "../support/stripe-signing.js";
 import { requireEmulators } from "../support/emulator-state.js";
 import { createTopicWithSubscription, receive } from "../support/pubsub.js";
-import { waitForReady } from "../support/processes.js";
 
 describe("integration: receiver graceful shutdown (real process)", function () {
   this.timeout(30_000);
@@ -32,7 +31,7 @@ describe("integration: receiver graceful shutdown (real process)", function () {
     child.stdout.on("data", (c: Buffer) => (output += c.toString()));
     child.stderr.on("data", (c: Buffer) => (output += c.toString()));
     const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-    await waitForReady(`http://127.0.0.1:${port}/ready`, 15_000);
+    await waitForHttpOk(`http://127.0.0.1:${port}/ready`, { timeoutMs: 15_000 });
 
     // Three requests whose bodies are still arriving when SIGTERM is sent.
     const payloads = [1, 2, 3].map(() =>

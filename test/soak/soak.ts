@@ -6,11 +6,11 @@
  */
 import { randomInt } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import Stripe from "stripe";
 import { Firestore } from "@google-cloud/firestore";
 import { PubSub } from "@google-cloud/pubsub";
 import { startStack, type RunningStack } from "../../services/local/stack.js";
 import { LOCAL } from "../../services/local/defaults.js";
+import { postSignedEvent } from "../../services/cli/commands/send-test-event.js";
 import {
   buildEvent,
   buildLineItems,
@@ -129,16 +129,7 @@ async function postLikeStripe(
   const payload = JSON.stringify(event);
   for (let attempt = 0; attempt < 8; attempt++) {
     try {
-      const response = await fetch(url, {
-        method: "POST",
-        headers: {
-          "content-type": "application/json",
-          "stripe-signature": Stripe.webhooks.generateTestHeaderString({
-            payload,
-            secret: LOCAL.webhookSecret,
-          }),
-        },
-        body: payload,
+      const response = await postSignedEvent(url, payload, LOCAL.webhookSecret, {
         signal: AbortSignal.timeout(10_000),
       });
       await response.arrayBuffer();

@@ -44,6 +44,24 @@ export interface SentEvent {
   statuses: number[];
 }
 
+/** Posts `payload` to a receiver signed at send time, as Stripe signs each delivery attempt. */
+export function postSignedEvent(
+  url: string,
+  payload: string,
+  secret: string,
+  init: { signal?: AbortSignal } = {},
+): Promise<Response> {
+  return fetch(url, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      "stripe-signature": Stripe.webhooks.generateTestHeaderString({ payload, secret }),
+    },
+    body: payload,
+    ...init,
+  });
+}
+
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > 10_000)
@@ -83,13 +101,7 @@ export async function sendTestEvents(
     const payload = JSON.stringify(event, null, 2);
     const statuses: number[] = [];
     for (let d = 0; d < options.duplicates; d++) {
-      // Signed at send time, as Stripe does on each retry.
-      const signature = Stripe.webhooks.generateTestHeaderString({ payload, secret: options.secret });
-      const response = await fetch(options.url, {
-        method: "POST",
-        headers: { "content-type": "application/json", "stripe-signature": signature },
-        body: payload,
-      });
+      const response = await postSignedEvent(options.url, payload, options.secret);
       const body = await response.text();
       statuses.push(response.status);
       print(
