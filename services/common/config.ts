@@ -17,8 +17,12 @@ export function parseConfig<S extends z.ZodType>(service: string, schema: S, env
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
     const name = issue.path.join(".") || "(environment)";
+    // A missing variable: zod's default wording becomes "is required"; a message the
+    // schema wrote for this case (why it is required) is shown as written.
     const message =
-      issue.code === "invalid_type" && issue.input === undefined ? "is required" : issue.message;
+      issue.code === "invalid_type" && issue.input === undefined && issue.message.startsWith("Invalid input")
+        ? "is required"
+        : issue.message;
     return `${name}: ${message}`;
   });
   throw new ConfigError(service, problems);

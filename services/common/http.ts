@@ -108,8 +108,13 @@ export interface ServeOptions {
   shutdownTimeoutMs?: number;
   /** Turned on once listening, off as soon as shutdown starts. */
   readiness?: Readiness;
-  /** Called after in-flight requests finished, e.g. to flush a publisher. */
-  onShutdown?: () => Promise<void>;
+  /** Called as soon as shutdown starts, before in-flight requests have finished. */
+  onDrain?: () => void;
+  /**
+   * Called after in-flight requests finished (or were cut at the timeout), e.g. to
+   * flush a publisher; gets the time left before the process must exit.
+   */
+  onShutdown?: (remainingMs: number) => Promise<void>;
   /** Slowloris bound: a request's headers and body must arrive within this. */
   requestTimeoutMs?: number;
   exit?: (code: number) => void;
@@ -157,8 +162,10 @@ export async function serve(app: Koa, options: ServeOptions): Promise<RunningSer
   let shuttingDown: Promise<void> | undefined;
   const shutdown = (reason: string): Promise<void> => {
     shuttingDown ??= (async () => {
+      const started = Date.now();
       options.logger.info({ reason }, "shutting down: draining in-flight requests");
       options.readiness?.set(false);
+      options.onDrain?.();
       const force = setTimeout(() => {
         options.logger.warn("shutdown timeout reached: closing remaining connections");
         server.closeAllConnections();
@@ -171,7 +178,7 @@ export async function serve(app: Koa, options: ServeOptions): Promise<RunningSer
       clearTimeout(force);
       if (options.onShutdown) {
         try {
-          await options.onShutdown();
+          await options.onShutdown(Math.max(0, shutdownTimeoutMs - (Date.now() - started) - 250));
         } catch (err) {
           options.logger.error({ err: serializeError(err) }, "error during shutdown");
         }

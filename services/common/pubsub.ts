@@ -55,11 +55,18 @@ export class PubSubPublisher implements MessagePublisher {
   }
 }
 
-/** Rejects with a TransientError when `promise` has not settled within `ms`. */
+/** An outside call outlived the time it was given (it may still complete on its own). */
+export class DeadlineExceededError extends TransientError {
+  constructor(what: string, ms: number) {
+    super(`${what} timed out after ${ms} ms`, { code: "deadline_exceeded" });
+  }
+}
+
+/** Rejects with a DeadlineExceededError when `promise` has not settled within `ms`. */
 export async function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TransientError(`${what} timed out after ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new DeadlineExceededError(what, Math.max(0, Math.round(ms)))), ms);
   });
   try {
     return await Promise.race([promise, deadline]);

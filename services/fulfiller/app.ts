@@ -31,7 +31,11 @@ export function createApp(deps: FulfillerAppDeps): Koa {
     try {
       await deps.authenticate(ctx.get("Authorization") || undefined);
     } catch (err) {
-      if (err instanceof PushAuthError) state.logFields = { outcome: "refused", reason: err.reason };
+      if (err instanceof PushAuthError) {
+        state.logFields = { outcome: "refused", reason: err.reason };
+        if (err.misconfiguration)
+          state.log.error({ alert: "push_auth_misconfigured", reason: err.reason }, err.misconfiguration);
+      }
       throw err;
     }
     const raw = await readRawBody(ctx.req, MAX_ENVELOPE_BYTES);

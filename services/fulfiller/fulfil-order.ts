@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { PermanentError, TransientError, errorMessage } from "../common/errors.js";
 import { parseStripeEvent } from "../common/event.js";
 import type { Logger } from "../common/logger.js";
-import { withDeadline, type MessagePublisher } from "../common/pubsub.js";
+import { DeadlineExceededError, withDeadline, type MessagePublisher } from "../common/pubsub.js";
 import { serializeError } from "../common/http.js";
 import { classifyEvent, type CheckoutTrigger } from "./classify-event.js";
 import { composeOrderEmail } from "./compose-email.js";
@@ -17,7 +17,7 @@ import {
   type OrderRecord,
   type OrderStatus,
 } from "./order-state.js";
-import type { Mailer, OrderStore, StripeCatalog } from "./ports.js";
+import type { CallOptions, Mailer, OrderStore, StripeCatalog } from "./ports.js";
 import type { PushMessage } from "./push-envelope.js";
 
 export interface FulfilmentSettings {
@@ -66,6 +66,31 @@ export interface PushOutcome {
 
 export const SUBSCRIPTION_MARKER = "initial_order_processed";
 
+/** Pub/Sub's limit on one attribute value, in bytes. */
+export const MAX_ATTRIBUTE_VALUE_BYTES = 1024;
+
+/** How many times the write that records an accepted email is tried. */
+const SENT_WRITE_TRIES = 3;
+
+/**
+ * The end of an attempt's deadline kept back from the send for recording its outcome
+ * (the `sent` write and its retries, or needs_review): a third of the deadline,
+ * between 0.5 and 3 s. Firestore writes to one contended document can take a second.
+ */
+export function recordReserveMs(deadlineMs: number): number {
+  return Math.min(3000, Math.max(500, Math.floor(deadlineMs / 3)));
+}
+
+/** `value` cut to at most `maxBytes` of UTF-8, never inside a character. */
+export function truncateUtf8(value: string, maxBytes: number): string {
+  const bytes = Buffer.from(value, "utf8");
+  if (bytes.length <= maxBytes) return value;
+  let end = maxBytes;
+  // Step back over continuation bytes (10xxxxxx) to the start of the cut character.
+  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--;
+  return bytes.subarray(0, end).toString("utf8");
+}
+
 interface Attempt {
   message: PushMessage;
   eventId: string;
@@ -86,6 +111,9 @@ interface Attempt {
 export class Fulfiller {
   private readonly clock: () => number;
   private readonly newClaimId: () => string;
+  /** Set at SIGTERM: attempts that have not started sending give their order back. */
+  private draining = false;
+  private sendsInFlight = 0;
 
   constructor(private readonly deps: FulfillerDeps) {
     this.clock = deps.clock ?? Date.now;
@@ -96,19 +124,44 @@ export class Fulfiller {
     return new Date(this.clock());
   }
 
+  private newDeadline(): Deadline {
+    const { deadlineMs } = this.deps.settings;
+    return new Deadline(deadlineMs, this.clock, recordReserveMs(deadlineMs));
+  }
+
+  /**
+   * Shutdown has begun: sends already in flight finish and are recorded (the server
+   * waits for their requests); attempts that have not started sending release their
+   * claim and answer 503 so that another instance takes them.
+   */
+  beginDraining(): void {
+    this.draining = true;
+  }
+
+  /** Resolves once no send is in flight (and its outcome recorded), or after `maxMs`. */
+  async settled(maxMs: number): Promise<void> {
+    const until = Date.now() + maxMs;
+    while (this.sendsInFlight > 0 && Date.now() < until) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+
   async handlePush(
     message: PushMessage & { dataProblem?: string | null },
     log: Logger,
   ): Promise<PushOutcome> {
-    const deadline = new Deadline(this.deps.settings.deadlineMs, this.clock);
-    if (message.dataProblem) return this.deadLetter(message, message.dataProblem, log);
+    const deadline = this.newDeadline();
+    if (message.dataProblem) return this.deadLetter({ message, reason: message.dataProblem, log, deadline });
     const event = parseStripeEvent(message.data);
-    if (!event) return this.deadLetter(message, "message data is not a Stripe event", log);
+    if (!event)
+      return this.deadLetter({ message, reason: "message data is not a Stripe event", log, deadline });
 
     const classification = classifyEvent(event, { liveKey: this.deps.settings.liveKey });
     if (classification.kind === "ignore") {
       try {
-        await this.deps.store.recordEvent(event.id, event.type, "ignored");
+        await deadline.record("counting an ignored event", () =>
+          this.deps.store.recordEvent(event.id, event.type, "ignored"),
+        );
       } catch (err) {
         log.warn({ err: serializeError(err), event_id: event.id }, "could not count an ignored event");
       }
@@ -133,7 +186,8 @@ export class Fulfiller {
 
     let plan;
     try {
-      plan = await withDeadline(
+      if (this.draining) throw new TransientError("shutting down: not claiming new work");
+      plan = await deadline.run("claiming the order", () =>
         this.deps.store.claim({
           sessionId: attempt.sessionId,
           eventId: attempt.eventId,
@@ -142,8 +196,6 @@ export class Fulfiller {
           now: this.now(),
           leaseMs: this.deps.settings.leaseMs,
         }),
-        deadline.remainingMs(),
-        "claiming the order",
       );
     } catch (err) {
       attempt.log.warn({ err: serializeError(err) }, "could not claim the order; Pub/Sub will redeliver");
@@ -194,13 +246,14 @@ export class Fulfiller {
 
   private async processClaimed(attempt: Attempt): Promise<PushOutcome> {
     const { stripe, settings } = this.deps;
-    const session = await stripe.getSession(attempt.sessionId, attempt.deadline.next("reading the session"));
+    const session = await attempt.deadline.run("reading the session", (o) =>
+      stripe.getSession(attempt.sessionId, o),
+    );
     const payment = decidePayment(session, attempt.trigger, { fulfilTrials: settings.fulfilTrials });
     if (payment.action === "record") return this.conclude(attempt, payment.status, payment.reason);
 
-    const lineItems = await stripe.listLineItems(
-      attempt.sessionId,
-      attempt.deadline.next("listing line items"),
+    const lineItems = await attempt.deadline.run("listing line items", (o) =>
+      stripe.listLineItems(attempt.sessionId, o),
     );
     const details = buildOrderDetails(session, lineItems);
     const shipping = decideShipping(session, lineItems, {
@@ -210,9 +263,9 @@ export class Fulfiller {
     if (!shipping.ships) return this.conclude(attempt, "skipped", shipping.reason, details);
 
     if (session.mode === "subscription" && details.subscription_id) {
-      const metadata = await stripe.getSubscriptionMetadata(
-        details.subscription_id,
-        attempt.deadline.next("reading the subscription"),
+      const subscriptionId = details.subscription_id;
+      const metadata = await attempt.deadline.run("reading the subscription", (o) =>
+        stripe.getSubscriptionMetadata(subscriptionId, o),
       );
       if (metadata[SUBSCRIPTION_MARKER] === "true") {
         return this.conclude(
@@ -236,19 +289,19 @@ export class Fulfiller {
   /**
    * Records `email.state = sending` under a live claim, sends, and records the outcome:
    * `sent` + fulfilled, `not_sent` + a thrown error (definite refusal), or needs_review
-   * (unknown outcome). The claim's lease outlasts the send, so no other attempt can
-   * claim the order while the send is in flight.
+   * (unknown outcome). The send ends inside the lease and leaves the end of the
+   * attempt's deadline for recording it, so no other attempt can claim the order
+   * while the outcome is unknown, and the outcome is written before the push is answered.
    */
   private async sendUnderClaim(
     attempt: Attempt,
     details: NonNullable<OrderRecord["details"]>,
     options: { by: string; reason: string },
   ): Promise<PushOutcome> {
-    const { settings } = this.deps;
+    if (this.draining) throw new TransientError("shutting down: not starting a send");
     const email = composeOrderEmail({ sessionId: attempt.sessionId, details });
-    // The send must end (or time out) inside our lease, with a second to record it:
-    // then no other attempt can claim the order while the outcome is unknown.
-    const leaseLeftMs = attempt.leaseExpiresAt - this.clock() - 1000;
+    const reserveMs = attempt.deadline.reserveMs;
+    const leaseLeftMs = attempt.leaseExpiresAt - this.clock() - reserveMs;
     const sendOptions = attempt.deadline.next("sending the email", 1000);
     sendOptions.timeoutMs = Math.min(sendOptions.timeoutMs, leaseLeftMs);
     if (sendOptions.timeoutMs < 1000)
@@ -256,22 +309,41 @@ export class Fulfiller {
     await this.update(
       attempt,
       (order, now) => ({ ...order, details, email: { state: "sending", started_at: now }, updated_at: now }),
-      { requireLiveLease: true, minRemainingMs: sendOptions.timeoutMs + 500 },
+      { requireLiveLease: true, minRemainingMs: sendOptions.timeoutMs + reserveMs },
     );
+    this.sendsInFlight += 1;
+    try {
+      return await this.sendAndRecord(attempt, email, sendOptions, options);
+    } finally {
+      this.sendsInFlight -= 1;
+    }
+  }
+
+  private async sendAndRecord(
+    attempt: Attempt,
+    email: ReturnType<typeof composeOrderEmail>,
+    sendOptions: CallOptions,
+    options: { by: string; reason: string },
+  ): Promise<PushOutcome> {
+    const { settings } = this.deps;
     let messageId: string | null;
     try {
-      ({ messageId } = await this.deps.mailer.send(
-        {
-          to: settings.emailTo,
-          from: settings.emailFrom,
-          subject: email.subject,
-          text: email.text,
-          html: email.html,
-          customArgs: email.customArgs,
-          templateId: settings.templateId,
-          templateData: email.templateData,
-        },
-        sendOptions,
+      ({ messageId } = await withDeadline(
+        this.deps.mailer.send(
+          {
+            to: settings.emailTo,
+            from: settings.emailFrom,
+            subject: email.subject,
+            text: email.text,
+            html: email.html,
+            customArgs: email.customArgs,
+            templateId: settings.templateId,
+            templateData: email.templateData,
+          },
+          sendOptions,
+        ),
+        sendOptions.timeoutMs,
+        "sending the email",
       ));
     } catch (err) {
       if (err instanceof MailRefusedError) {
@@ -283,35 +355,83 @@ export class Fulfiller {
         throw err.toAppError();
       }
       // Anything else (timeout, reset, an unexpected error) leaves the outcome unknown.
-      const why = err instanceof MailOutcomeUnknownError ? err.message : `unexpected: ${errorMessage(err)}`;
-      return this.markNeedsReview(attempt, `email outcome unknown: ${why}`);
+      const why =
+        err instanceof MailOutcomeUnknownError || err instanceof DeadlineExceededError
+          ? err.message
+          : `unexpected: ${errorMessage(err)}`;
+      return await this.markNeedsReview(attempt, `email outcome unknown: ${why}`);
     }
-
-    // The provider accepted it: record that even if the lease ran out meanwhile, as
-    // long as nobody else claimed the order (the record is the truth about the send).
-    await this.update(
-      attempt,
-      (order, now) =>
-        concludeOrder(
-          {
-            ...order,
-            email: {
-              state: "sent",
-              started_at: order.email.started_at ?? null,
-              sent_at: now,
-              message_id: messageId,
-              by: options.by,
-            },
-          },
-          { status: "fulfilled", reason: options.reason, now, eventId: attempt.eventId },
-        ),
-      { requireLiveLease: false },
+    // Logged before it is recorded: if every write below fails, the id is still on record.
+    attempt.log.info(
+      { sendgrid_message_id: messageId, by: options.by },
+      "order email accepted by SendGrid; recording it",
     );
+    try {
+      await this.recordSent(attempt, messageId, options);
+    } catch (err) {
+      attempt.log.error(
+        { err: serializeError(err), sendgrid_message_id: messageId },
+        "could not record the accepted email",
+      );
+      return this.markNeedsReview(
+        attempt,
+        `email accepted by SendGrid (message id ${messageId ?? "unknown"}) but not recorded: ${errorMessage(err)}`,
+      );
+    }
     attempt.log.info(
       { outcome: "fulfilled", sendgrid_message_id: messageId, by: options.by },
       "order email sent",
     );
     return { ack: true, result: "fulfilled", sessionId: attempt.sessionId };
+  }
+
+  /**
+   * The provider accepted it: record that even if the lease ran out meanwhile, as long
+   * as nobody else claimed the order (the record is the truth about the send). The
+   * write is idempotent under the claim, so a Firestore blip is retried briefly rather
+   * than costing an operator's minute.
+   */
+  private async recordSent(
+    attempt: Attempt,
+    messageId: string | null,
+    options: { by: string; reason: string },
+  ): Promise<void> {
+    for (let attemptNo = 1; ; attemptNo++) {
+      try {
+        await this.update(
+          attempt,
+          (order, now) =>
+            concludeOrder(
+              {
+                ...order,
+                email: {
+                  state: "sent",
+                  started_at: order.email.started_at ?? null,
+                  sent_at: now,
+                  message_id: messageId,
+                  by: options.by,
+                },
+              },
+              { status: "fulfilled", reason: options.reason, now, eventId: attempt.eventId },
+            ),
+          { requireLiveLease: false },
+        );
+        return;
+      } catch (err) {
+        const pauseMs = 100 * attemptNo;
+        if (
+          err instanceof ClaimLostError ||
+          attemptNo >= SENT_WRITE_TRIES ||
+          attempt.deadline.remainingMs() < pauseMs + 100
+        )
+          throw err;
+        attempt.log.warn(
+          { err: serializeError(err), try: attemptNo },
+          "recording the sent email failed; retrying",
+        );
+        await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      }
+    }
   }
 
   /**
@@ -359,19 +479,17 @@ export class Fulfiller {
       trigger: "completed",
       claimId,
       leaseExpiresAt: claimed.lease_expires_at?.getTime() ?? 0,
-      deadline: new Deadline(this.deps.settings.deadlineMs, this.clock),
+      deadline: this.newDeadline(),
       log: log.child({ session_id: sessionId }),
     };
     try {
       let details = claimed.details ?? null;
       if (!details) {
-        const session = await this.deps.stripe.getSession(
-          sessionId,
-          attempt.deadline.next("reading the session"),
+        const session = await attempt.deadline.run("reading the session", (o) =>
+          this.deps.stripe.getSession(sessionId, o),
         );
-        const lineItems = await this.deps.stripe.listLineItems(
-          sessionId,
-          attempt.deadline.next("listing line items"),
+        const lineItems = await attempt.deadline.run("listing line items", (o) =>
+          this.deps.stripe.listLineItems(sessionId, o),
         );
         details = buildOrderDetails(session, lineItems);
       }
@@ -384,19 +502,14 @@ export class Fulfiller {
     }
   }
 
-  /**
-   * A claim-checked write of this attempt, bounded like every outside call (with a
-   * floor, so the record of a send that just happened still gets its chance).
-   */
+  /** A claim-checked write of this attempt, bounded by what is left of its deadline like every outside call. */
   private update(
     attempt: Attempt,
     change: (order: OrderRecord, now: Date) => OrderRecord,
     options: { requireLiveLease: boolean; minRemainingMs?: number },
   ): Promise<OrderRecord> {
-    return withDeadline(
+    return attempt.deadline.record("recording the order", () =>
       this.deps.store.updateClaimed(attempt.sessionId, attempt.claimId, change, options),
-      Math.max(attempt.deadline.remainingMs(), 2000),
-      "recording the order",
     );
   }
 
@@ -404,9 +517,8 @@ export class Fulfiller {
   private async setSubscriptionMarker(attempt: Attempt, subscriptionId: string): Promise<void> {
     let marker: NonNullable<OrderRecord["subscription_marker"]>;
     try {
-      await this.deps.stripe.markInitialOrderProcessed(
-        subscriptionId,
-        attempt.deadline.next("marking the subscription"),
+      await attempt.deadline.run("marking the subscription", (o) =>
+        this.deps.stripe.markInitialOrderProcessed(subscriptionId, o),
       );
       marker = { state: "set", error: null, at: this.now() };
     } catch (err) {
@@ -417,10 +529,12 @@ export class Fulfiller {
       marker = { state: "failed", error: errorMessage(err), at: this.now() };
     }
     try {
-      await this.deps.store.transact(attempt.sessionId, (order) => ({
-        next: order ? { ...order, subscription_marker: marker } : undefined,
-        result: undefined,
-      }));
+      await attempt.deadline.record("recording the subscription marker", () =>
+        this.deps.store.transact(attempt.sessionId, (order) => ({
+          next: order ? { ...order, subscription_marker: marker } : undefined,
+          result: undefined,
+        })),
+      );
     } catch (err) {
       attempt.log.warn({ err: serializeError(err) }, "could not record the subscription marker outcome");
     }
@@ -445,11 +559,12 @@ export class Fulfiller {
     return { ack: true, result: status, sessionId: attempt.sessionId, reason };
   }
 
+  /**
+   * The send's outcome is unknown (or accepted but unrecordable): the order goes to an
+   * operator. Acknowledged only once that is written; if the write fails the order still
+   * says `sending`, and the redelivery this 503 causes turns that into needs_review.
+   */
   private async markNeedsReview(attempt: Attempt, reason: string): Promise<PushOutcome> {
-    attempt.log.error(
-      { alert: "needs_review", reason },
-      "order needs review: the email may or may not have been sent; resolve with `orders resolve`",
-    );
     try {
       await this.update(
         attempt,
@@ -461,12 +576,16 @@ export class Fulfiller {
         { requireLiveLease: false },
       );
     } catch (err) {
-      // email.state is still `sending`: the next delivery marks it needs_review.
       attempt.log.error(
-        { err: serializeError(err) },
-        "could not record needs_review; the next delivery will",
+        { err: serializeError(err), reason },
+        "could not record needs_review; not acknowledging, so the redelivery records it",
       );
+      return { ack: false, result: "transient_failure", sessionId: attempt.sessionId, reason };
     }
+    attempt.log.error(
+      { alert: "needs_review", reason },
+      "order needs review: the email may or may not have been sent; resolve with `orders resolve`",
+    );
     return { ack: true, result: "needs_review", sessionId: attempt.sessionId, reason };
   }
 
@@ -499,7 +618,13 @@ export class Fulfiller {
           reason: errorMessage(recordErr),
         };
       }
-      return this.deadLetter(attempt.message, err.message, attempt.log, attempt.sessionId);
+      return this.deadLetter({
+        message: attempt.message,
+        reason: err.message,
+        log: attempt.log,
+        deadline: attempt.deadline,
+        sessionId: attempt.sessionId,
+      });
     }
     // Transient, or unexpected (treated as transient: Pub/Sub's retries, then its dead-lettering, bound it).
     const reason = errorMessage(err);
@@ -515,22 +640,31 @@ export class Fulfiller {
   }
 
   /** Publishes the original message with the reason to the dead-letter topic; 503 if that fails. */
-  private async deadLetter(
-    message: PushMessage,
-    reason: string,
-    log: Logger,
-    sessionId?: string,
-  ): Promise<PushOutcome> {
+  private async deadLetter({
+    message,
+    reason,
+    log,
+    deadline,
+    sessionId,
+  }: {
+    message: PushMessage;
+    reason: string;
+    log: Logger;
+    deadline: Deadline;
+    sessionId?: string;
+  }): Promise<PushOutcome> {
     const attributes = {
       ...message.attributes,
-      dead_letter_reason: reason.slice(0, 1000),
+      dead_letter_reason: truncateUtf8(reason, MAX_ATTRIBUTE_VALUE_BYTES),
       dead_letter_at: this.now().toISOString(),
       dead_letter_source: this.deps.settings.deadLetterSource,
       dead_letter_message_id: message.messageId,
     };
     const data = message.data.length > 0 ? message.data : Buffer.from(message.rawData, "utf8");
     try {
-      const id = await this.deps.deadLetter.publish(data, attributes);
+      const id = await deadline.record("publishing to the dead-letter topic", () =>
+        this.deps.deadLetter.publish(data, attributes),
+      );
       log.error(
         { alert: "dead_lettered", reason, dead_letter_message_id: id, session_id: sessionId },
         "message dead-lettered",

@@ -67,7 +67,12 @@ async function main(): Promise<void> {
     port: config.PORT,
     logger,
     readiness,
-    onShutdown: async () => {
+    // Cloud Run allows 10 s from SIGTERM: sends in flight get nearly all of it.
+    shutdownTimeoutMs: 9500,
+    onDrain: () => fulfiller.beginDraining(),
+    onShutdown: async (remainingMs) => {
+      // A send cut off from its client (at the timeout) still records its outcome.
+      await fulfiller.settled(remainingMs);
       await deadLetter.close();
       await pubsub.close();
       await db.terminate();

@@ -5,14 +5,20 @@ export type PushAuthMode = "cloud-run" | "oidc" | "none";
 
 export class PushAuthError extends AppError {
   readonly reason: string;
-  constructor(status: 401 | 403, reason: string) {
+  /** Set when the refusal points at this deployment's set-up rather than at the caller. */
+  readonly misconfiguration: string | undefined;
+  constructor(status: 401 | 403, reason: string, misconfiguration?: string) {
     super(status === 401 ? "a bearer token is required" : "the push token is not accepted", {
       status,
       code: status === 401 ? "unauthenticated" : "forbidden",
     });
     this.reason = reason;
+    this.misconfiguration = misconfiguration;
   }
 }
+
+/** What Cloud Run's invoker check puts where a verified token's signature was. */
+export const CLOUD_RUN_REMOVED_SIGNATURE = "SIGNATURE_REMOVED_BY_GOOGLE";
 
 export interface PushAuthOptions {
   mode: PushAuthMode;
@@ -71,7 +77,18 @@ export function createPushAuthenticator(options: PushAuthOptions): PushAuthentic
   if (options.mode === "cloud-run") {
     // eslint-disable-next-line @typescript-eslint/require-await -- synchronous checks behind the async interface
     return async (authorization) => {
-      const claims = decodeForwardedClaims(bearerToken(authorization));
+      const token = bearerToken(authorization);
+      const claims = decodeForwardedClaims(token);
+      // Only Cloud Run's invoker check, having verified the token, removes its signature.
+      // Any other signature means that check is off and nobody verified it: the claims
+      // could be forged by anyone who can reach the service.
+      if (token.split(".")[2] !== CLOUD_RUN_REMOVED_SIGNATURE) {
+        throw new PushAuthError(
+          403,
+          "token signature was not removed by Cloud Run",
+          "PUSH_AUTH=cloud-run, but the push token arrived with its signature intact, so Cloud Run's invoker check is off and nothing verified it. Turn the invoker check on (invoker_iam_disabled = false), or set PUSH_AUTH=oidc to verify tokens in the service.",
+        );
+      }
       const audiences = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
       if (!audiences.includes(audience))
         throw new PushAuthError(403, "token audience does not match PUSH_AUDIENCE");

@@ -4,6 +4,8 @@ export interface Fault {
   match: string;
   /** Answer with this HTTP status (a Stripe- or SendGrid-shaped error body). */
   status?: number;
+  /** The error message that goes with `status` (default "injected STATUS"). */
+  message?: string;
   /** Wait this long before answering (or before applying `status`). */
   delayMs?: number;
   /** Never answer (the client's timeout decides). */

@@ -73,7 +73,7 @@ export class StripeStandIn extends LocalHttpServer {
           : fault.status >= 500
             ? "api_error"
             : "invalid_request_error";
-      return send(res, fault.status, stripeError(type, `injected ${fault.status}`));
+      return send(res, fault.status, stripeError(type, fault.message ?? `injected ${fault.status}`));
     }
     this.route(method, url, new URLSearchParams(raw), res);
   }

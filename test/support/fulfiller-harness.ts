@@ -8,6 +8,7 @@ import { createStripeClient, StripeApiCatalog } from "../../services/fulfiller/a
 import { SendGridMailer } from "../../services/fulfiller/adapters/sendgrid-mailer.js";
 import { createPushAuthenticator, type PushAuthenticator } from "../../services/fulfiller/push-auth.js";
 import { PubSubPublisher, type MessagePublisher } from "../../services/common/pubsub.js";
+import type { OrderStore } from "../../services/fulfiller/ports.js";
 import { StripeStandIn } from "../../services/local/stripe-server.js";
 import { SendGridStandIn } from "../../services/local/sendgrid-server.js";
 import { SCALE_PRODUCT_ID } from "../../services/local/stripe-objects.js";
@@ -19,6 +20,8 @@ export const STRIPE_TEST_KEY = "sk_test_harness_key_0001";
 
 export interface HarnessOptions {
   settings?: Partial<FulfilmentSettings>;
+  /** Wraps the real Firestore store, e.g. to make some of its calls fail or hang. */
+  wrapStore?: (store: FirestoreOrderStore) => OrderStore;
   authenticate?: PushAuthenticator;
   deadLetter?: MessagePublisher;
 }
@@ -34,6 +37,7 @@ export class FulfillerHarness {
   dlqSubscription!: Subscription;
   dlqTopic = "";
   server!: Listening;
+  fulfiller!: Fulfiller;
   private deadLetter!: MessagePublisher;
   private counter = 0;
 
@@ -56,8 +60,8 @@ export class FulfillerHarness {
       deadLetterSource: "fulfiller-test",
       ...options.settings,
     };
-    const fulfiller = new Fulfiller({
-      store: this.store,
+    this.fulfiller = new Fulfiller({
+      store: options.wrapStore ? options.wrapStore(this.store) : this.store,
       stripe: new StripeApiCatalog(
         createStripeClient({
           apiKey: STRIPE_TEST_KEY,
@@ -71,7 +75,7 @@ export class FulfillerHarness {
     });
     this.server = await listen(
       createApp({
-        fulfiller,
+        fulfiller: this.fulfiller,
         authenticate: options.authenticate ?? createPushAuthenticator({ mode: "none" }),
         logger: this.logs.logger,
       }),
@@ -115,13 +119,13 @@ export class FulfillerHarness {
   }
 
   /** Pushes until the delivery is acknowledged (204), as Pub/Sub's retries would. */
-  async pushUntilAcked(body: unknown, maxTries = 10): Promise<number[]> {
+  async pushUntilAcked(body: unknown, maxTries = 10, pauseMs = 50): Promise<number[]> {
     const statuses: number[] = [];
     for (let i = 0; i < maxTries; i++) {
       const status = await this.push(body);
       statuses.push(status);
       if (status === 204) break;
-      await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, pauseMs));
     }
     return statuses;
   }

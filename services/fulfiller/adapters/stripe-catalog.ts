@@ -9,6 +9,12 @@ export interface StripeClientOptions {
   /** e.g. http://127.0.0.1:12111: a local stand-in speaking Stripe's wire format. */
   apiBase?: string | undefined;
   timeoutMs: number;
+  /**
+   * stripe-node retries network failures and timeouts by itself (2 by default), each
+   * retry with the whole timeout again. Inside a push delivery Pub/Sub's redelivery is
+   * the retry, so the fulfiller sets none; the CLI may allow some.
+   */
+  maxNetworkRetries?: number;
 }
 
 /** The SDK client, pinned to the API version this code is tested against. */
@@ -16,6 +22,7 @@ export function createStripeClient(options: StripeClientOptions): Stripe {
   const base = options.apiBase ? new URL(options.apiBase) : undefined;
   return new Stripe(options.apiKey, {
     timeout: options.timeoutMs,
+    maxNetworkRetries: options.maxNetworkRetries ?? 0,
     telemetry: false,
     appInfo: { name: "stripe-fulfilment" },
     ...(base

@@ -59,15 +59,22 @@ describe("unit: push authentication", () => {
   let certs: Listening;
   before(async () => {
     // Google's v1 certs endpoint format: {kid: PEM}.
-    certs = await listen((_req: http.IncomingMessage, res: http.ServerResponse) => {
+    // Answers only its own path, as Google's endpoint does: a wrong certs URL must fail.
+    certs = await listen((req: http.IncomingMessage, res: http.ServerResponse) => {
+      if (req.method !== "GET" || req.url !== "/oauth2/v1/certs") {
+        res.writeHead(404, { "content-type": "text/html" });
+        res.end("<!DOCTYPE html><title>Error 404 (Not Found)</title>");
+        return;
+      }
       res.writeHead(200, { "content-type": "application/json", "cache-control": "public, max-age=60" });
       res.end(JSON.stringify({ [KID]: publicKey.export({ type: "spki", format: "pem" }) }));
     });
   });
   after(async () => certs.close());
 
-  async function serve(mode: PushAuthMode) {
+  async function serve(mode: PushAuthMode, certsPath = "/oauth2/v1/certs") {
     const fulfiller = new CountingFulfiller();
+    const logs = new LogCapture("fulfiller");
     const server = await listen(
       createApp({
         fulfiller: fulfiller as unknown as Fulfiller,
@@ -75,9 +82,9 @@ describe("unit: push authentication", () => {
           mode,
           audience: AUDIENCE,
           serviceAccount: PUSH_SA,
-          certsUrl: `${certs.url}/oauth2/v1/certs`,
+          certsUrl: `${certs.url}${certsPath}`,
         }),
-        logger: new LogCapture("fulfiller").logger,
+        logger: logs.logger,
       }),
     );
     const post = async (authorization?: string) => {
@@ -88,7 +95,7 @@ describe("unit: push authentication", () => {
       });
       return response.status;
     };
-    return { fulfiller, server, post };
+    return { fulfiller, server, post, logs };
   }
 
   describe("when PUSH_AUTH=cloud-run (Cloud Run verified the token and removed its signature)", () => {
@@ -107,6 +114,19 @@ describe("unit: push authentication", () => {
       expect(fulfiller.calls).to.equal(1);
       await server.close();
     });
+
+    it("then a token that still carries a signature (the invoker check is off) is refused with an ERROR naming the fix", async () => {
+      const { fulfiller, server, post, logs } = await serve("cloud-run");
+      // Even correctly signed by a real key: nothing in this mode verifies signatures.
+      expect(await post(`Bearer ${jwt(good())}`)).to.equal(403);
+      expect(await post(`Bearer ${jwt(good(), { key: other.privateKey })}`)).to.equal(403);
+      expect(fulfiller.calls).to.equal(0);
+      const errors = logs.lines.filter((l) => l.alert === "push_auth_misconfigured");
+      expect(errors).to.have.length(2);
+      expect(errors[0]!.severity).to.equal("ERROR");
+      expect(String(errors[0]!.message)).to.include("PUSH_AUTH=oidc").and.include("invoker check");
+      await server.close();
+    });
   });
 
   describe("when PUSH_AUTH=oidc (full verification with google-auth-library)", () => {
@@ -123,6 +143,15 @@ describe("unit: push authentication", () => {
       expect(await post(`Bearer ${jwt({ ...good(), email: "attacker@example.com" })}`)).to.equal(403);
       expect(await post(`Bearer ${jwt({ ...good(), email_verified: false })}`)).to.equal(403);
       expect(fulfiller.calls).to.equal(1);
+      await server.close();
+    });
+  });
+
+  describe("when PUSH_AUTH=oidc and the certificate URL is wrong", () => {
+    it("then nothing verifies and every token is refused", async () => {
+      const { fulfiller, server, post } = await serve("oidc", "/oauth2/v3/certs");
+      expect(await post(`Bearer ${jwt(good())}`)).to.equal(403);
+      expect(fulfiller.calls).to.equal(0);
       await server.close();
     });
   });
