@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { fields, parseConfig, type Env } from "../common/config.js";
 import { createSecretManagerClient, resolveSecrets } from "../common/secrets.js";
+import { ConfigError } from "../common/errors.js";
 
 const schema = z.object({
   GOOGLE_CLOUD_PROJECT: z.string({ message: "is required: the project whose Pub/Sub and Firestore to use" }),
@@ -26,17 +27,19 @@ export type CliConfig = z.output<typeof schema>;
 /** Reads the CLI's configuration (with sm:// secrets resolved); `needs` names variables this command cannot do without. */
 export async function loadCliConfig(env: Env, needs: (keyof CliConfig)[] = []): Promise<CliConfig> {
   const resolved = await resolveSecrets("cli", env, createSecretManagerClient);
-  const config = parseConfig("cli", schema, resolved);
+  return requireSettings(parseConfig("cli", schema, resolved), needs);
+}
+
+/** Throws a ConfigError naming every one of `needs` that `config` lacks; returns `config`. */
+export function requireSettings(config: CliConfig, needs: readonly (keyof CliConfig)[]): CliConfig {
   const missing = needs.filter((key) => {
     const value = config[key];
     return value === undefined || (Array.isArray(value) && value.length === 0);
   });
-  if (missing.length) {
-    const { ConfigError } = await import("../common/errors.js");
+  if (missing.length)
     throw new ConfigError(
       "cli",
       missing.map((key) => `${key}: is required for this command`),
     );
-  }
   return config;
 }

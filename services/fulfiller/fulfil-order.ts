@@ -493,10 +493,13 @@ export class Fulfiller {
         );
         details = buildOrderDetails(session, lineItems);
       }
-      return await this.sendUnderClaim(attempt, details, {
+      const outcome = await this.sendUnderClaim(attempt, details, {
         by: "operator:resend",
         reason: "operator resend",
       });
+      if (outcome.result === "fulfilled" && details.mode === "subscription" && details.subscription_id)
+        await this.setSubscriptionMarker(attempt, details.subscription_id);
+      return outcome;
     } catch (err) {
       return this.markNeedsReview(attempt, `operator resend failed: ${errorMessage(err)}`);
     }
@@ -514,7 +517,10 @@ export class Fulfiller {
   }
 
   /** Best effort: a failure is logged and recorded, never a reason to redeliver. */
-  private async setSubscriptionMarker(attempt: Attempt, subscriptionId: string): Promise<void> {
+  private async setSubscriptionMarker(
+    attempt: Pick<Attempt, "sessionId" | "deadline" | "log">,
+    subscriptionId: string,
+  ): Promise<NonNullable<OrderRecord["subscription_marker"]>> {
     let marker: NonNullable<OrderRecord["subscription_marker"]>;
     try {
       await attempt.deadline.run("marking the subscription", (o) =>
@@ -538,6 +544,25 @@ export class Fulfiller {
     } catch (err) {
       attempt.log.warn({ err: serializeError(err) }, "could not record the subscription marker outcome");
     }
+    return marker;
+  }
+
+  /**
+   * After an operator settled an order's email by hand (`orders resolve --sent`), marks its
+   * subscription as the automatic send would, so a later first-invoice event never ships
+   * again. Returns the marker's outcome, or null when the order is not a subscription.
+   */
+  async markSubscriptionShipped(
+    sessionId: string,
+    log: Logger,
+  ): Promise<NonNullable<OrderRecord["subscription_marker"]> | null> {
+    const order = await this.deps.store.get(sessionId);
+    const subscriptionId = order?.details?.mode === "subscription" ? order.details.subscription_id : null;
+    if (!subscriptionId) return null;
+    return this.setSubscriptionMarker(
+      { sessionId, deadline: this.newDeadline(), log: log.child({ session_id: sessionId }) },
+      subscriptionId,
+    );
   }
 
   private async conclude(

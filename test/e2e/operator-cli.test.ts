@@ -9,7 +9,16 @@ import { FirestoreOrderStore } from "../../services/fulfiller/adapters/firestore
 import { DeadLetterSubscription } from "../../services/cli/dead-letters.js";
 import { purgeDeadLetters } from "../../services/cli/commands/dlq.js";
 import type { DeadLetterRow } from "../../services/cli/dead-letter-view.js";
-import { buildLineItems, buildSession, buildEvent, SCALE_LINE } from "../../services/local/stripe-objects.js";
+import {
+  buildLineItems,
+  buildSession,
+  buildEvent,
+  buildSubscription,
+  SCALE_LINE,
+} from "../../services/local/stripe-objects.js";
+import { buildOrderDetails } from "../../services/fulfiller/order-details.js";
+import { SUBSCRIPTION_MARKER } from "../../services/fulfiller/fulfil-order.js";
+import type { CheckoutSession, LineItem } from "../../services/fulfiller/session.js";
 import { requireEmulators } from "../support/emulator-state.js";
 import { startTestStack } from "../support/stack.js";
 import { waitFor } from "../support/wait.js";
@@ -279,5 +288,38 @@ describe("e2e: operator CLI against the emulators and the local stack", function
     expect(listed.indexOf(b), "newest first").to.be.lessThan(listed.indexOf(a));
     const bad = await cli(["orders", "resolve", b]);
     expect(bad.code).to.equal(2);
+  });
+
+  it("when a needs_review subscription order is resolved, then `--sent` and `--resend` both set the subscription's initial_order_processed marker", async () => {
+    const review = async () => {
+      const spec = { mode: "subscription" as const, lines: [SCALE_LINE] };
+      const session = buildSession(spec);
+      const lineItems = buildLineItems(spec);
+      const subscriptionId = session.subscription as string;
+      const subscription = buildSubscription(subscriptionId);
+      stack.stripe!.addCheckout({ session, lineItems, subscription });
+      await seedOrder(db, session.id as string, "needs_review", {
+        reason: "email outcome unknown",
+        email: { state: "sending", started_at: new Date() },
+        details: buildOrderDetails(session as unknown as CheckoutSession, lineItems as unknown as LineItem[]),
+      });
+      return { id: session.id as string, subscription };
+    };
+    const marked = (s: Record<string, unknown>) =>
+      (s.metadata as Record<string, string>)[SUBSCRIPTION_MARKER] === "true";
+
+    const a = await review();
+    const sent = await cli(["orders", "resolve", a.id, "--sent"]);
+    expect(sent.code, sent.stderr).to.equal(0);
+    expect(sent.stdout).to.include(`marked ${SUBSCRIPTION_MARKER}=true`);
+    expect(marked(a.subscription)).to.equal(true);
+    expect((await store.get(a.id))?.subscription_marker?.state).to.equal("set");
+
+    const b = await review();
+    const resend = await cli(["orders", "resolve", b.id, "--resend"]);
+    expect(resend.code, resend.stderr + resend.stdout).to.equal(0);
+    expect(stack.sendgrid.emailsFor(b.id)).to.have.length(1);
+    expect(marked(b.subscription)).to.equal(true);
+    expect((await store.get(b.id))?.subscription_marker?.state).to.equal("set");
   });
 });

@@ -1,12 +1,12 @@
 import { Command, Option } from "commander";
 import { ORDER_STATUSES, type OrderRecord, type OrderStatus } from "../../fulfiller/order-state.js";
 import type { OrderStore } from "../../fulfiller/ports.js";
-import { Fulfiller } from "../../fulfiller/fulfil-order.js";
+import { Fulfiller, SUBSCRIPTION_MARKER } from "../../fulfiller/fulfil-order.js";
 import { createStripeClient, StripeApiCatalog } from "../../fulfiller/adapters/stripe-catalog.js";
 import { SendGridMailer } from "../../fulfiller/adapters/sendgrid-mailer.js";
 import { isLiveKey } from "../../fulfiller/classify-event.js";
 import { createLogger } from "../../common/logger.js";
-import { loadCliConfig } from "../config.js";
+import { loadCliConfig, requireSettings, type CliConfig } from "../config.js";
 import { PipelineClients } from "../pipeline-clients.js";
 import { table, UsageError } from "../output.js";
 
@@ -40,6 +40,50 @@ export async function confirmSent(
     };
     return { next, result: next };
   });
+}
+
+/** The fulfiller as the operator's tools drive it: the same send, claim and record code as a delivery. */
+function operatorFulfiller(config: CliConfig, store: OrderStore): Fulfiller {
+  return new Fulfiller({
+    store,
+    stripe: new StripeApiCatalog(
+      createStripeClient({
+        apiKey: config.STRIPE_API_KEY!,
+        apiBase: config.STRIPE_API_BASE,
+        timeoutMs: config.HANDLER_DEADLINE_MS,
+      }),
+    ),
+    mailer: new SendGridMailer({ apiKey: config.SENDGRID_API_KEY ?? "", apiBase: config.SENDGRID_API_BASE }),
+    deadLetter: {
+      publish: () => Promise.reject(new Error("the CLI does not dead-letter")),
+      close: () => Promise.resolve(),
+    },
+    settings: {
+      liveKey: isLiveKey(config.STRIPE_API_KEY!),
+      fulfilTrials: true,
+      productIds: [],
+      emailTo: config.FULFILMENT_EMAIL_TO,
+      emailFrom: config.EMAIL_FROM ?? "",
+      templateId: config.SENDGRID_TEMPLATE_ID,
+      leaseMs: config.ORDER_LEASE_SECONDS * 1000,
+      deadlineMs: config.HANDLER_DEADLINE_MS,
+      deadLetterSource: "cli",
+    },
+  });
+}
+
+function reportMarker(
+  sessionId: string,
+  marker: OrderRecord["subscription_marker"] | null | undefined,
+): void {
+  if (marker?.state === "set") {
+    console.log(`subscription of ${sessionId} marked ${SUBSCRIPTION_MARKER}=true`);
+    return;
+  }
+  console.error(
+    `could not mark the subscription of ${sessionId}: ${marker?.error ?? "unknown"}; set its metadata ${SUBSCRIPTION_MARKER}=true in Stripe by hand`,
+  );
+  process.exitCode = 1;
 }
 
 function summary(o: OrderRecord): Record<string, unknown> {
@@ -115,46 +159,35 @@ export function ordersCommand(): Command {
     )
     .action(async (sessionId: string, opts: { sent?: boolean; resend?: boolean }) => {
       if (!!opts.sent === !!opts.resend) throw new UsageError("choose exactly one of --sent or --resend");
-      const needs = opts.resend
-        ? (["STRIPE_API_KEY", "SENDGRID_API_KEY", "EMAIL_FROM", "FULFILMENT_EMAIL_TO"] as const)
-        : [];
-      const config = await loadCliConfig(process.env, [...needs]);
-      const clients = new PipelineClients(config);
+      const log = createLogger({ service: "cli", level: "warn" });
+      const loaded = await loadCliConfig(process.env);
+      const clients = new PipelineClients(loaded);
       try {
+        const existing = await clients.orders().get(sessionId);
+        // A subscription's marker is set on Stripe, as after an automatic send, so Stripe is needed too.
+        const isSubscription = existing?.details?.mode === "subscription";
+        const needs = [
+          ...(opts.resend || isSubscription ? (["STRIPE_API_KEY"] as const) : []),
+          ...(opts.resend ? (["SENDGRID_API_KEY", "EMAIL_FROM", "FULFILMENT_EMAIL_TO"] as const) : []),
+        ];
+        const config = requireSettings(loaded, needs);
         if (opts.sent) {
           const order = await confirmSent(clients.orders(), sessionId, process.env.USER ?? "operator");
           console.log(`order ${sessionId} is ${order.status}`);
+          if (isSubscription) {
+            const marker = await operatorFulfiller(config, clients.orders()).markSubscriptionShipped(
+              sessionId,
+              log,
+            );
+            reportMarker(sessionId, marker);
+          }
           return;
         }
-        const fulfiller = new Fulfiller({
-          store: clients.orders(),
-          stripe: new StripeApiCatalog(
-            createStripeClient({
-              apiKey: config.STRIPE_API_KEY!,
-              apiBase: config.STRIPE_API_BASE,
-              timeoutMs: config.HANDLER_DEADLINE_MS,
-            }),
-          ),
-          mailer: new SendGridMailer({ apiKey: config.SENDGRID_API_KEY!, apiBase: config.SENDGRID_API_BASE }),
-          deadLetter: {
-            publish: () => Promise.reject(new Error("the CLI does not dead-letter")),
-            close: () => Promise.resolve(),
-          },
-          settings: {
-            liveKey: isLiveKey(config.STRIPE_API_KEY!),
-            fulfilTrials: true,
-            productIds: [],
-            emailTo: config.FULFILMENT_EMAIL_TO,
-            emailFrom: config.EMAIL_FROM!,
-            templateId: config.SENDGRID_TEMPLATE_ID,
-            leaseMs: config.ORDER_LEASE_SECONDS * 1000,
-            deadlineMs: config.HANDLER_DEADLINE_MS,
-            deadLetterSource: "cli",
-          },
-        });
-        const outcome = await fulfiller.resend(sessionId, createLogger({ service: "cli", level: "warn" }));
+        const outcome = await operatorFulfiller(config, clients.orders()).resend(sessionId, log);
         console.log(`order ${sessionId}: ${outcome.result}${outcome.reason ? ` (${outcome.reason})` : ""}`);
         if (outcome.result !== "fulfilled") process.exitCode = 1;
+        else if (isSubscription)
+          reportMarker(sessionId, (await clients.orders().get(sessionId))?.subscription_marker);
       } finally {
         await clients.close();
       }
