@@ -33,10 +33,18 @@ function toDate(ts: Timestamp): Date | null {
 export class DeadLetterSubscription {
   private client: v1.SubscriberClient | undefined;
   readonly path: string;
+  /**
+   * Messages pulled and not yet acknowledged or released. Their leases are renewed
+   * every third of the lease while any are held, so a long replay or purge never lets
+   * one lapse: a lapsed message is delivered again and would be republished twice.
+   */
+  private readonly held = new Set<string>();
+  private renewal: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly pubsub: PubSub,
     subscription: string,
+    private readonly leaseSeconds = 60,
   ) {
     this.path = subscription.includes("/")
       ? subscription
@@ -50,8 +58,8 @@ export class DeadLetterSubscription {
     return this.client;
   }
 
-  /** One pull of up to `max` messages, leased for `leaseSeconds`. */
-  async pull(max: number, leaseSeconds = 60): Promise<DeadLetter[]> {
+  /** One pull of up to `max` messages, leased (and kept leased) until acknowledged or released. */
+  async pull(max: number): Promise<DeadLetter[]> {
     const client = await this.subscriber();
     let received;
     try {
@@ -80,13 +88,41 @@ export class DeadLetterSubscription {
       ];
     });
     if (messages.length) {
-      await client.modifyAckDeadline({
-        subscription: this.path,
-        ackIds: messages.map((m) => m.ackId),
-        ackDeadlineSeconds: leaseSeconds,
-      });
+      await this.modifyDeadline(
+        messages.map((m) => m.ackId),
+        this.leaseSeconds,
+      );
+      for (const m of messages) this.held.add(m.ackId);
+      this.renewal ??= setInterval(() => void this.renewLeases(), (this.leaseSeconds * 1000) / 3).unref();
     }
     return messages;
+  }
+
+  private async renewLeases(): Promise<void> {
+    try {
+      await this.modifyDeadline([...this.held], this.leaseSeconds);
+    } catch {
+      // The next renewal tries again; a lease that lapses meanwhile is redelivered, never lost.
+    }
+  }
+
+  private forget(ackIds: readonly string[]): void {
+    for (const id of ackIds) this.held.delete(id);
+    if (this.held.size === 0 && this.renewal) {
+      clearInterval(this.renewal);
+      this.renewal = undefined;
+    }
+  }
+
+  private async modifyDeadline(ackIds: readonly string[], seconds: number): Promise<void> {
+    const client = await this.subscriber();
+    for (let i = 0; i < ackIds.length; i += 500) {
+      await client.modifyAckDeadline({
+        subscription: this.path,
+        ackIds: ackIds.slice(i, i + 500),
+        ackDeadlineSeconds: seconds,
+      });
+    }
   }
 
   /** Pulls in rounds until empty or `limit`, then releases what it holds unless `keepLeased`. */
@@ -117,22 +153,18 @@ export class DeadLetterSubscription {
     for (let i = 0; i < ackIds.length; i += 500) {
       await client.acknowledge({ subscription: this.path, ackIds: ackIds.slice(i, i + 500) });
     }
+    this.forget(ackIds);
   }
 
   /** Gives messages back at once (ack deadline 0) so others, or the next listing, see them. */
   async release(ackIds: string[]): Promise<void> {
     if (!ackIds.length) return;
-    const client = await this.subscriber();
-    for (let i = 0; i < ackIds.length; i += 500) {
-      await client.modifyAckDeadline({
-        subscription: this.path,
-        ackIds: ackIds.slice(i, i + 500),
-        ackDeadlineSeconds: 0,
-      });
-    }
+    this.forget(ackIds);
+    await this.modifyDeadline(ackIds, 0);
   }
 
   async close(): Promise<void> {
+    this.forget([...this.held]);
     await this.client?.close();
   }
 }
