@@ -10,6 +10,9 @@ import {
   type SessionSpec,
 } from "../../local/stripe-objects.js";
 import { LOCAL } from "../../local/defaults.js";
+import type { Env } from "../../common/config.js";
+import { createSecretManagerClient, resolveSecrets, type SecretAccessor } from "../../common/secrets.js";
+import { UsageError } from "../output.js";
 
 export const SCENARIOS = {
   paid: { type: "checkout.session.completed", spec: {} },
@@ -118,6 +121,29 @@ export async function sendTestEvents(
   return sent;
 }
 
+/**
+ * The secret to sign with: `--secret`, else `STRIPE_WEBHOOK_SECRET` (its first entry),
+ * else the local stack's. An `sm://` reference is read from Secret Manager, as every
+ * other command and service reads it.
+ */
+export async function resolveSigningSecret(
+  option: string | undefined,
+  env: Env,
+  createClient: () => SecretAccessor | Promise<SecretAccessor> = createSecretManagerClient,
+): Promise<string> {
+  const value = option ?? env.STRIPE_WEBHOOK_SECRET;
+  if (!value?.trim()) return LOCAL.webhookSecret;
+  const resolved = await resolveSecrets(
+    "send-test-event",
+    { GOOGLE_CLOUD_PROJECT: env.GOOGLE_CLOUD_PROJECT, STRIPE_WEBHOOK_SECRET: value },
+    createClient,
+  );
+  const first = resolved.STRIPE_WEBHOOK_SECRET?.split(",")[0]?.trim();
+  if (!first?.startsWith("whsec_"))
+    throw new UsageError("the signing secret must be a webhook signing secret (whsec_…)");
+  return first;
+}
+
 export function sendTestEventCommand(env: NodeJS.ProcessEnv): Command {
   return new Command("send-test-event")
     .description("Post correctly signed, realistic Stripe events to a receiver (default: the local stack's).")
@@ -147,10 +173,7 @@ export function sendTestEventCommand(env: NodeJS.ProcessEnv): Command {
       const sent = await sendTestEvents(
         {
           url: opts.url as string,
-          secret:
-            (opts.secret as string | undefined) ??
-            env.STRIPE_WEBHOOK_SECRET?.split(",")[0]?.trim() ??
-            LOCAL.webhookSecret,
+          secret: await resolveSigningSecret(opts.secret as string | undefined, env),
           scenario: opts.type as Scenario,
           scale: opts.scale as boolean,
           count: opts.count as number,
