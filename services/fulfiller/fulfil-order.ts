@@ -19,6 +19,7 @@ import {
 } from "./order-state.js";
 import type { CallOptions, Mailer, OrderStore, StripeCatalog } from "./ports.js";
 import type { PushMessage } from "./push-envelope.js";
+import { idOf } from "./session.js";
 
 export interface FulfilmentSettings {
   liveKey: boolean;
@@ -68,6 +69,9 @@ export const SUBSCRIPTION_MARKER = "initial_order_processed";
 
 /** Pub/Sub's limit on one attribute value, in bytes. */
 export const MAX_ATTRIBUTE_VALUE_BYTES = 1024;
+
+/** Less time than this for SendGrid's answer is not worth starting a send with. */
+const MIN_SEND_MS = 500;
 
 /** How many times the write that records an accepted email is tried. */
 const SENT_WRITE_TRIES = 3;
@@ -255,26 +259,22 @@ export class Fulfiller {
     const lineItems = await attempt.deadline.run("listing line items", (o) =>
       stripe.listLineItems(attempt.sessionId, o),
     );
-    const details = buildOrderDetails(session, lineItems);
     const shipping = decideShipping(session, lineItems, {
       productIds: settings.productIds,
       optInField: settings.optInField,
     });
-    if (!shipping.ships) return this.conclude(attempt, "skipped", shipping.reason, details);
+    if (!shipping.ships)
+      return this.conclude(attempt, "skipped", shipping.reason, buildOrderDetails(session, lineItems));
 
-    if (session.mode === "subscription" && details.subscription_id) {
-      const subscriptionId = details.subscription_id;
-      const metadata = await attempt.deadline.run("reading the subscription", (o) =>
-        stripe.getSubscriptionMetadata(subscriptionId, o),
-      );
-      if (metadata[SUBSCRIPTION_MARKER] === "true") {
-        return this.conclude(
-          attempt,
-          "skipped",
-          `subscription metadata says ${SUBSCRIPTION_MARKER}`,
-          details,
-        );
-      }
+    const subscriptionId = session.mode === "subscription" ? idOf(session.subscription) : null;
+    const subscription = subscriptionId
+      ? await attempt.deadline.run("reading the subscription", (o) =>
+          stripe.getSubscription(subscriptionId, o),
+        )
+      : null;
+    const details = buildOrderDetails(session, lineItems, subscription);
+    if (subscription?.metadata?.[SUBSCRIPTION_MARKER] === "true") {
+      return this.conclude(attempt, "skipped", `subscription metadata says ${SUBSCRIPTION_MARKER}`, details);
     }
 
     const sent = await this.sendUnderClaim(attempt, details, { by: "automatic", reason: shipping.reason });
@@ -302,9 +302,9 @@ export class Fulfiller {
     const email = composeOrderEmail({ sessionId: attempt.sessionId, details });
     const reserveMs = attempt.deadline.reserveMs;
     const leaseLeftMs = attempt.leaseExpiresAt - this.clock() - reserveMs;
-    const sendOptions = attempt.deadline.next("sending the email", 1000);
+    const sendOptions = attempt.deadline.next("sending the email", MIN_SEND_MS);
     sendOptions.timeoutMs = Math.min(sendOptions.timeoutMs, leaseLeftMs);
-    if (sendOptions.timeoutMs < 1000)
+    if (sendOptions.timeoutMs < MIN_SEND_MS)
       throw new TransientError("too little of the lease left to send the email");
     await this.update(
       attempt,

@@ -64,19 +64,43 @@ export interface OrderRecord {
   subscription_marker?: { state: "set" | "failed" | "already_set"; error?: string | null; at: Date } | null;
 }
 
+/**
+ * What the order email shows. Fields marked optional were added later: orders
+ * recorded before them lack them, and the email does without.
+ */
 export interface OrderDetails {
   mode: string;
   livemode: boolean;
   currency: string | null;
+  /** When the customer completed checkout. */
+  ordered_at?: Date | null;
   customer: { name: string | null; email: string | null; phone: string | null };
-  shipping: { name: string | null; address: Record<string, string | null> | null } | null;
+  shipping: {
+    name: string | null;
+    address: Record<string, string | null> | null;
+    /** "billing": no shipping address was collected; this is the billing address. */
+    source?: "shipping" | "billing";
+  } | null;
+  /** The shipping rate's display name, as the customer chose it at checkout. */
+  shipping_method?: string | null;
   line_items: {
+    /** What the customer saw at checkout. */
+    description?: string;
     product_id: string | null;
-    name: string;
+    /** The catalogue name, when it differs from the description it is shown beside it. */
+    product_name?: string | null;
+    sku?: string | null;
+    /** Older records: the product name. */
+    name?: string;
     quantity: number;
+    /** In the session's currency, derived from the line item's own amounts. */
     unit_amount: number | null;
     amount_total: number;
   }[];
+  /** A subscription that started on a trial: nothing paid yet. */
+  trial?: { ends_at: Date | null } | null;
+  /** Refunded before the order shipped (partly: a full refund cancels it). */
+  refunded?: number | null;
   totals: {
     subtotal: number | null;
     shipping: number | null;

@@ -3,7 +3,7 @@
  * Adapters over the SDKs live in adapters/; tests use the same adapters against
  * emulators and local servers, or small fakes.
  */
-import type { CheckoutSession, LineItem } from "./session.js";
+import type { CheckoutSession, LineItem, Subscription } from "./session.js";
 import type { ClaimPlan, ClaimRequest, OrderRecord, OrderStatus } from "./order-state.js";
 
 export interface CallOptions {
@@ -12,10 +12,11 @@ export interface CallOptions {
 }
 
 export interface StripeCatalog {
+  /** The session with its shipping rate expanded. */
   getSession(sessionId: string, options: CallOptions): Promise<CheckoutSession>;
   /** Every line item (auto-paginated), price and product expanded. */
   listLineItems(sessionId: string, options: CallOptions): Promise<LineItem[]>;
-  getSubscriptionMetadata(subscriptionId: string, options: CallOptions): Promise<Record<string, string>>;
+  getSubscription(subscriptionId: string, options: CallOptions): Promise<Subscription>;
   markInitialOrderProcessed(subscriptionId: string, options: CallOptions): Promise<void>;
 }
 

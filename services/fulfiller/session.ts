@@ -46,7 +46,13 @@ export interface CheckoutSession {
   } | null;
   /** Older API versions put shipping here. */
   shipping_details?: { name?: string | null; address?: Address | null } | null;
-  shipping_cost?: { amount_total?: number | null } | null;
+  shipping_cost?: {
+    amount_total?: number | null;
+    /** An id, or the rate itself when expanded (`expand[]=shipping_cost.shipping_rate`). */
+    shipping_rate?: string | { id: string; display_name?: string | null } | null;
+  } | null;
+  /** Unix seconds. */
+  created?: number | null;
   total_details?: {
     amount_discount?: number | null;
     amount_shipping?: number | null;
@@ -58,16 +64,31 @@ export interface CheckoutSession {
 
 export interface LineItem {
   id: string;
+  /** What the customer saw at checkout (the product's name, or a custom description with variants). */
   description?: string | null;
   quantity: number | null;
+  /** The session's currency: amounts here are in it, whatever the price's default currency. */
   currency: string;
+  /** Before discounts and taxes. */
   amount_subtotal: number;
   amount_total: number;
   price?: {
     id: string;
+    /** In the price's default currency, which may differ from the session's; null for tiered and custom amounts. */
     unit_amount?: number | null;
-    product?: string | { id: string; name?: string | null; deleted?: boolean } | null;
+    product?:
+      | string
+      | { id: string; name?: string | null; deleted?: boolean; metadata?: Record<string, string> | null }
+      | null;
   } | null;
+}
+
+export interface Subscription {
+  id: string;
+  status?: string | null;
+  /** Unix seconds; set while the subscription is on a trial. */
+  trial_end?: number | null;
+  metadata?: Record<string, string> | null;
 }
 
 export function idOf(value: string | { id: string } | null | undefined): string | null {
@@ -79,8 +100,15 @@ export function productIdOf(item: LineItem): string | null {
   return idOf(item.price?.product ?? null);
 }
 
-export function productNameOf(item: LineItem): string {
+/** The catalogue name of the line item's product, when the product was expanded. */
+export function productNameOf(item: LineItem): string | null {
   const product = item.price?.product;
-  if (product && typeof product === "object" && product.name) return product.name;
-  return item.description ?? productIdOf(item) ?? item.id;
+  return product && typeof product === "object" && product.name ? product.name : null;
+}
+
+/** A SKU from the product's metadata (`sku` or `SKU`), when there is one. */
+export function skuOf(item: LineItem): string | null {
+  const product = item.price?.product;
+  const metadata = product && typeof product === "object" ? product.metadata : null;
+  return metadata?.sku ?? metadata?.SKU ?? null;
 }

@@ -132,11 +132,18 @@ function toCaptured(messageId: string, body: Json): CapturedEmail {
 
 async function writeOutbox(dir: string, email: CapturedEmail): Promise<string> {
   await mkdir(dir, { recursive: true });
-  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
-  const base = path.join(dir, `${stamp}-${email.customArgs.order_id?.slice(-12) ?? email.messageId}`);
+  const stamp = new Date(email.receivedAt).toISOString().replace(/[:.]/g, "-");
+  // The order's short reference, as in the email's subject and body.
+  const reference = email.customArgs.order_ref ?? email.customArgs.order_id?.slice(-8) ?? email.messageId;
+  const base = path.join(
+    dir,
+    `${stamp}-${reference}${email.customArgs.email_kind === "stop_notice" ? "-stop" : ""}`,
+  );
   const boundary = `b_${email.messageId}`;
   const from = ((email.request.from as Json | undefined)?.email as string | undefined) ?? "";
   const eml = [
+    // SendGrid adds a Date header to what it delivers; the capture does the same.
+    `Date: ${new Date(email.receivedAt).toUTCString().replace("GMT", "+0000")}`,
     `From: ${from}`,
     `To: ${email.to.join(", ")}`,
     `Subject: ${email.subject}`,

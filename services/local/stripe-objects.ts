@@ -49,9 +49,24 @@ export interface CustomerDetails {
 
 export interface LineSpec {
   productId: string;
+  /** The product's catalogue name. */
   name: string;
+  /** What the customer saw at checkout (default: the name), e.g. with a variant. */
+  description?: string;
+  /** In the session's currency. */
   unitAmount: number;
   quantity: number;
+  sku?: string;
+  /**
+   * How the price is set up, when it is not a plain per-unit price in the session's
+   * currency: another default currency (the session's is then a currency option),
+   * tiers, or an amount the customer chose. Its `unit_amount` is then not the session's.
+   */
+  price?: {
+    currency?: string;
+    unitAmount?: number;
+    scheme?: "per_unit" | "tiered" | "custom";
+  };
 }
 
 export interface SessionSpec {
@@ -67,6 +82,10 @@ export interface SessionSpec {
   subscriptionId?: string | null;
   metadata?: Record<string, string>;
   shippingCost?: number;
+  /** The shipping rate's display name (with a shipping cost). */
+  shippingMethod?: string;
+  /** No shipping address collected: only the billing address in customer_details. */
+  noShippingAddress?: boolean;
 }
 
 export const DEFAULT_CUSTOMER: CustomerDetails = {
@@ -132,16 +151,50 @@ export function buildSession(spec: SessionSpec = {}): Json {
     },
     collected_information: {
       ...(session.collected_information as Json),
-      shipping_details: { name: customer.name, address: { line2: null, state: null, ...customer.address } },
+      shipping_details: spec.noShippingAddress
+        ? null
+        : { name: customer.name, address: { line2: null, state: null, ...customer.address } },
     },
-    shipping_address_collection: { allowed_countries: ["GB", "US", "DE", "FR", "JP"] },
+    shipping_address_collection: spec.noShippingAddress
+      ? null
+      : { allowed_countries: ["GB", "US", "DE", "FR", "JP"] },
     shipping_cost: shipping
-      ? { amount_subtotal: shipping, amount_tax: 0, amount_total: shipping, shipping_rate: randomId("shr") }
+      ? {
+          amount_subtotal: shipping,
+          amount_tax: 0,
+          amount_total: shipping,
+          shipping_rate: buildShippingRate({
+            amount: shipping,
+            currency: currency ?? "usd",
+            displayName: spec.shippingMethod ?? "Standard shipping",
+          }),
+        }
       : null,
     total_details: { amount_discount: 0, amount_shipping: shipping, amount_tax: 0 },
     currency_conversion: null,
   });
   return session;
+}
+
+/**
+ * A shipping rate as `GET /v1/shipping_rates/{id}` returns it; a session holds its id
+ * unless `expand[]=shipping_cost.shipping_rate` asks for the object (the stand-in expands it).
+ */
+export function buildShippingRate(options: { amount: number; currency: string; displayName: string }): Json {
+  return {
+    id: randomId("shr"),
+    object: "shipping_rate",
+    active: true,
+    created: Math.floor(Date.now() / 1000),
+    delivery_estimate: null,
+    display_name: options.displayName,
+    fixed_amount: { amount: options.amount, currency: options.currency },
+    livemode: false,
+    metadata: {},
+    tax_behavior: "unspecified",
+    tax_code: null,
+    type: "fixed_amount",
+  };
 }
 
 /** The line items of a session as `GET .../line_items?expand[]=data.price.product` returns them. */
@@ -160,21 +213,43 @@ export function buildLineItems(spec: SessionSpec & { livemode?: boolean }): Json
       description: line.name,
       livemode: !!spec.livemode,
       default_price: null,
+      metadata: line.sku ? { sku: line.sku } : {},
     });
+    const scheme = line.price?.scheme ?? "per_unit";
+    const priceCurrency = line.price?.currency ?? currency;
+    const priceUnitAmount = scheme === "per_unit" ? (line.price?.unitAmount ?? line.unitAmount) : null;
     Object.assign(price, {
       id: `price_${line.productId.slice(5)}${index}`,
-      currency,
+      currency: priceCurrency,
+      // The session paid in a currency option of a price whose default is another currency.
+      currency_options:
+        priceCurrency !== currency && scheme === "per_unit"
+          ? {
+              [priceCurrency]: { unit_amount: priceUnitAmount, tax_behavior: "unspecified" },
+              [currency]: { unit_amount: line.unitAmount, tax_behavior: "unspecified" },
+            }
+          : undefined,
       livemode: !!spec.livemode,
       product,
       type: recurring ? "recurring" : "one_time",
       recurring: recurring ? price.recurring : null,
-      unit_amount: line.unitAmount,
-      unit_amount_decimal: String(line.unitAmount),
+      billing_scheme: scheme === "tiered" ? "tiered" : "per_unit",
+      tiers_mode: scheme === "tiered" ? "volume" : null,
+      tiers:
+        scheme === "tiered"
+          ? [
+              { up_to: 2, unit_amount: line.unitAmount, flat_amount: null },
+              { up_to: null, unit_amount: Math.round(line.unitAmount * 0.9), flat_amount: null },
+            ]
+          : undefined,
+      custom_unit_amount: scheme === "custom" ? { maximum: null, minimum: 100, preset: null } : null,
+      unit_amount: priceUnitAmount,
+      unit_amount_decimal: priceUnitAmount === null ? null : String(priceUnitAmount),
       transform_quantity: null,
     });
     Object.assign(item, {
       id: `li_${String(index).padStart(4, "0")}${randomId("x", 20).slice(2)}`,
-      description: line.name,
+      description: line.description ?? line.name,
       currency,
       quantity: line.quantity,
       amount_subtotal: total,
@@ -191,14 +266,22 @@ export function buildLineItems(spec: SessionSpec & { livemode?: boolean }): Json
 /** A subscription as `GET /v1/subscriptions/{id}` returns it. */
 export function buildSubscription(
   id: string,
-  options: { metadata?: Record<string, string>; status?: string; livemode?: boolean } = {},
+  options: {
+    metadata?: Record<string, string>;
+    status?: string;
+    livemode?: boolean;
+    /** Unix seconds: the subscription is on a trial until then. */
+    trialEnd?: number | null;
+  } = {},
 ): Json {
   const subscription = clone(subscriptionFixture) as Json;
   Object.assign(subscription, {
     id,
     metadata: options.metadata ?? {},
-    status: options.status ?? "active",
+    status: options.status ?? (options.trialEnd ? "trialing" : "active"),
     livemode: !!options.livemode,
+    trial_start: options.trialEnd ? Math.floor(Date.now() / 1000) : null,
+    trial_end: options.trialEnd ?? null,
   });
   return subscription;
 }

@@ -80,23 +80,39 @@ export class StripeStandIn extends LocalHttpServer {
 
   private route(method: string, url: URL, body: URLSearchParams, res: http.ServerResponse): void {
     let m: RegExpExecArray | null;
+    const limit = url.searchParams.get("limit");
+    if (limit !== null && !(Number(limit) >= 1 && Number(limit) <= 100)) {
+      return send(res, 400, {
+        error: {
+          type: "invalid_request_error",
+          param: "limit",
+          message: "This value must be less than or equal to 100 (it currently is '" + limit + "').",
+        },
+      });
+    }
+    const expand = [...url.searchParams.entries()].filter(([k]) => k.startsWith("expand")).map(([, v]) => v);
     if (method === "GET" && (m = /^\/v1\/checkout\/sessions\/([^/]+)$/.exec(url.pathname))) {
       const session = this.sessions.get(decodeURIComponent(m[1]!));
-      return session ? send(res, 200, session) : send(res, 404, missing("checkout.session", m[1]!));
+      if (!session) return send(res, 404, missing("checkout.session", m[1]!));
+      return send(
+        res,
+        200,
+        expand.includes("shipping_cost.shipping_rate") ? session : collapseShippingRate(session),
+      );
     }
     if (method === "GET" && (m = /^\/v1\/checkout\/sessions\/([^/]+)\/line_items$/.exec(url.pathname))) {
       const id = decodeURIComponent(m[1]!);
       const items = this.lineItems.get(id);
       if (!items) return send(res, 404, missing("checkout.session", id));
-      const expand = [...url.searchParams.entries()]
-        .filter(([k]) => k.startsWith("expand"))
-        .map(([, v]) => v);
       const shaped = items.map((item) =>
         expand.includes("data.price.product") ? item : collapseProduct(item),
       );
       return send(res, 200, page(shaped, url, `/v1/checkout/sessions/${id}/line_items`));
     }
-    if ((m = /^\/v1\/subscriptions\/([^/]+)$/.exec(url.pathname))) {
+    if (
+      (method === "GET" || method === "POST") &&
+      (m = /^\/v1\/subscriptions\/([^/]+)$/.exec(url.pathname))
+    ) {
       const subscription = this.subscriptions.get(decodeURIComponent(m[1]!));
       if (!subscription) return send(res, 404, missing("subscription", m[1]!));
       if (method === "POST") {
@@ -135,6 +151,14 @@ function page(items: Json[], url: URL, path: string): Json {
   const start = after ? items.findIndex((i) => i.id === after) + 1 : 0;
   const data = items.slice(start, start + limit);
   return { object: "list", data, has_more: start + limit < items.length, url: path };
+}
+
+/** Stripe sends an id where an object is not expanded. */
+function collapseShippingRate(session: Json): Json {
+  const cost = session.shipping_cost as Json | null | undefined;
+  const rate = cost?.shipping_rate as Json | string | null | undefined;
+  if (!cost || !rate || typeof rate !== "object") return session;
+  return { ...session, shipping_cost: { ...cost, shipping_rate: rate.id } };
 }
 
 function collapseProduct(item: Json): Json {

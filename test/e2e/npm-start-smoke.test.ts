@@ -56,8 +56,11 @@ describe("e2e: `npm start` smoke test", function () {
         30_000,
       );
       const content = await readFile(path.join(outbox, eml), "utf8");
+      const reference = sent!.session_id.slice(-8);
       expect(content).to.include(sent!.session_id);
-      expect(content).to.include("Subject: [TEST] New order to ship");
+      expect(content).to.include(`Subject: [TEST] Order ${reference} to ship`);
+      expect(content).to.match(/^Date: \w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d \+0000\r\n/);
+      expect(eml).to.match(new RegExp(`-${reference}\\.eml$`));
 
       // Ctrl-C: the terminal signals the whole foreground group (npm and the stack).
       process.kill(-child.pid!, "SIGINT");

@@ -106,18 +106,51 @@ describe("integration: fulfiller (Firestore + Pub/Sub emulators, Stripe and Send
       const many = (n: number): LineSpec[] =>
         Array.from({ length: n }, (_, i) => ({
           ...STRAP_LINE,
-          name: `Part ${String(i + 1).padStart(3, "0")}`,
+          name: "Spare part",
+          description: `Part ${String(i + 1).padStart(3, "0")}, size M`,
           quantity: 1,
         }));
       const c25 = createCheckout(h.stripe, { lines: [SCALE_LINE, ...many(24)] });
       expect(await h.push(h.envelope(c25.event()))).to.equal(204);
       const email = h.sendgrid.emailsFor(c25.sessionId)[0]!;
-      for (let i = 1; i <= 24; i++) expect(email.text).to.include(`Part ${String(i).padStart(3, "0")}`);
-      expect(email.text).to.include("Items (25)");
+      for (let i = 1; i <= 24; i++)
+        expect(email.text).to.include(`Part ${String(i).padStart(3, "0")}, size M`);
+      expect(email.text).to.include("Items: 25 units in 25 lines");
       const c150 = createCheckout(h.stripe, { lines: [...many(149), SCALE_LINE] });
       expect(await h.push(h.envelope(c150.event()))).to.equal(204);
-      expect(h.sendgrid.emailsFor(c150.sessionId)[0]!.text).to.include("Items (150)");
+      expect(h.sendgrid.emailsFor(c150.sessionId)[0]!.text).to.include("Items: 150 units in 150 lines");
       expect(h.stripe.count(`/v1/checkout/sessions/${c150.sessionId}/line_items`)).to.equal(2);
+    });
+  });
+
+  describe("when the customer paid in a currency option of a price in another currency", () => {
+    it("then the email shows the session's amounts, the shipping method from the expanded rate, and the billing-address warning", async () => {
+      const c = createCheckout(h.stripe, {
+        currency: "gbp",
+        noShippingAddress: true,
+        shippingCost: 495,
+        shippingMethod: "Royal Mail Tracked 48",
+        lines: [
+          {
+            ...SCALE_LINE,
+            unitAmount: 7900,
+            description: "Smart Scale, Graphite",
+            price: { currency: "usd", unitAmount: 10000 },
+          },
+        ],
+      });
+      expect(await h.push(h.envelope(c.event()))).to.equal(204);
+      const [email] = h.sendgrid.emailsFor(c.sessionId);
+      expect(email!.text).to.include("1 x Smart Scale, Graphite @ £79.00 = £79.00");
+      expect(email!.text).to.not.include("£100.00");
+      expect(email!.text).to.include("Shipping method: Royal Mail Tracked 48");
+      expect(email!.text).to.include("Billing address (ship here)");
+      // The session is read with its shipping rate expanded.
+      const read = h.stripe.requests.find((r) => r.path === `/v1/checkout/sessions/${c.sessionId}`);
+      const expanded = [...(read?.query.entries() ?? [])]
+        .filter(([k]) => k.startsWith("expand"))
+        .map(([, v]) => v);
+      expect(expanded).to.deep.equal(["shipping_cost.shipping_rate"]);
     });
   });
 

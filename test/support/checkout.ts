@@ -9,6 +9,8 @@ import type { StripeStandIn } from "../../services/local/stripe-server.js";
 
 type Json = Record<string, unknown>;
 
+export const TRIAL_DAYS = 14;
+
 /** A session (with line items and any subscription) registered in the Stripe stand-in, and events for it. */
 export function createCheckout(
   stripe: StripeStandIn,
@@ -19,7 +21,13 @@ export function createCheckout(
   const lineItems = buildLineItems({ ...spec, livemode: session.livemode as boolean });
   const subscription =
     session.mode === "subscription"
-      ? buildSubscription(session.subscription as string, { metadata: subscriptionMetadata })
+      ? buildSubscription(session.subscription as string, {
+          metadata: subscriptionMetadata,
+          trialEnd:
+            session.payment_status === "no_payment_required"
+              ? Math.floor(Date.now() / 1000) + TRIAL_DAYS * 86_400
+              : null,
+        })
       : null;
   stripe.addCheckout({ session, lineItems, subscription });
   const event = (

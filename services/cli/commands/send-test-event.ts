@@ -87,7 +87,14 @@ export async function sendTestEvents(
     const session = buildSession(spec);
     const lineItems = buildLineItems(spec);
     const subscription =
-      session.mode === "subscription" ? buildSubscription(session.subscription as string) : null;
+      session.mode === "subscription"
+        ? buildSubscription(session.subscription as string, {
+            trialEnd:
+              session.payment_status === "no_payment_required"
+                ? Math.floor(Date.now() / 1000) + 14 * 86_400
+                : null,
+          })
+        : null;
     const event = buildEvent({ type: scenario.type, object: session });
     if (options.stripeAdmin) {
       const response = await fetch(`${options.stripeAdmin}/__local/checkout`, {

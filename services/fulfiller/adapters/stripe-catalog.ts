@@ -1,7 +1,7 @@
 import Stripe from "stripe";
 import { PermanentError, TransientError } from "../../common/errors.js";
 import type { CallOptions, StripeCatalog } from "../ports.js";
-import type { CheckoutSession, LineItem } from "../session.js";
+import type { CheckoutSession, LineItem, Subscription } from "../session.js";
 import { SUBSCRIPTION_MARKER } from "../fulfil-order.js";
 
 export interface StripeClientOptions {
@@ -64,7 +64,7 @@ export class StripeApiCatalog implements StripeCatalog {
     try {
       const session = await this.stripe.checkout.sessions.retrieve(
         sessionId,
-        {},
+        { expand: ["shipping_cost.shipping_rate"] },
         { timeout: options.timeoutMs },
       );
       return session;
@@ -88,17 +88,19 @@ export class StripeApiCatalog implements StripeCatalog {
     }
   }
 
-  async getSubscriptionMetadata(
-    subscriptionId: string,
-    options: CallOptions,
-  ): Promise<Record<string, string>> {
+  async getSubscription(subscriptionId: string, options: CallOptions): Promise<Subscription> {
     try {
       const subscription = await this.stripe.subscriptions.retrieve(
         subscriptionId,
         {},
         { timeout: options.timeoutMs },
       );
-      return subscription.metadata ?? {};
+      return {
+        id: subscription.id,
+        status: subscription.status,
+        trial_end: subscription.trial_end,
+        metadata: subscription.metadata ?? {},
+      };
     } catch (err) {
       throw mapStripeError(err, `retrieving subscription ${subscriptionId}`);
     }

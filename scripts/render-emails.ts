@@ -1,0 +1,210 @@
+/**
+ * Renders docs/EMAILS.md: the order email, text and HTML, for one realistic order per
+ * case, through the real composer, so the samples cannot drift from the code.
+ *   npm run docs:emails            writes docs/EMAILS.md
+ *   npm run docs:emails -- --check exits 1 when docs/EMAILS.md is out of date
+ */
+import { readFile, writeFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import { buildOrderDetails } from "../services/fulfiller/order-details.js";
+import { composeOrderEmail } from "../services/fulfiller/compose-email.js";
+import type { OrderDetails } from "../services/fulfiller/order-state.js";
+import type { CheckoutSession, LineItem, Subscription } from "../services/fulfiller/session.js";
+import {
+  buildLineItems,
+  buildSession,
+  buildSubscription,
+  DEFAULT_CUSTOMER,
+  SCALE_LINE,
+  type SessionSpec,
+} from "../services/local/stripe-objects.js";
+
+const ORDERED_AT = Date.UTC(2026, 10, 27, 14, 5, 0) / 1000;
+const COVER = {
+  productId: "prod_LocalStrap0002",
+  name: "Scale Cover",
+  unitAmount: 1500,
+  quantity: 2,
+  sku: "COV-GR",
+};
+
+interface Sample {
+  title: string;
+  note: string;
+  spec: SessionSpec;
+  subscription?: Record<string, unknown>;
+  adjust?: (details: OrderDetails) => OrderDetails;
+}
+
+const SAMPLES: Sample[] = [
+  {
+    title: "Paid, shipped to the UK",
+    note: "A one-off payment with a shipping rate chosen at checkout.",
+    spec: {
+      id: "cs_live_a1Paid0000000000000000000000000000000000000000000GB7Q2Z",
+      livemode: true,
+      currency: "gbp",
+      lines: [{ ...SCALE_LINE, unitAmount: 7900, description: "Smart Scale, Graphite" }, COVER],
+      shippingCost: 495,
+      shippingMethod: "Royal Mail Tracked 48",
+    },
+  },
+  {
+    title: "Partly refunded before shipping",
+    note: "Support refunded the cover before the order shipped; the scale still ships.",
+    spec: {
+      id: "cs_live_a1Refund00000000000000000000000000000000000000000RF4K8M",
+      livemode: true,
+      currency: "usd",
+      customer: {
+        ...DEFAULT_CUSTOMER,
+        name: "Grace Hopper",
+        email: "grace@example.com",
+        phone: "+12025550143",
+        address: {
+          line1: "1 Market St",
+          line2: "Suite 300",
+          city: "San Francisco",
+          state: "CA",
+          postal_code: "94105",
+          country: "US",
+        },
+      },
+      lines: [SCALE_LINE, COVER],
+      shippingCost: 900,
+      shippingMethod: "UPS Ground",
+    },
+    adjust: (details) => ({ ...details, refunded: 3000 }),
+  },
+  {
+    title: "Subscription on a trial",
+    note: "Nothing is paid yet; with FULFIL_TRIALS=true the scale ships now.",
+    spec: {
+      id: "cs_live_a1Trial000000000000000000000000000000000000000000TR9D3X",
+      livemode: true,
+      mode: "subscription",
+      paymentStatus: "no_payment_required",
+      currency: "eur",
+      subscriptionId: "sub_1TrialDocsSample000001",
+      customer: {
+        ...DEFAULT_CUSTOMER,
+        name: "Emmy Noether",
+        email: "emmy@example.com",
+        phone: null,
+        address: { line1: "Unter den Linden 1", city: "Berlin", postal_code: "10117", country: "DE" },
+      },
+      lines: [{ ...SCALE_LINE, unitAmount: 1500, description: "Smart Scale membership (monthly)" }],
+    },
+    subscription: buildSubscription("sub_1TrialDocsSample000001", {
+      trialEnd: Date.UTC(2026, 11, 11) / 1000,
+    }),
+  },
+  {
+    title: "Paid subscription",
+    note: "The first invoice is paid; renewals never ship again.",
+    spec: {
+      id: "cs_live_a1Subscr00000000000000000000000000000000000000000SB2H6P",
+      livemode: true,
+      mode: "subscription",
+      currency: "usd",
+      subscriptionId: "sub_1PaidDocsSample0000002",
+      lines: [{ ...SCALE_LINE, unitAmount: 1500, description: "Smart Scale membership (monthly)" }],
+    },
+    subscription: buildSubscription("sub_1PaidDocsSample0000002"),
+  },
+  {
+    title: "Multi-currency (JPY, a zero-decimal currency, on a USD price)",
+    note: "The price's default currency is USD; the customer paid in yen through a currency option.",
+    spec: {
+      id: "cs_live_a1Yen00000000000000000000000000000000000000000000JP5V1C",
+      livemode: true,
+      currency: "jpy",
+      customer: {
+        ...DEFAULT_CUSTOMER,
+        name: "Kenji Sato",
+        email: "kenji@example.com",
+        address: {
+          line1: "1-1 Chiyoda",
+          city: "Chiyoda-ku",
+          state: "Tokyo",
+          postal_code: "100-0001",
+          country: "JP",
+        },
+      },
+      lines: [{ ...SCALE_LINE, unitAmount: 19800, price: { currency: "usd", unitAmount: 12900 } }],
+      shippingCost: 1200,
+      shippingMethod: "EMS",
+    },
+  },
+  {
+    title: "No shipping address collected",
+    note: "Checkout did not collect a shipping address, and the billing address has no street line.",
+    spec: {
+      id: "cs_test_a1NoAddr00000000000000000000000000000000000000000NA8W4E",
+      noShippingAddress: true,
+      currency: "gbp",
+      customer: { ...DEFAULT_CUSTOMER, address: { line1: "", city: "", postal_code: "N1", country: "GB" } },
+      lines: [{ ...SCALE_LINE, unitAmount: 7900 }],
+    },
+  },
+];
+
+function render(sample: Sample): string {
+  const session = { ...buildSession(sample.spec), created: ORDERED_AT } as Record<string, unknown>;
+  if (session.payment_intent) session.payment_intent = `pi_3Docs${String(sample.spec.id).slice(-6)}`;
+  const items = buildLineItems(sample.spec) as unknown as LineItem[];
+  let details = buildOrderDetails(
+    session as unknown as CheckoutSession,
+    items,
+    sample.subscription as unknown as Subscription | undefined,
+  );
+  if (sample.adjust) details = sample.adjust(details);
+  const email = composeOrderEmail({ sessionId: session.id as string, details });
+  return [
+    `## ${sample.title}`,
+    "",
+    sample.note,
+    "",
+    `Subject: \`${email.subject}\``,
+    "",
+    "```text",
+    email.text.trimEnd(),
+    "```",
+    "",
+    "<details><summary>HTML part</summary>",
+    "",
+    "```html",
+    email.html,
+    "```",
+    "",
+    "</details>",
+    "",
+  ].join("\n");
+}
+
+export function renderEmailSamples(): string {
+  return [
+    "# The order email",
+    "",
+    "Generated by `npm run docs:emails` from the real composer (`services/fulfiller/compose-email.ts`);",
+    "`npm test` fails when this file is out of date. One realistic order per case.",
+    "",
+    ...SAMPLES.map(render),
+  ].join("\n");
+}
+
+const target = fileURLToPath(new URL("../docs/EMAILS.md", import.meta.url));
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const rendered = renderEmailSamples();
+  if (process.argv.includes("--check")) {
+    const current = await readFile(target, "utf8").catch(() => "");
+    if (current !== rendered) {
+      console.error("docs/EMAILS.md is out of date: run `npm run docs:emails`");
+      process.exit(1);
+    }
+  } else {
+    await writeFile(target, rendered);
+    console.log(`wrote ${target}`);
+  }
+}
