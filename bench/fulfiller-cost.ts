@@ -39,7 +39,7 @@ function counting(store: OrderStore) {
 
 export async function measureDuplicateCost(n: number) {
   const stripe = new StripeStandIn();
-  const sendgrid = new SendGridStandIn();
+  const sendgrid = new SendGridStandIn({ apiKey: "SG.bench" });
   await stripe.start();
   await sendgrid.start();
   const db = new Firestore({ projectId: "bench-project" });

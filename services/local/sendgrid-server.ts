@@ -9,6 +9,7 @@ import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { FaultPlan, type Fault } from "./fault-plan.js";
 import { LocalHttpServer, sendJson } from "./local-server.js";
+import { LOCAL } from "./defaults.js";
 
 type Json = Record<string, unknown>;
 
@@ -26,6 +27,8 @@ export interface CapturedEmail {
 }
 
 export interface SendGridStandInOptions {
+  /** The only key it accepts, as SendGrid accepts only the account's keys (default the local stack's). */
+  apiKey?: string;
   outboxDir?: string;
   onEmail?: (email: CapturedEmail) => void;
 }
@@ -35,6 +38,8 @@ export class SendGridStandIn extends LocalHttpServer {
   readonly faults = new FaultPlan();
   /** Every POST /v3/mail/send seen, accepted or not. */
   attempts = 0;
+  /** The problems of each request refused as invalid (400). */
+  readonly rejected: string[][] = [];
 
   constructor(private readonly options: SendGridStandInOptions = {}) {
     super();
@@ -59,19 +64,14 @@ export class SendGridStandIn extends LocalHttpServer {
       return reply(res, 404, { errors: [{ message: "Not found", field: null }] });
     }
     this.attempts += 1;
-    if (!/^Bearer \S+/.test(req.headers.authorization ?? "")) {
+    if (req.headers.authorization !== `Bearer ${this.options.apiKey ?? LOCAL.sendgridApiKey}`) {
       return reply(res, 401, {
         errors: [
           { message: "The provided authorization grant is invalid, expired, or revoked", field: null },
         ],
       });
     }
-    const fault = this.faults.take("POST", url.pathname);
-    if (fault?.delayMs && !fault.delayAfterAcceptMs) await new Promise((r) => setTimeout(r, fault.delayMs));
-    if (fault?.hang) return;
-    if (fault?.status)
-      return reply(res, fault.status, { errors: [{ message: `injected ${fault.status}`, field: null }] });
-
+    // Validated before any fault: a request a fault test sends is also proven valid.
     let body: Json;
     try {
       body = JSON.parse(rawBody.toString("utf8")) as Json;
@@ -79,8 +79,15 @@ export class SendGridStandIn extends LocalHttpServer {
       return reply(res, 400, { errors: [{ message: "Bad Request", field: null }] });
     }
     const problems = validate(body);
-    if (problems.length)
+    if (problems.length) {
+      this.rejected.push(problems);
       return reply(res, 400, { errors: problems.map((message) => ({ message, field: null })) });
+    }
+    const fault = this.faults.take("POST", url.pathname);
+    if (fault?.delayMs && !fault.delayAfterAcceptMs) await new Promise((r) => setTimeout(r, fault.delayMs));
+    if (fault?.hang) return;
+    if (fault?.status)
+      return reply(res, fault.status, { errors: [{ message: `injected ${fault.status}`, field: null }] });
 
     const messageId = randomBytes(11).toString("base64url");
     const email = toCaptured(messageId, body);
@@ -97,11 +104,31 @@ export class SendGridStandIn extends LocalHttpServer {
   }
 }
 
+/** What SendGrid's v3 Mail Send refuses with 400, in its own words. */
 function validate(body: Json): string[] {
   const problems: string[] = [];
   const personalizations = body.personalizations as Json[] | undefined;
   if (!Array.isArray(personalizations) || personalizations.length === 0)
     problems.push("The personalizations field is required.");
+  for (const p of personalizations ?? []) {
+    const to = (p.to as Json[] | undefined) ?? [];
+    if (to.length === 0)
+      problems.push(
+        "The to array is required for all personalization objects, and must have at least one email object with a valid email address.",
+      );
+    const addresses = [
+      ...to,
+      ...((p.cc as Json[] | undefined) ?? []),
+      ...((p.bcc as Json[] | undefined) ?? []),
+    ].map((r) => String(r.email ?? "").toLowerCase());
+    if (new Set(addresses).size !== addresses.length)
+      problems.push(
+        "Each email address in the personalization block should be unique between to, cc, and bcc.",
+      );
+  }
+  const content = body.content as { type?: string; value?: string }[] | undefined;
+  if (Array.isArray(content) && content.some((c) => !c.value))
+    problems.push("The content value must be a string at least one character in length.");
   if (!(body.from as Json | undefined)?.email)
     problems.push("The from object must be provided for every email send.");
   const hasContent = Array.isArray(body.content) && body.content.length > 0;

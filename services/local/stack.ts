@@ -94,7 +94,11 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       firestoreHost = fs.host;
     }
 
-    const sendgrid = new SendGridStandIn({ outboxDir: options.outboxDir, onEmail: options.onEmail });
+    const sendgrid = new SendGridStandIn({
+      apiKey: LOCAL.sendgridApiKey,
+      outboxDir: options.outboxDir,
+      onEmail: options.onEmail,
+    });
     await sendgrid.start(await pick(options.ports?.sendgrid, LOCAL.ports.sendgrid));
     cleanups.push(() => sendgrid.stop());
     const realStripeKey = options.env?.STRIPE_API_KEY;

@@ -14,7 +14,7 @@ import { startTestStack } from "../support/stack.js";
 import { createTopicWithSubscription, receive } from "../support/pubsub.js";
 import { TcpProxy } from "../support/tcp-proxy.js";
 import { waitFor } from "../support/wait.js";
-import { recordServiceLine } from "../support/log-registry.js";
+import { trackChild } from "../support/log-registry.js";
 import { signPayload, TEST_SECRET } from "../support/stripe-signing.js";
 
 function hostPort(host: string) {
@@ -34,16 +34,10 @@ function startReceiver(env: Record<string, string>) {
       },
       stdio: ["ignore", "pipe", "pipe"],
     });
-    let output = "";
-    const collect = (c: Buffer) => {
-      output += c.toString();
-      for (const line of c.toString().split("\n")) if (line) recordServiceLine("receiver", line);
-    };
-    child.stdout.on("data", collect);
-    child.stderr.on("data", collect);
+    const output = trackChild("faults-receiver", child);
     const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
     await waitForHttpOk(`http://127.0.0.1:${port}/ready`, { timeoutMs: 20_000 });
-    return { child, port, url: `http://127.0.0.1:${port}/webhooks/stripe`, exited, output: () => output };
+    return { child, port, url: `http://127.0.0.1:${port}/webhooks/stripe`, exited, output };
   });
 }
 

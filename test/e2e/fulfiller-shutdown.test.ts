@@ -8,7 +8,7 @@ import { freePort, waitForHttpOk } from "../../services/local/ports.js";
 import { SCALE_PRODUCT_ID } from "../../services/local/stripe-objects.js";
 import { createCheckout } from "../support/checkout.js";
 import { requireEmulators } from "../support/emulator-state.js";
-import { recordServiceLine } from "../support/log-registry.js";
+import { trackChild } from "../support/log-registry.js";
 import { waitFor } from "../support/wait.js";
 
 function envelope(event: Record<string, unknown>): string {
@@ -32,7 +32,7 @@ describe("e2e: fulfiller SIGTERM while an email is being sent", function () {
 
   it("when a 6 s send is in flight, then it finishes and is recorded fulfilled; an attempt not yet sending gives its order back with 503; the process exits 0 inside Cloud Run's 10 s", async () => {
     const stripe = new StripeStandIn();
-    const sendgrid = new SendGridStandIn();
+    const sendgrid = new SendGridStandIn({ apiKey: "SG.shutdown-test" });
     await stripe.start();
     await sendgrid.start();
     const db = new Firestore({ projectId: env.project });
@@ -57,16 +57,7 @@ describe("e2e: fulfiller SIGTERM while an email is being sent", function () {
       },
       stdio: ["ignore", "pipe", "pipe"],
     });
-    const lines: string[] = [];
-    const collect = (chunk: Buffer) => {
-      for (const line of chunk.toString().split("\n"))
-        if (line) {
-          lines.push(line);
-          recordServiceLine("fulfiller", line);
-        }
-    };
-    child.stdout.on("data", collect);
-    child.stderr.on("data", collect);
+    const output = trackChild("fulfiller-shutdown", child);
     const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
     try {
       await waitForHttpOk(`http://127.0.0.1:${port}/ready`, { timeoutMs: 20_000 });
@@ -107,7 +98,10 @@ describe("e2e: fulfiller SIGTERM while an email is being sent", function () {
       expect(released?.claim_id).to.equal(null);
       expect(released?.email.state).to.equal("none");
       expect(sendgrid.emailsFor(reading.sessionId)).to.have.length(0);
-      const order = lines.map((l) => (JSON.parse(l) as { message: string }).message);
+      const order = output()
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => (JSON.parse(l) as { message: string }).message);
       expect(order.indexOf("shutdown complete")).to.be.greaterThan(order.indexOf("order email sent"));
     } finally {
       child.kill("SIGKILL");

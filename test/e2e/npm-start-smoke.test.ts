@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { trackChild } from "../support/log-registry.js";
 import { spawn } from "node:child_process";
 import { mkdtemp, readdir, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -26,18 +27,16 @@ describe("e2e: `npm start` smoke test", function () {
       stdio: ["ignore", "pipe", "pipe"],
       detached: true,
     });
-    let output = "";
-    child.stdout.on("data", (c: Buffer) => (output += c.toString()));
-    child.stderr.on("data", (c: Buffer) => (output += c.toString()));
+    const output = trackChild("npm-start", child);
     const exited = new Promise<string>((resolve) =>
       child.once("exit", (code, signal) => resolve(`${code ?? signal}`)),
     );
     try {
-      await waitFor("the stack to be ready", () => /ready in [\d.]+ s/.test(output), 90_000, 200);
-      const url = (name: string) => new RegExp(`${name}\\s+(http://[\\d.:]+)`).exec(output)?.[1];
+      await waitFor("the stack to be ready", () => /ready in [\d.]+ s/.test(output()), 90_000, 200);
+      const url = (name: string) => new RegExp(`${name}\\s+(http://[\\d.:]+)`).exec(output())?.[1];
       const receiver = url("receiver")!;
       const stripe = url("stripe")!;
-      const ports = [...output.matchAll(/127\.0\.0\.1:(\d+)/g)].map((m) => Number(m[1]));
+      const ports = [...output().matchAll(/127\.0\.0\.1:(\d+)/g)].map((m) => Number(m[1]));
       expect(receiver).to.match(/^http:/);
 
       const [sent] = await sendTestEvents({
@@ -65,8 +64,8 @@ describe("e2e: `npm start` smoke test", function () {
       // Ctrl-C: the terminal signals the whole foreground group (npm and the stack).
       process.kill(-child.pid!, "SIGINT");
       expect(await exited).to.be.oneOf(["0", "SIGINT", "130"]);
-      await waitFor("the stack's own shutdown to finish", () => output.includes("stopped"), 15_000);
-      expect(output).to.include("stopped");
+      await waitFor("the stack's own shutdown to finish", () => output().includes("stopped"), 15_000);
+      expect(output()).to.include("stopped");
       for (const port of new Set(ports))
         expect(await isListening(port), `port ${port} still bound`).to.equal(false);
     } finally {

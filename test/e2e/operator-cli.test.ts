@@ -23,6 +23,7 @@ import { requireEmulators } from "../support/emulator-state.js";
 import { startTestStack } from "../support/stack.js";
 import { waitFor } from "../support/wait.js";
 import { seedOrder } from "../support/orders.js";
+import { trackChild } from "../support/log-registry.js";
 import type { OrderRecord, OrderStatus } from "../../services/fulfiller/order-state.js";
 
 interface CliRun {
@@ -57,6 +58,7 @@ describe("e2e: operator CLI against the emulators and the local stack", function
         env: { ...stack.env, ...env },
         stdio: ["ignore", "pipe", "pipe"],
       });
+      trackChild(`cli-${args[0] ?? ""}`, child);
       let stdout = "";
       let stderr = "";
       child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));

@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { trackChild } from "../support/log-registry.js";
 import { spawn, spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -60,15 +61,13 @@ describe("e2e: the built dist/ starts both services with production dependencies
         },
         stdio: ["ignore", "pipe", "pipe"],
       });
-      let output = "";
-      child.stdout.on("data", (c: Buffer) => (output += c.toString()));
-      child.stderr.on("data", (c: Buffer) => (output += c.toString()));
+      const output = trackChild(`dist-${service}`, child);
       const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
       try {
         await waitForHttpOk(`http://127.0.0.1:${port}/ready`, { timeoutMs: 20_000 });
         child.kill("SIGTERM");
-        expect(await exited, output).to.equal(0);
-        expect(output).to.include(`${service} ready`);
+        expect(await exited, output()).to.equal(0);
+        expect(output()).to.include(`${service} ready`);
       } finally {
         child.kill("SIGKILL");
       }

@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { trackChild } from "../support/log-registry.js";
 import { spawn } from "node:child_process";
 import http from "node:http";
 import { PubSub } from "@google-cloud/pubsub";
@@ -27,9 +28,7 @@ describe("integration: receiver graceful shutdown (real process)", function () {
       },
       stdio: ["ignore", "pipe", "pipe"],
     });
-    let output = "";
-    child.stdout.on("data", (c: Buffer) => (output += c.toString()));
-    child.stderr.on("data", (c: Buffer) => (output += c.toString()));
+    const output = trackChild("receiver-shutdown", child);
     const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
     await waitForHttpOk(`http://127.0.0.1:${port}/ready`, { timeoutMs: 15_000 });
 
@@ -67,11 +66,11 @@ describe("integration: receiver graceful shutdown (real process)", function () {
     const statuses = await Promise.all(inFlight);
     expect(statuses).to.deep.equal([200, 200, 200]);
     const code = await exited;
-    expect(code, output).to.equal(0);
+    expect(code, output()).to.equal(0);
     expect(Date.now() - signalledAt).to.be.lessThan(8000);
     const messages = await receive(subscription, 3);
     expect(messages.map((m) => m.data.toString()).sort()).to.deep.equal([...payloads].sort());
-    expect(output).to.include("shutdown complete");
+    expect(output()).to.include("shutdown complete");
     await pubsub.close();
   });
 });

@@ -29,7 +29,7 @@ export interface HarnessOptions {
 /** The fulfiller wired to the Firestore and Pub/Sub emulators and local Stripe and SendGrid stand-ins. */
 export class FulfillerHarness {
   readonly stripe = new StripeStandIn();
-  readonly sendgrid = new SendGridStandIn();
+  readonly sendgrid = new SendGridStandIn({ apiKey: "SG.test-key" });
   readonly logs = new LogCapture("fulfiller");
   readonly pubsub = new PubSub({ projectId: emulatorState.project });
   readonly db = new Firestore({ projectId: emulatorState.project, ignoreUndefinedProperties: true });

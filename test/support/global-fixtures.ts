@@ -1,8 +1,12 @@
 /**
  * Mocha global fixtures: start the Pub/Sub and Firestore emulators once, on free
- * ports, for every integration test; always stop them. Where they cannot start,
- * integration tests are marked pending (see requireEmulators) and the reason is
- * printed loudly: that tier never passes silently.
+ * ports, for every integration test; always stop them.
+ *
+ * The integration tier may only be skipped when the emulators are absent altogether
+ * (no gcloud CLI, no Java, or a missing emulator component), and not even then with
+ * REQUIRE_EMULATORS=1 (Cloud Build sets it, so it never deploys on a skipped tier).
+ * Skipped, its tests are pending, and a banner says so at the start and at the end
+ * of the run. Emulators that are installed but fail to start fail the run.
  */
 import {
   emulatorProblem,
@@ -21,9 +25,15 @@ export async function mochaGlobalSetup(): Promise<void> {
     emulatorState.problem = emulatorProblem();
   }
   if (emulatorState.problem) {
+    if (process.env.REQUIRE_EMULATORS === "1") {
+      banner(`EMULATORS REQUIRED (REQUIRE_EMULATORS=1) BUT UNAVAILABLE: ${emulatorState.problem}`);
+      throw new Error(`REQUIRE_EMULATORS=1 and the emulators are unavailable: ${emulatorState.problem}`);
+    }
     banner(
       `EMULATORS UNAVAILABLE: ${emulatorState.problem}. Integration and end-to-end tests will be PENDING.`,
     );
+    // The summary reporter repeats it at the end, beside the count of pending tests.
+    process.env.EMULATORS_PENDING_REASON = emulatorState.problem;
     return;
   }
   const startedAt = Date.now();
@@ -40,10 +50,12 @@ export async function mochaGlobalSetup(): Promise<void> {
   }
   const failure = results.find((r) => r.status === "rejected");
   if (failure) {
+    // Installed but not starting (a slow start, a port collision, a regression in
+    // emulators.ts) is a failure of the run, never a quiet pending tier.
     emulatorState.problem = String(failure.reason);
-    banner(`EMULATORS FAILED TO START: ${emulatorState.problem}. Integration tests will be PENDING.`);
+    banner(`EMULATORS FAILED TO START: ${emulatorState.problem}. The run fails.`);
     await stopAll();
-    return;
+    throw new Error(`the emulators are installed but failed to start: ${emulatorState.problem}`);
   }
   const [pubsub, firestore] = started;
   emulatorState.pubsubHost = pubsub?.host;

@@ -1,6 +1,6 @@
 import { Writable } from "node:stream";
 import { createLogger, type Logger } from "../../services/common/logger.js";
-import { serviceLogLines } from "./log-registry.js";
+import { recordServiceLine } from "./log-registry.js";
 
 /** A logger whose JSON lines are kept for assertions (and for the no-secrets-in-logs check). */
 export class LogCapture {
@@ -14,7 +14,7 @@ export class LogCapture {
         for (const line of chunk.toString("utf8").split("\n")) {
           if (!line) continue;
           this.raw.push(line);
-          serviceLogLines.push(line);
+          recordServiceLine("in-process", line);
           this.lines.push(JSON.parse(line) as Record<string, unknown>);
         }
         callback();

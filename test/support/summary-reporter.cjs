@@ -12,6 +12,11 @@ class SummaryReporter extends Mocha.reporters.Spec {
     });
     runner.once("end", () => {
       const s = runner.stats ?? { passes: 0, failures: 0, pending: 0 };
+      if (process.env.EMULATORS_PENDING_REASON) {
+        const text = `EMULATORS UNAVAILABLE: ${process.env.EMULATORS_PENDING_REASON}. The integration and end-to-end tiers did NOT run.`;
+        const line = "!".repeat(Math.min(100, text.length + 8));
+        console.log(`\n${line}\n!!! ${text}\n${line}`);
+      }
       if (pending.size > 0) {
         console.log("\n!!! PENDING (not run, not passed):");
         for (const [tier, count] of pending) console.log(`!!!   ${tier}: ${count} test(s)`);

@@ -39,6 +39,8 @@ export class SendGridMailer implements Mailer {
       customArgs: email.customArgs,
       // The order id rides along in custom_args; no tracking pixels rewrite the email.
       trackingSettings: { clickTracking: { enable: false }, openTracking: { enable: false } },
+      // The library's console warning about quotes in template data is not for production logs.
+      hideWarnings: true,
     };
     const message = email.templateId
       ? { ...base, templateId: email.templateId, dynamicTemplateData: email.templateData ?? {} }
