@@ -120,7 +120,7 @@ function validate(body: Json): string[] {
       ...to,
       ...((p.cc as Json[] | undefined) ?? []),
       ...((p.bcc as Json[] | undefined) ?? []),
-    ].map((r) => String(r.email ?? "").toLowerCase());
+    ].map((r) => (typeof r.email === "string" ? r.email.toLowerCase() : ""));
     if (new Set(addresses).size !== addresses.length)
       problems.push(
         "Each email address in the personalization block should be unique between to, cc, and bcc.",

@@ -10,7 +10,7 @@ import { LOCAL } from "../../services/local/defaults.js";
 import { FirestoreOrderStore } from "../../services/fulfiller/adapters/firestore-order-store.js";
 import { requireEmulators } from "../support/emulator-state.js";
 import { startTestStack } from "../support/stack.js";
-import { waitFor } from "../support/wait.js";
+import { waitFor, waitForQuiet } from "../support/wait.js";
 import { FINAL_STATUSES } from "../../services/fulfiller/order-state.js";
 import { DeadLetterSubscription } from "../../services/cli/dead-letters.js";
 
@@ -72,8 +72,9 @@ describe("e2e: receiver → Pub/Sub push → fulfiller → SendGrid (local stack
     for (const s of [...noScale, ...setup]) expect(await finalStatus(s.session_id)).to.equal("skipped");
     for (const s of unpaid) expect(await finalStatus(s.session_id)).to.equal("awaiting_payment");
 
-    // Give any stray redelivery time to do harm, then count.
-    await new Promise((r) => setTimeout(r, 1500));
+    // Give any stray redelivery time to do harm: count once the services have been
+    // quiet (no log line, no send attempt) for 1.5 s.
+    await waitForQuiet("the pipeline", () => [stack.lines.length, stack.sendgrid.attempts]);
     for (const s of [...shipped, ...subscription])
       expect(stack.sendgrid.emailsFor(s.session_id), s.session_id).to.have.length(1);
     for (const s of [...noScale, ...setup, ...unpaid])
@@ -85,9 +86,11 @@ describe("e2e: receiver → Pub/Sub push → fulfiller → SendGrid (local stack
   it("when the same event is redelivered after fulfilment, then nothing more is sent", async () => {
     const [first] = await send("paid");
     expect(await finalStatus(first!.session_id)).to.equal("fulfilled");
-    const before = stack.sendgrid.attempts;
+    await waitForQuiet("the first delivery", () => [stack.lines.length, stack.sendgrid.attempts]);
+    const sendsBefore = stack.sendgrid.attempts;
+    const stripeBefore = stack.stripe!.count(first!.session_id);
+    const attemptsBefore = (await store.get(first!.session_id))!.attempts;
     // Stripe's retry of the very same event (re-signed) after the order is done:
-    const session = stack.stripe!.sessions.get(first!.session_id)!;
     const event = stack.stripe!.events.find((e) => e.id === first!.event_id)!;
     const payload = JSON.stringify(event, null, 2);
     for (let i = 0; i < 3; i++) {
@@ -102,8 +105,13 @@ describe("e2e: receiver → Pub/Sub push → fulfiller → SendGrid (local stack
       "the ledger to count 4 deliveries",
       async () => (await store.deliveries(first!.event_id)) >= 4,
     );
-    expect(stack.sendgrid.attempts).to.equal(before);
-    expect(session.id).to.equal(first!.session_id);
+    // A wrong send would come after the ledger write: wait for the services to go quiet.
+    await waitForQuiet("the redeliveries", () => [stack.lines.length, stack.sendgrid.attempts]);
+    expect(stack.sendgrid.attempts).to.equal(sendsBefore);
+    expect(stack.stripe!.count(first!.session_id), "Stripe calls for a duplicate").to.equal(stripeBefore);
+    const order = await store.get(first!.session_id);
+    expect(order?.status).to.equal("fulfilled");
+    expect(order?.attempts, "a duplicate claims nothing").to.equal(attemptsBefore);
   });
 
   it("when an order fails permanently (session unknown to Stripe), then it ends in the dead-letter subscription", async () => {

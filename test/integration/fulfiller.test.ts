@@ -363,6 +363,12 @@ describe("integration: fulfiller (Firestore + Pub/Sub emulators, Stripe and Send
       expect(order?.status).to.equal("fulfilled");
       expect(order?.subscription_marker?.state).to.equal("set");
       expect((c.subscription!.metadata as Record<string, string>).initial_order_processed).to.equal("true");
+      // Once: the same event again, and the other completion event of the session, send nothing more.
+      expect(await h.push(h.envelope(c.event()))).to.equal(204);
+      expect(await h.push(h.envelope(c.event("checkout.session.async_payment_succeeded")))).to.equal(204);
+      expect(h.sendgrid.emailsFor(c.sessionId)).to.have.length(1);
+      expect(h.sendgrid.attempts).to.equal(1);
+      expect(h.sendgrid.emailsFor(c.sessionId)[0]!.text).to.include("Trial: no payment yet, first charge on");
     });
 
     it("then a subscription already marked is skipped", async () => {

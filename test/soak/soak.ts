@@ -4,6 +4,7 @@
  * fulfiller, with the fulfiller killed (SIGKILL) and restarted in the middle, one kill
  * aimed at the window between SendGrid's acceptance and the order update.
  */
+import { waitForQuiet } from "../support/wait.js";
 import { randomInt } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Firestore } from "@google-cloud/firestore";
@@ -51,7 +52,12 @@ export interface SoakReport {
   deliveries_posted: number;
   receiver_2xx: number;
   receiver_retries: number;
+  /** Messages on the topic, counted by a subscription of its own (not the receiver's answers). */
   published: number;
+  /** Distinct events on the topic. */
+  published_events: number;
+  /** Events the receiver answered 2xx that the topic does not hold: must be 0. */
+  acknowledged_not_published: number;
   fulfilled: number;
   skipped: number;
   awaiting_payment: number;
@@ -124,7 +130,7 @@ function shuffle<T>(items: T[]): T[] {
 async function postLikeStripe(
   url: string,
   event: Record<string, unknown>,
-  stats: { ok: number; retries: number },
+  stats: { ok: number; retries: number; acknowledged: Set<string> },
 ): Promise<boolean> {
   const payload = JSON.stringify(event);
   for (let attempt = 0; attempt < 8; attempt++) {
@@ -135,6 +141,7 @@ async function postLikeStripe(
       await response.arrayBuffer();
       if (response.ok) {
         stats.ok += 1;
+        stats.acknowledged.add(event.id as string);
         return true;
       }
     } catch {
@@ -176,7 +183,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       ),
     );
     log(`soak: ${orders.length} orders, ${deliveries.length} deliveries`);
-    const stats = { ok: 0, retries: 0 };
+    const stats = { ok: 0, retries: 0, acknowledged: new Set<string>() };
+    // A second subscription on the main topic counts what Pub/Sub really holds.
+    const tapName = `${stack.names.topic}-tap`;
+    await pubsub.topic(stack.names.topic).createSubscription(tapName);
     const url = `${stack.receiverUrl}/webhooks/stripe`;
     let kills = 0;
     let index = 0;
@@ -225,7 +235,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       if (waiting.length === 0 || Date.now() > deadline) break;
       await sleep(500);
     }
-    await sleep(2000); // any stray redelivery gets its chance to do harm
+    // Any stray redelivery gets its chance to do harm: count once sends have been quiet for 2 s.
+    await waitForQuiet("sends", () => stack.sendgrid.attempts, 2000, 60_000);
     statuses = new Map(
       await Promise.all(
         orders.map(async (o) => [o.sessionId, (await store.get(o.sessionId))?.status] as const),
@@ -238,6 +249,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       if (!expected(o).includes(status ?? "none")) return true;
       return status === "fulfilled" && emailsPer(o.sessionId) !== 1;
     });
+    const tap = new DeadLetterSubscription(pubsub, tapName);
+    const onTopic = (await tap.browse({ limit: 100_000, keepLeased: true })).messages;
+    await tap.ack(onTopic.map((m) => m.ackId));
+    await tap.close();
+    const eventsOnTopic = new Set(onTopic.map((m) => m.attributes.event_id));
     const dlq = new DeadLetterSubscription(pubsub, stack.names.dlqSubscription);
     const { messages } = await dlq.browse({ limit: 1000 });
     await dlq.close();
@@ -255,7 +271,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       deliveries_posted: deliveries.length,
       receiver_2xx: stats.ok,
       receiver_retries: stats.retries,
-      published: stats.ok,
+      published: onTopic.length,
+      published_events: eventsOnTopic.size,
+      acknowledged_not_published: [...stats.acknowledged].filter((id) => !eventsOnTopic.has(id)).length,
       fulfilled: count("fulfilled"),
       skipped: count("skipped"),
       awaiting_payment: count("awaiting_payment"),
@@ -288,7 +306,11 @@ export function renderReport(r: SoakReport): string {
       `${r.orders} (${r.by_kind.shipped} / ${r.by_kind.not_shipped} / ${r.by_kind.async} / ${r.by_kind.subscription} / ${r.by_kind.unpaid})`,
     ],
     ["deliveries posted (each event x copies, shuffled)", r.deliveries_posted],
-    ["receiver 2xx = published", r.published],
+    ["receiver 2xx / messages on the topic (its own subscription)", `${r.receiver_2xx} / ${r.published}`],
+    [
+      "events on the topic / answered 2xx but not on the topic",
+      `${r.published_events} / ${r.acknowledged_not_published}`,
+    ],
     ["receiver retries (non-2xx or connection errors)", r.receiver_retries],
     ["fulfiller kills (SIGKILL + restart)", r.kills],
     ["orders fulfilled", r.fulfilled],

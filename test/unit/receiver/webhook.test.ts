@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { loadReceiverConfig } from "../../../services/receiver/config.js";
 import { createApp } from "../../../services/receiver/app.js";
 import { buildEvent, buildSession } from "../../../services/local/stripe-objects.js";
 import { FakePublisher } from "../../support/fake-publisher.js";
@@ -213,7 +214,12 @@ describe("unit: receiver webhook", () => {
   describe("when several secrets are configured (rolling)", () => {
     it("then an event signed by any of them is accepted, with whitespace around secrets ignored", async () => {
       await server.close();
-      await start({ secrets: [TEST_SECRET, OTHER_SECRET] });
+      // As the environment gives them: spaces, a tab and a newline around the entries.
+      const { STRIPE_WEBHOOK_SECRET } = loadReceiverConfig({
+        GOOGLE_CLOUD_PROJECT: "my-project",
+        STRIPE_WEBHOOK_SECRET: ` ${TEST_SECRET} ,\t${OTHER_SECRET}\n`,
+      });
+      await start({ secrets: STRIPE_WEBHOOK_SECRET });
       for (const secret of [TEST_SECRET, OTHER_SECRET]) {
         const response = await post(payload, { "stripe-signature": signPayload(payload, secret, NOW_S) });
         expect(response.status).to.equal(200);
