@@ -38,7 +38,7 @@ function counting(store: OrderStore) {
 }
 
 export async function measureDuplicateCost(n: number) {
-  const stripe = new StripeStandIn();
+  const stripe = new StripeStandIn({ apiKey: "sk_test_bench" });
   const sendgrid = new SendGridStandIn({ apiKey: "SG.bench" });
   await stripe.start();
   await sendgrid.start();

@@ -171,10 +171,14 @@ export async function serve(app: Koa, options: ServeOptions): Promise<RunningSer
         server.closeAllConnections();
       }, shutdownTimeoutMs - 1000);
       force.unref();
+      // A keep-alive connection whose request finishes during the drain turns idle
+      // afterwards; close those as they appear, or close() waits for the force timeout.
+      const sweep = setInterval(() => server.closeIdleConnections(), 50);
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
       });
+      clearInterval(sweep);
       clearTimeout(force);
       if (options.onShutdown) {
         try {

@@ -104,7 +104,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
     const realStripeKey = options.env?.STRIPE_API_KEY;
     let stripe: StripeStandIn | undefined;
     if (!realStripeKey) {
-      stripe = new StripeStandIn();
+      stripe = new StripeStandIn({ apiKey: LOCAL.stripeApiKey });
       await stripe.start(await pick(options.ports?.stripe, LOCAL.ports.stripe));
       const s = stripe;
       cleanups.push(() => s.stop());

@@ -24,6 +24,11 @@ export class StripeStandIn extends LocalHttpServer {
   readonly requests: RecordedRequest[] = [];
   readonly faults = new FaultPlan();
 
+  /** `apiKey`: the only key it accepts, as Stripe accepts only the account's keys (default: any test key). */
+  constructor(private readonly options: { apiKey?: string } = {}) {
+    super();
+  }
+
   addCheckout(objects: {
     session: Json;
     lineItems?: Json[];
@@ -60,8 +65,13 @@ export class StripeStandIn extends LocalHttpServer {
       query: url.searchParams,
       body: new URLSearchParams(raw),
     });
-    if (!/^Bearer (sk|rk)_(test|live)_/.test(req.headers.authorization ?? "")) {
-      return send(res, 401, stripeError("invalid_request_error", "Invalid API Key provided"));
+    const authorization = req.headers.authorization ?? "";
+    const keyAccepted = this.options.apiKey
+      ? authorization === `Bearer ${this.options.apiKey}`
+      : /^Bearer (sk|rk)_(test|live)_/.test(authorization);
+    if (!keyAccepted) {
+      const shown = authorization.replace(/^Bearer /, "").slice(0, 8);
+      return send(res, 401, stripeError("invalid_request_error", `Invalid API Key provided: ${shown}***`));
     }
     const fault = this.faults.take(method, url.pathname);
     if (fault?.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));

@@ -31,7 +31,7 @@ describe("e2e: fulfiller SIGTERM while an email is being sent", function () {
   });
 
   it("when a 6 s send is in flight, then it finishes and is recorded fulfilled; an attempt not yet sending gives its order back with 503; the process exits 0 inside Cloud Run's 10 s", async () => {
-    const stripe = new StripeStandIn();
+    const stripe = new StripeStandIn({ apiKey: "sk_test_shutdown_0001" });
     const sendgrid = new SendGridStandIn({ apiKey: "SG.shutdown-test" });
     await stripe.start();
     await sendgrid.start();

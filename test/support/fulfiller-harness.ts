@@ -20,6 +20,8 @@ export const STRIPE_TEST_KEY = "sk_test_harness_key_0001";
 
 export interface HarnessOptions {
   settings?: Partial<FulfilmentSettings>;
+  /** The key the fulfiller uses (default the one the Stripe stand-in accepts). */
+  stripeApiKey?: string;
   /** Wraps the real Firestore store, e.g. to make some of its calls fail or hang. */
   wrapStore?: (store: FirestoreOrderStore) => OrderStore;
   authenticate?: PushAuthenticator;
@@ -28,7 +30,7 @@ export interface HarnessOptions {
 
 /** The fulfiller wired to the Firestore and Pub/Sub emulators and local Stripe and SendGrid stand-ins. */
 export class FulfillerHarness {
-  readonly stripe = new StripeStandIn();
+  readonly stripe = new StripeStandIn({ apiKey: STRIPE_TEST_KEY });
   readonly sendgrid = new SendGridStandIn({ apiKey: "SG.test-key" });
   readonly logs = new LogCapture("fulfiller");
   readonly pubsub = new PubSub({ projectId: emulatorState.project });
@@ -64,7 +66,7 @@ export class FulfillerHarness {
       store: options.wrapStore ? options.wrapStore(this.store) : this.store,
       stripe: new StripeApiCatalog(
         createStripeClient({
-          apiKey: STRIPE_TEST_KEY,
+          apiKey: options.stripeApiKey ?? STRIPE_TEST_KEY,
           apiBase: this.stripe.url,
           timeoutMs: settings.deadlineMs,
         }),

@@ -51,7 +51,13 @@ export function mapStripeError(err: unknown, what: string): Error {
     ) {
       return new TransientError(detail, { cause: err, code: "stripe_transient" });
     }
-    return new PermanentError(detail, { cause: err, code: `stripe_${status}` });
+    const hint =
+      status === 401
+        ? ": check STRIPE_API_KEY (Stripe does not accept it)"
+        : status === 403
+          ? ": check STRIPE_API_KEY's permissions (a restricted key needs Checkout Sessions and Subscriptions access)"
+          : "";
+    return new PermanentError(`${detail}${hint}`, { cause: err, code: `stripe_${status}` });
   }
   return new TransientError(`${what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
 }
