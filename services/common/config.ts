@@ -30,7 +30,8 @@ export function parseConfig<S extends z.ZodType>(service: string, schema: S, env
 
 /** Reusable field schemas (values arrive as strings from the environment). */
 export const fields = {
-  port: (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback),
+  /** 0 binds any free port (tests read the bound port back from the "ready" log line). */
+  port: (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback),
   positiveInt: (fallback: number) => z.coerce.number().int().positive().default(fallback),
   boolean: (fallback: boolean) =>
     z

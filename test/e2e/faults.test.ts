@@ -6,7 +6,7 @@ import { PubSub } from "@google-cloud/pubsub";
 import { Firestore } from "@google-cloud/firestore";
 import { LOCAL } from "../../services/local/defaults.js";
 import { postSignedEvent } from "../../services/cli/commands/send-test-event.js";
-import { freePort, waitForHttpOk } from "../../services/local/ports.js";
+import { waitForHttpOk } from "../../services/local/ports.js";
 import { buildEvent, buildLineItems, buildSession, SCALE_LINE } from "../../services/local/stripe-objects.js";
 import { FirestoreOrderStore } from "../../services/fulfiller/adapters/firestore-order-store.js";
 import { requireEmulators } from "../support/emulator-state.js";
@@ -14,7 +14,7 @@ import { startTestStack } from "../support/stack.js";
 import { createTopicWithSubscription, receive } from "../support/pubsub.js";
 import { TcpProxy } from "../support/tcp-proxy.js";
 import { waitFor } from "../support/wait.js";
-import { trackChild } from "../support/log-registry.js";
+import { readyPort, trackChild } from "../support/log-registry.js";
 import { signPayload, TEST_SECRET } from "../support/stripe-signing.js";
 
 function hostPort(host: string) {
@@ -23,11 +23,11 @@ function hostPort(host: string) {
 }
 
 function startReceiver(env: Record<string, string>) {
-  return freePort().then(async (port) => {
+  return Promise.resolve().then(async () => {
     const child = spawn(process.execPath, ["--import", "tsx", "services/receiver/main.ts"], {
       env: {
         ...process.env,
-        PORT: String(port),
+        PORT: "0",
         STRIPE_WEBHOOK_SECRET: TEST_SECRET,
         LOG_LEVEL: "info",
         ...env,
@@ -36,6 +36,7 @@ function startReceiver(env: Record<string, string>) {
     });
     const output = trackChild("faults-receiver", child);
     const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+    const port = await readyPort("receiver", output, exited);
     await waitForHttpOk(`http://127.0.0.1:${port}/ready`, { timeoutMs: 20_000 });
     return { child, port, url: `http://127.0.0.1:${port}/webhooks/stripe`, exited, output };
   });

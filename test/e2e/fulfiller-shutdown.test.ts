@@ -4,11 +4,11 @@ import { Firestore } from "@google-cloud/firestore";
 import { FirestoreOrderStore } from "../../services/fulfiller/adapters/firestore-order-store.js";
 import { StripeStandIn } from "../../services/local/stripe-server.js";
 import { SendGridStandIn } from "../../services/local/sendgrid-server.js";
-import { freePort, waitForHttpOk } from "../../services/local/ports.js";
+import { waitForHttpOk } from "../../services/local/ports.js";
 import { SCALE_PRODUCT_ID } from "../../services/local/stripe-objects.js";
 import { createCheckout } from "../support/checkout.js";
 import { requireEmulators } from "../support/emulator-state.js";
-import { trackChild } from "../support/log-registry.js";
+import { readyPort, trackChild } from "../support/log-registry.js";
 import { waitFor } from "../support/wait.js";
 
 function envelope(event: Record<string, unknown>): string {
@@ -37,11 +37,10 @@ describe("e2e: fulfiller SIGTERM while an email is being sent", function () {
     await sendgrid.start();
     const db = new Firestore({ projectId: env.project });
     const store = new FirestoreOrderStore(db);
-    const port = await freePort();
     const child = spawn(process.execPath, ["--import", "tsx", "services/fulfiller/main.ts"], {
       env: {
         ...process.env,
-        PORT: String(port),
+        PORT: "0",
         GOOGLE_CLOUD_PROJECT: env.project,
         PUBSUB_EMULATOR_HOST: env.pubsubHost,
         FIRESTORE_EMULATOR_HOST: env.firestoreHost,
@@ -60,6 +59,7 @@ describe("e2e: fulfiller SIGTERM while an email is being sent", function () {
     const output = trackChild("fulfiller-shutdown", child);
     const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
     try {
+      const port = await readyPort("fulfiller", output, exited);
       await waitForHttpOk(`http://127.0.0.1:${port}/ready`, { timeoutMs: 20_000 });
       const sending = createCheckout(stripe);
       const reading = createCheckout(stripe);

@@ -1,10 +1,10 @@
 import { expect } from "chai";
-import { trackChild } from "../support/log-registry.js";
+import { readyPort, trackChild } from "../support/log-registry.js";
 import { spawn, spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { freePort, waitForHttpOk } from "../../services/local/ports.js";
+import { waitForHttpOk } from "../../services/local/ports.js";
 import { requireEmulators } from "../support/emulator-state.js";
 
 describe("e2e: the built dist/ starts both services with production dependencies only", function () {
@@ -41,12 +41,11 @@ describe("e2e: the built dist/ starts both services with production dependencies
 
   for (const service of ["receiver", "fulfiller"] as const) {
     it(`when the ${service} starts from dist/, then /ready answers and SIGTERM exits 0`, async () => {
-      const port = await freePort();
       const child = spawn(process.execPath, [path.join(dir, `dist/services/${service}/main.js`)], {
         cwd: dir,
         env: {
           PATH: process.env.PATH,
-          PORT: String(port),
+          PORT: "0",
           GOOGLE_CLOUD_PROJECT: "prod-check",
           PUBSUB_EMULATOR_HOST: process.env.PUBSUB_EMULATOR_HOST,
           FIRESTORE_EMULATOR_HOST: process.env.FIRESTORE_EMULATOR_HOST,
@@ -64,6 +63,7 @@ describe("e2e: the built dist/ starts both services with production dependencies
       const output = trackChild(`dist-${service}`, child);
       const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
       try {
+        const port = await readyPort(service, output, exited);
         await waitForHttpOk(`http://127.0.0.1:${port}/ready`, { timeoutMs: 20_000 });
         child.kill("SIGTERM");
         expect(await exited, output()).to.equal(0);

@@ -1,10 +1,10 @@
 import { expect } from "chai";
-import { trackChild } from "../support/log-registry.js";
+import { readyPort, trackChild } from "../support/log-registry.js";
 import { spawn } from "node:child_process";
 import http from "node:http";
 import { PubSub } from "@google-cloud/pubsub";
 import { buildEvent, buildSession } from "../../services/local/stripe-objects.js";
-import { freePort, waitForHttpOk } from "../../services/local/ports.js";
+import { waitForHttpOk } from "../../services/local/ports.js";
 import { signPayload, TEST_SECRET } from "../support/stripe-signing.js";
 import { requireEmulators } from "../support/emulator-state.js";
 import { createTopicWithSubscription, receive } from "../support/pubsub.js";
@@ -16,11 +16,10 @@ describe("integration: receiver graceful shutdown (real process)", function () {
     const env = requireEmulators(this);
     const pubsub = new PubSub({ projectId: env.project });
     const { topic, subscription } = await createTopicWithSubscription(pubsub, "shutdown");
-    const port = await freePort();
     const child = spawn(process.execPath, ["--import", "tsx", "services/receiver/main.ts"], {
       env: {
         ...process.env,
-        PORT: String(port),
+        PORT: "0",
         GOOGLE_CLOUD_PROJECT: env.project,
         PUBSUB_TOPIC: topic,
         STRIPE_WEBHOOK_SECRET: TEST_SECRET,
@@ -30,6 +29,7 @@ describe("integration: receiver graceful shutdown (real process)", function () {
     });
     const output = trackChild("receiver-shutdown", child);
     const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    const port = await readyPort("receiver", output, exited);
     await waitForHttpOk(`http://127.0.0.1:${port}/ready`, { timeoutMs: 15_000 });
 
     // Three requests whose bodies are still arriving when SIGTERM is sent.

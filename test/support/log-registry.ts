@@ -30,3 +30,29 @@ export function trackChild(name: string, child: ChildProcess): () => string {
   child.stderr?.on("data", collect);
   return () => output;
 }
+
+/**
+ * Waits for a service started with PORT=0 to log "<service> ready" and returns the
+ * port it bound: the port is never picked, released and bound again by someone else.
+ */
+export async function readyPort(
+  service: "receiver" | "fulfiller",
+  output: () => string,
+  exited: Promise<unknown>,
+  timeoutMs = 20_000,
+): Promise<number> {
+  let gone = false;
+  void exited.then(() => (gone = true));
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    for (const line of output().split("\n")) {
+      if (!line.includes(`"${service} ready"`)) continue;
+      const port = (JSON.parse(line) as { port?: unknown }).port;
+      if (typeof port === "number" && port > 0) return port;
+    }
+    if (gone) throw new Error(`the ${service} exited before it was ready:\n${output()}`);
+    if (Date.now() > until)
+      throw new Error(`the ${service} was not ready within ${timeoutMs} ms:\n${output()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
