@@ -13,6 +13,8 @@ export default tseslint.config(
       ".local/",
       "bench/results.json",
       "coverage/",
+      ".stryker-tmp/",
+      "reports/",
     ],
   },
   eslint.configs.recommended,

@@ -284,8 +284,3 @@ export function releaseOrder(order: OrderRecord, now: Date, reason: string): Ord
     history: withHistory(order, { at: now, status: "processing", reason: `released: ${reason}` }),
   };
 }
-
-/** Whether an operator may resolve this order with the CLI. */
-export function isResolvable(order: OrderRecord): boolean {
-  return order.status === "needs_review";
-}

@@ -43,7 +43,9 @@ export function formatPostalAddress(address: PostalAddress): string[] {
     lines.splice(at + 1, 0, address.line2);
   }
   const country = countryName(countryCode);
-  return [...lines.filter((l) => l.trim() !== ""), ...(country ? [country] : [])];
+  // The country goes last, by name, once: the formatter may put its code on a line of its own.
+  const isCountry = (l: string) => l.trim() === countryCode || l.trim() === country;
+  return [...lines.filter((l) => l.trim() !== "" && !isCountry(l)), ...(country ? [country] : [])];
 }
 
 /** Whether a carrier could deliver to it: it needs at least a street line. */

@@ -1,0 +1,34 @@
+// Mutation testing (`npm run mutate`): Stryker mutates the domain and the receiver's
+// signature verification and runs the unit tests against each mutant, in-process
+// through the mocha runner (tsx loads the TypeScript: see the `mutate` script).
+// Not part of `npm test`. The report goes to reports/mutation/mutation.json.
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  testRunner: "mocha",
+  plugins: ["@stryker-mutator/mocha-runner"],
+  mutate: [
+    "services/fulfiller/classify-event.ts",
+    "services/fulfiller/decide-fulfilment.ts",
+    "services/fulfiller/order-state.ts",
+    "services/fulfiller/currency.ts",
+    "services/fulfiller/compose-email.ts",
+    "services/fulfiller/order-details.ts",
+    "services/fulfiller/postal-address.ts",
+    "services/fulfiller/push-auth.ts",
+    "services/fulfiller/push-envelope.ts",
+    "services/receiver/verify-signature.ts",
+  ],
+  mochaOptions: {
+    config: "stryker.mocharc.json",
+  },
+  coverageAnalysis: "perTest",
+  concurrency: 2,
+  timeoutMS: 5000,
+  reporters: ["clear-text", "progress", "json"],
+  jsonReporter: { fileName: "reports/mutation/mutation.json" },
+  clearTextReporter: { allowColor: false, logTests: false, reportMutants: true, reportScoreTable: true },
+  thresholds: { high: 90, low: 80, break: null },
+  tempDirName: ".stryker-tmp",
+  cleanTempDir: "always",
+  ignorePatterns: ["dist", "reports", ".outbox", ".local", "bench/results.json", ".bench-dist-*"],
+};
