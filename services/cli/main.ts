@@ -10,26 +10,60 @@ import { ordersCommand } from "./commands/orders.js";
 import { reconcileCommand } from "./commands/reconcile.js";
 import { ConfigError } from "../common/errors.js";
 import { UsageError } from "./output.js";
+import { assertLocalStackUp, LocalStackDownError, resolveTarget } from "./local-target.js";
+import type { LocalStackState } from "../local/state-file.js";
 
-export function buildProgram(env: NodeJS.ProcessEnv): Command {
+export function buildProgram(env: NodeJS.ProcessEnv, local: LocalStackState | null = null): Command {
   const program = new Command("fulfilment")
     .description("Operate the Stripe fulfilment pipeline: send test events, dead letters, orders, reconcile.")
+    .option(
+      "--local",
+      "target the local stack started by `npm start` (its .local/stack.json), even if GOOGLE_CLOUD_PROJECT is set",
+    )
     .showHelpAfterError()
     .addHelpText(
       "after",
-      "\nExit codes: 0 success, 1 failure (or partial failure), 2 bad usage or configuration.",
+      "\nTarget: the environment (GOOGLE_CLOUD_PROJECT and the variables in the README). With no\n" +
+        "GOOGLE_CLOUD_PROJECT set and `npm start` running, every command uses the local stack, and says so.\n" +
+        "\nExit codes: 0 success, 1 failure (or partial failure), 2 bad usage or configuration.",
     );
-  program.addCommand(sendTestEventCommand(env));
+  program.addCommand(sendTestEventCommand(env, local));
   program.addCommand(dlqCommand());
   program.addCommand(ordersCommand());
   program.addCommand(reconcileCommand());
+  // Commander's own usage errors (unknown command or option, missing argument, invalid
+  // choice) exit 2 like ours: every subcommand throws instead of exiting with 1.
+  const overrideAll = (command: Command) => {
+    command.exitOverride();
+    for (const sub of command.commands) overrideAll(sub);
+  };
+  overrideAll(program);
   return program;
 }
 
 async function main(): Promise<void> {
-  const program = buildProgram(process.env).exitOverride();
+  // --local may stand anywhere on the line; it chooses the target before parsing.
+  const args = process.argv.slice(2);
+  const forceLocal = args.includes("--local");
+  const rest = args.filter((a) => a !== "--local");
+  const wantsHelp = rest.length === 0 || rest.some((a) => a === "-h" || a === "--help" || a === "help");
+  let local: LocalStackState | null;
   try {
-    await program.parseAsync(process.argv);
+    const target = resolveTarget(process.env, { forceLocal });
+    if (target.notice) console.error(target.notice);
+    // Commands read their configuration from process.env (once, in loadCliConfig).
+    Object.assign(process.env, target.env);
+    local = target.local;
+    if (local && !wantsHelp) await assertLocalStackUp(local);
+  } catch (err) {
+    if (!(err instanceof LocalStackDownError)) throw err;
+    console.error(`error: ${err.message}`);
+    process.exitCode = 1;
+    return;
+  }
+  const program = buildProgram(process.env, local);
+  try {
+    await program.parseAsync([...process.argv.slice(0, 2), ...rest]);
   } catch (err) {
     if (err instanceof CommanderError) {
       process.exitCode = err.exitCode === 0 ? 0 : 2;

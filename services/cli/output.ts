@@ -1,12 +1,20 @@
 /** Small output helpers: tables, durations, progress. */
 
+/**
+ * A plain-text table. Ids (columns named `id` or `…_id`) are always printed whole, so
+ * they can be copied into the next command; only free text (a reason) is cut, at 60.
+ */
 export function table(rows: Record<string, unknown>[], columns: string[]): string {
   const cell = (v: unknown): string => {
     if (v === null || v === undefined) return "-";
     const text = typeof v === "string" ? v : JSON.stringify(v);
     return text.replace(/\s+/g, " ");
   };
-  const widths = columns.map((c) => Math.min(60, Math.max(c.length, ...rows.map((r) => cell(r[c]).length))));
+  const isId = (column: string) => column === "id" || column.endsWith("_id");
+  const widths = columns.map((c) => {
+    const widest = Math.max(c.length, ...rows.map((r) => cell(r[c]).length));
+    return isId(c) ? widest : Math.min(60, widest);
+  });
   const line = (values: string[]) =>
     values
       .map((v, i) => (v.length > widths[i]! ? `${v.slice(0, widths[i]! - 1)}…` : v.padEnd(widths[i]!)))

@@ -7,6 +7,10 @@ import path from "node:path";
 import { emulatorProblem } from "./emulators.js";
 import { startStack } from "./stack.js";
 import { LOCAL } from "./defaults.js";
+import { localStateFile, removeLocalState, STATE_ENV_KEYS, writeLocalState } from "./state-file.js";
+
+// No Google metadata server exists here: the clients' probe only prints a warning.
+process.env.METADATA_SERVER_DETECTION ??= "none";
 
 const COLORS: Record<string, string> = {
   receiver: "36",
@@ -62,10 +66,22 @@ async function main(): Promise<void> {
         `email accepted for ${email.customArgs.order_id ?? "?"}: ${email.file ?? "(memory)"}`,
       ),
   });
+  const stateFile = localStateFile();
+  writeLocalState(stateFile, {
+    pid: process.pid,
+    started_at: new Date(startedAt).toISOString(),
+    env: Object.fromEntries(STATE_ENV_KEYS.flatMap((k) => (stack.env[k] ? [[k, stack.env[k]]] : []))),
+    urls: {
+      receiver: stack.receiverUrl,
+      fulfiller: stack.fulfillerUrl,
+      sendgrid: stack.sendgrid.url,
+      stripe: stack.stripe?.url ?? null,
+    },
+  });
   const seconds = ((Date.now() - startedAt) / 1000).toFixed(1);
   const lines = [
     `ready in ${seconds} s`,
-    `receiver    ${stack.receiverUrl}/webhooks/stripe  (secret ${LOCAL.webhookSecret})`,
+    `receiver    ${stack.receiverUrl}/webhooks/stripe  (signing secret in ${path.relative(process.cwd(), stateFile)})`,
     `fulfiller   ${stack.fulfillerUrl}/pubsub/push  (PUSH_AUTH=none: local only)`,
     `pubsub      ${stack.pubsubHost}  topic ${stack.names.topic}, DLQ ${stack.names.dlqTopic}/${stack.names.dlqSubscription}`,
     `firestore   ${stack.firestoreHost}  (orders, stripe_events)`,
@@ -73,9 +89,12 @@ async function main(): Promise<void> {
     stack.stripe
       ? `stripe      ${stack.stripe.url}  (local stand-in; set STRIPE_API_KEY in .env for real test mode)`
       : "stripe      real API (STRIPE_API_KEY from .env)",
+    `project     ${stack.project}  (what the stack runs is in ${path.relative(process.cwd(), stateFile)} while it is up)`,
     "",
-    "next: npm run cli -- send-test-event        (in another terminal)",
-    "Ctrl-C stops everything.",
+    "next, in another terminal (the CLI finds this stack by itself):",
+    "  npm run cli -- send-test-event",
+    "  npm run cli -- orders list",
+    "Ctrl-C stops everything (a script or supervisor: send SIGTERM or SIGINT to this node process, not to npm).",
   ];
   for (const line of lines) print("stack", line);
 
@@ -84,6 +103,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     print("stack", `${signal}: stopping everything…`);
+    removeLocalState(stateFile);
     void stack.stop().then(() => {
       print("stack", "stopped");
       process.exit(0);

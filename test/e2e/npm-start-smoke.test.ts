@@ -4,23 +4,44 @@ import { spawn } from "node:child_process";
 import { mkdtemp, readdir, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { sendTestEvents } from "../../services/cli/commands/send-test-event.js";
+import { existsSync } from "node:fs";
+import { readLocalState } from "../../services/local/state-file.js";
 import { LOCAL } from "../../services/local/defaults.js";
 import { isListening } from "../../services/local/ports.js";
 import { requireEmulators } from "../support/emulator-state.js";
 import { waitFor } from "../support/wait.js";
 
+function runCli(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "services/cli/main.ts", ...args], {
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    trackChild(`newcomer-${args[0] ?? ""}`, child);
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    child.once("exit", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
 describe("e2e: `npm start` smoke test", function () {
   this.timeout(120_000);
 
-  it("when started, sent a test event and stopped, then an email file appears and nothing is left running", async function () {
+  it("when started, then a newcomer's CLI commands reach it with nothing set by hand, an email file appears, and Ctrl-C leaves nothing running", async function () {
     requireEmulators(this); // needs gcloud's emulators, which it starts itself
     const outbox = await mkdtemp(path.join(tmpdir(), "outbox-"));
+    const stateFile = path.join(outbox, "stack.json");
     const child = spawn("npm", ["start", "--silent"], {
       env: {
         ...process.env,
         LOCAL_STACK_PORTS: "auto",
         LOCAL_OUTBOX_DIR: outbox,
+        LOCAL_STATE_FILE: stateFile,
         PUBSUB_EMULATOR_HOST: "",
         FIRESTORE_EMULATOR_HOST: "",
       },
@@ -39,15 +60,21 @@ describe("e2e: `npm start` smoke test", function () {
       const ports = [...output().matchAll(/127\.0\.0\.1:(\d+)/g)].map((m) => Number(m[1]));
       expect(receiver).to.match(/^http:/);
 
-      const [sent] = await sendTestEvents({
-        url: `${receiver}/webhooks/stripe`,
-        secret: LOCAL.webhookSecret,
-        scenario: "paid",
-        scale: true,
-        count: 1,
-        duplicates: 1,
-        stripeAdmin: stripe,
-      });
+      // The newcomer's path: the CLI with nothing but PATH set finds the stack by its state file.
+      const state = readLocalState(stateFile);
+      expect(state?.env.GOOGLE_CLOUD_PROJECT).to.equal(LOCAL.project);
+      expect(state?.urls.receiver).to.equal(receiver);
+      expect(state?.urls.stripe).to.equal(stripe);
+      expect(output()).to.not.include(LOCAL.webhookSecret);
+      const newcomer = {
+        PATH: process.env.PATH ?? "",
+        HOME: process.env.HOME ?? "/tmp",
+        LOCAL_STATE_FILE: stateFile,
+      };
+      const send = await runCli(["send-test-event", "--json"], newcomer);
+      expect(send.code, send.stderr).to.equal(0);
+      expect(send.stderr).to.include("using the local stack started by npm start");
+      const [sent] = JSON.parse(send.stdout) as { session_id: string; statuses: number[] }[];
       expect(sent!.statuses).to.deep.equal([200]);
       const eml = await waitFor(
         "an .eml in the outbox",
@@ -60,6 +87,18 @@ describe("e2e: `npm start` smoke test", function () {
       expect(content).to.include(`Subject: [TEST] Order ${reference} to ship`);
       expect(content).to.match(/^Date: \w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d \+0000\r\n/);
       expect(eml).to.match(new RegExp(`-${reference}\\.eml$`));
+      await waitFor("the order to be recorded fulfilled", async () => {
+        const run = await runCli(["orders", "show", sent!.session_id], newcomer);
+        return run.code === 0 && run.stdout.includes('"status": "fulfilled"');
+      });
+      const list = await runCli(["orders", "list"], newcomer);
+      expect(list.code, list.stderr).to.equal(0);
+      expect(list.stdout).to.include(sent!.session_id); // whole, copyable into `orders show`
+      const dlq = await runCli(["dlq", "list"], newcomer);
+      expect(dlq.code, dlq.stderr).to.equal(0);
+      expect(dlq.stdout.trim()).to.equal("the dead-letter subscription is empty");
+      expect(dlq.stderr).to.not.include("empty");
+      expect(`${send.stderr}${list.stderr}${dlq.stderr}${output()}`).to.not.include("MetadataLookupWarning");
 
       // Ctrl-C: the terminal signals the whole foreground group (npm and the stack).
       process.kill(-child.pid!, "SIGINT");
@@ -68,6 +107,17 @@ describe("e2e: `npm start` smoke test", function () {
       expect(output()).to.include("stopped");
       for (const port of new Set(ports))
         expect(await isListening(port), `port ${port} still bound`).to.equal(false);
+      expect(existsSync(stateFile), "the state file is removed on exit").to.equal(false);
+      // Each service's shutdown reads in order: draining, then complete.
+      for (const service of ["receiver", "fulfiller"]) {
+        const lines = output()
+          .split("\n")
+          .filter((l) => l.startsWith(service));
+        const draining = lines.findIndex((l) => l.includes("shutting down: draining"));
+        const complete = lines.findIndex((l) => l.includes("shutdown complete"));
+        expect(draining, `${service} drains`).to.be.greaterThan(-1);
+        expect(complete, `${service} completes after draining`).to.be.greaterThan(draining);
+      }
     } finally {
       try {
         process.kill(-child.pid!, "SIGKILL");

@@ -203,7 +203,8 @@ export function dlqCommand(): Command {
             ),
           );
         }
-        if (!opts.json)
+        // The count and the caveat once, on stderr, when there is something to qualify.
+        if (!opts.json && rows.length > 0)
           console.error(
             `\n${rows.length} message(s)${exhausted ? "" : " (limit reached: there may be more)"}. ${INCOMPLETE_NOTE}`,
           );

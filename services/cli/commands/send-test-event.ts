@@ -13,6 +13,7 @@ import { LOCAL } from "../../local/defaults.js";
 import type { Env } from "../../common/config.js";
 import { createSecretManagerClient, resolveSecrets, type SecretAccessor } from "../../common/secrets.js";
 import { UsageError } from "../output.js";
+import type { LocalStackState } from "../../local/state-file.js";
 
 export const SCENARIOS = {
   paid: { type: "checkout.session.completed", spec: {} },
@@ -151,10 +152,14 @@ export async function resolveSigningSecret(
   return first;
 }
 
-export function sendTestEventCommand(env: NodeJS.ProcessEnv): Command {
+export function sendTestEventCommand(env: NodeJS.ProcessEnv, local: LocalStackState | null = null): Command {
   return new Command("send-test-event")
     .description("Post correctly signed, realistic Stripe events to a receiver (default: the local stack's).")
-    .option("--url <url>", "receiver webhook URL", `http://127.0.0.1:${LOCAL.ports.receiver}/webhooks/stripe`)
+    .option(
+      "--url <url>",
+      "receiver webhook URL",
+      `${local?.urls.receiver ?? `http://127.0.0.1:${LOCAL.ports.receiver}`}/webhooks/stripe`,
+    )
     .option("--secret <whsec>", "signing secret (default: STRIPE_WEBHOOK_SECRET, else the local stack's)")
     .addOption(
       new Option("--type <scenario>", "what kind of checkout")
@@ -167,7 +172,7 @@ export function sendTestEventCommand(env: NodeJS.ProcessEnv): Command {
     .option(
       "--stripe-admin <url>",
       "local Stripe stand-in to register sessions with",
-      `http://127.0.0.1:${LOCAL.ports.stripe}`,
+      local?.urls.stripe ?? `http://127.0.0.1:${LOCAL.ports.stripe}`,
     )
     .option("--no-register", "do not register the session (a real Stripe account serves it)")
     .option("--json", "print the result as JSON")

@@ -10,14 +10,13 @@ import {
 import type { CheckoutSession, LineItem } from "../../../services/fulfiller/session.js";
 import type { StripeEventEnvelope } from "../../../services/common/event.js";
 
-const event = (over: Partial<StripeEventEnvelope> & { objectId?: unknown } = {}): StripeEventEnvelope =>
-  ({
-    id: "evt_1",
-    type: "checkout.session.completed",
-    livemode: false,
-    data: { object: { id: over.objectId === undefined ? "cs_test_1" : over.objectId } },
-    ...over,
-  });
+const event = (over: Partial<StripeEventEnvelope> & { objectId?: unknown } = {}): StripeEventEnvelope => ({
+  id: "evt_1",
+  type: "checkout.session.completed",
+  livemode: false,
+  data: { object: { id: over.objectId === undefined ? "cs_test_1" : over.objectId } },
+  ...over,
+});
 
 describe("unit: event classification, exactly", () => {
   const cases: [string, StripeEventEnvelope, boolean, Classification][] = [

@@ -1,0 +1,149 @@
+import { expect } from "chai";
+import { spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { Firestore } from "@google-cloud/firestore";
+import { writeLocalState, type LocalStackState } from "../../services/local/state-file.js";
+import { requireEmulators } from "../support/emulator-state.js";
+import { trackChild } from "../support/log-registry.js";
+import { seedOrder } from "../support/orders.js";
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** The CLI as an operator runs it, with only the variables given (no GOOGLE_CLOUD_PROJECT unless set). */
+function cli(args: string[], env: Record<string, string>): Promise<Run> {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "services/cli/main.ts", ...args], {
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    trackChild(`cli-target-${args[0] ?? ""}`, child);
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    child.once("exit", (code) => resolve({ code, stdout, stderr, ms: Date.now() - started }));
+  });
+}
+
+describe("e2e: which pipeline the CLI targets, and how it fails", function () {
+  this.timeout(120_000);
+  let dir: string;
+  let stateFile: string;
+  let env: ReturnType<typeof requireEmulators>;
+  let db: Firestore;
+  const sessionId = `cs_test_${"L".repeat(58)}`;
+
+  before(async function () {
+    env = requireEmulators(this);
+    dir = await mkdtemp(path.join(tmpdir(), "cli-target-"));
+    stateFile = path.join(dir, "stack.json");
+    db = new Firestore({ projectId: env.project });
+    await seedOrder(db, sessionId, "needs_review", { reason: "a long id, printed whole" });
+  });
+  after(async () => {
+    await db?.terminate();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const state = (over: Partial<LocalStackState["env"]> = {}, pid = process.pid): LocalStackState => ({
+    pid,
+    started_at: new Date().toISOString(),
+    env: {
+      GOOGLE_CLOUD_PROJECT: env.project,
+      PUBSUB_EMULATOR_HOST: env.pubsubHost,
+      FIRESTORE_EMULATOR_HOST: env.firestoreHost,
+      ...over,
+    },
+    urls: {
+      receiver: "http://127.0.0.1:1",
+      fulfiller: "http://127.0.0.1:2",
+      sendgrid: "http://127.0.0.1:3",
+      stripe: null,
+    },
+  });
+
+  it("when npm start's state file exists and no GOOGLE_CLOUD_PROJECT is set, then the CLI uses the local stack, says so, and prints whole ids", async () => {
+    writeLocalState(stateFile, state());
+    const run = await cli(["orders", "list", "--status", "needs_review"], { LOCAL_STATE_FILE: stateFile });
+    expect(run.code, run.stderr).to.equal(0);
+    expect(run.stderr).to.include("using the local stack started by npm start");
+    expect(run.stderr).to.not.include("MetadataLookupWarning");
+    expect(run.stdout).to.include(sessionId);
+  });
+
+  it("when GOOGLE_CLOUD_PROJECT is set, then the environment wins; --local forces the stack again", async () => {
+    writeLocalState(stateFile, state());
+    const elsewhere = {
+      LOCAL_STATE_FILE: stateFile,
+      GOOGLE_CLOUD_PROJECT: "another-project",
+      FIRESTORE_EMULATOR_HOST: env.firestoreHost,
+      PUBSUB_EMULATOR_HOST: env.pubsubHost,
+    };
+    const set = await cli(["orders", "list", "--json"], elsewhere);
+    expect(set.code, set.stderr).to.equal(0);
+    expect(set.stderr).to.not.include("using the local stack");
+    expect(set.stdout).to.not.include(sessionId); // another project's (empty) orders
+    const forced = await cli(["--local", "orders", "list", "--json"], elsewhere);
+    expect(forced.code, forced.stderr).to.equal(0);
+    expect(forced.stderr).to.include("using the local stack");
+    expect(forced.stdout).to.include(sessionId);
+    const after = await cli(["orders", "list", "--json", "--local"], elsewhere);
+    expect(after.stdout, "--local after the command works too").to.include(sessionId);
+  });
+
+  it("when the stack is down, then the CLI says to start it within a few seconds instead of waiting on retries", async () => {
+    writeLocalState(
+      stateFile,
+      state({ FIRESTORE_EMULATOR_HOST: "127.0.0.1:9", PUBSUB_EMULATOR_HOST: "127.0.0.1:9" }),
+    );
+    const down = await cli(["orders", "list"], { LOCAL_STATE_FILE: stateFile });
+    expect(down.code).to.equal(1);
+    expect(down.stderr).to.include("the local stack is not running: start it with `npm start`");
+    expect(down.ms).to.be.lessThan(6000);
+
+    writeLocalState(stateFile, state({}, 2 ** 22 + 12345)); // a process that does not exist
+    const stale = await cli(["--local", "orders", "list"], { LOCAL_STATE_FILE: stateFile });
+    expect(stale.code).to.equal(1);
+    expect(stale.stderr).to.include("the local stack is not running").and.include("which is gone");
+    const ignored = await cli(["orders", "list"], { LOCAL_STATE_FILE: stateFile });
+    expect(ignored.code).to.equal(2);
+    expect(ignored.stderr).to.include("is no longer running");
+    expect(ignored.stderr).to.include(
+      "GOOGLE_CLOUD_PROJECT: is required: the project whose Pub/Sub and Firestore to use",
+    );
+
+    const none = await cli(["--local", "orders", "list"], {
+      LOCAL_STATE_FILE: path.join(dir, "absent.json"),
+    });
+    expect(none.code).to.equal(1);
+    expect(none.stderr).to.include("the local stack is not running: start it with `npm start`");
+  });
+
+  it("when the command line is wrong in any way, then exit 2 with commander's message", async () => {
+    const offline = { LOCAL_STATE_FILE: path.join(dir, "absent.json") };
+    const cases: [string[], string][] = [
+      [["no-such-command"], "unknown command"],
+      [["orders", "show"], "missing required argument"],
+      [["dlq", "purge"], "required option '--older-than <duration>' not specified"],
+      [["orders", "list", "--status", "bogus"], "Allowed choices are"],
+      [["orders", "list", "--no-such-flag"], "unknown option"],
+      [["dlq", "bogus-sub"], "unknown command"],
+    ];
+    for (const [args, message] of cases) {
+      const run = await cli(args, offline);
+      expect(run.code, `${args.join(" ")}: ${run.stderr}`).to.equal(2);
+      expect(run.stderr, args.join(" ")).to.include(message);
+    }
+    const help = await cli(["orders", "list", "--help"], offline);
+    expect(help.code).to.equal(0);
+    expect(help.stdout).to.include("--status");
+  });
+});
