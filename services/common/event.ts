@@ -37,8 +37,12 @@ export function parseStripeEvent(body: string | Uint8Array): StripeEventEnvelope
   }
 }
 
-/** The attribute names the receiver sets on every published event. */
+/** The `event_type` attribute of a message that carries a batch of SendGrid delivery events. */
+export const SENDGRID_EVENTS_TYPE = "sendgrid.events";
+
+/** The attribute names the receiver sets on every published Stripe event. */
 export const EVENT_ATTRIBUTES = [
+  "source",
   "event_id",
   "event_type",
   "object_id",
@@ -57,6 +61,7 @@ export const DEAD_LETTER_ATTRIBUTES = ["dead_letter_reason", "dead_letter_at", "
  */
 export function eventAttributes(event: StripeEventEnvelope, receivedAt: Date): Record<string, string> {
   const attributes: Record<string, string> = {
+    source: "stripe",
     event_id: event.id,
     event_type: event.type,
     livemode: event.livemode ? "true" : "false",

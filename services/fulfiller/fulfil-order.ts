@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { PermanentError, TransientError, errorMessage } from "../common/errors.js";
-import { parseStripeEvent } from "../common/event.js";
+import { parseStripeEvent, SENDGRID_EVENTS_TYPE } from "../common/event.js";
+import { recordDeliveries } from "./record-deliveries.js";
 import type { Logger } from "../common/logger.js";
 import { DeadlineExceededError, withDeadline, type MessagePublisher } from "../common/pubsub.js";
 import { serializeError } from "../common/http.js";
@@ -56,7 +57,8 @@ export type PushResult =
   | "dead_lettered"
   | "busy"
   | "claim_lost"
-  | "transient_failure";
+  | "transient_failure"
+  | "delivery_recorded";
 
 export interface PushOutcome {
   ack: boolean;
@@ -156,6 +158,16 @@ export class Fulfiller {
   ): Promise<PushOutcome> {
     const deadline = this.newDeadline();
     if (message.dataProblem) return this.deadLetter({ message, reason: message.dataProblem, log, deadline });
+    if (message.attributes.event_type === SENDGRID_EVENTS_TYPE) {
+      const outcome = await recordDeliveries(message.data, { store: this.deps.store, deadline, log });
+      if (outcome.result === "dead_letter")
+        return this.deadLetter({ message, reason: outcome.reason ?? "bad sendgrid.events", log, deadline });
+      return {
+        ack: outcome.ack,
+        result: outcome.result,
+        ...(outcome.reason ? { reason: outcome.reason } : {}),
+      };
+    }
     const event = parseStripeEvent(message.data);
     if (!event)
       return this.deadLetter({ message, reason: "message data is not a Stripe event", log, deadline });

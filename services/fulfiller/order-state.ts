@@ -9,6 +9,8 @@
  * A claim is a random `claim_id` and a lease. Every later write of the attempt
  * first checks it still holds the claim; a lost claim stops the attempt.
  */
+import type { DeliveryRecord } from "./delivery-state.js";
+
 export const ORDER_STATUSES = [
   "processing",
   "fulfilled",
@@ -31,6 +33,17 @@ export type EmailState = "none" | "sending" | "sent" | "not_sent";
 
 export interface EmailRecord {
   state: EmailState;
+  /** What SendGrid's Event Webhook says became of it (section 5a). */
+  delivery?: DeliveryRecord | null;
+  /** Operator resends after a bounce or drop (`orders resend --undelivered`). */
+  resend?: {
+    state: "sending" | "sent" | "not_sent" | "unknown";
+    claim_id?: string | null;
+    started_at?: Date | null;
+    error?: string | null;
+  } | null;
+  resent_at?: Date | null;
+  resent_by?: string | null;
   started_at?: Date | null;
   sent_at?: Date | null;
   message_id?: string | null;
@@ -62,6 +75,8 @@ export interface OrderRecord {
   /** Filled once the session has been read. */
   details?: OrderDetails | null;
   subscription_marker?: { state: "set" | "failed" | "already_set"; error?: string | null; at: Date } | null;
+  /** The stop-shipment notice after a refund or dispute (section 5a), when one was sent. */
+  stop_notice?: (EmailRecord & { message_id?: string | null }) | null;
 }
 
 /**

@@ -57,7 +57,7 @@ export interface OrderStore {
   /** Counts a delivery of an event that claims no order (ignored types). */
   recordEvent(eventId: string, eventType: string, outcome: string): Promise<void>;
   get(sessionId: string): Promise<OrderRecord | undefined>;
-  list(options: { status?: OrderStatus; limit: number }): Promise<OrderRecord[]>;
+  list(options: { status?: OrderStatus; undelivered?: boolean; limit: number }): Promise<OrderRecord[]>;
   /** A raw read-modify-write transaction, for operator tools. */
   transact<T>(
     sessionId: string,

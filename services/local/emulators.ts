@@ -1,6 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
 import { freePort } from "./ports.js";
+import { lineSplitter } from "./lines.js";
 
 export interface Emulator {
   name: "pubsub" | "firestore";
@@ -80,16 +81,16 @@ async function startEmulator(
   // detached: the emulator gets its own process group, so stop() reaches the Java child too.
   const child = spawn("gcloud", args, { detached: true, stdio: ["ignore", "pipe", "pipe"] });
   const output: string[] = [];
-  const collect = (chunk: Buffer) => {
-    for (const line of chunk.toString("utf8").split("\n")) {
-      if (!line.trim()) continue;
-      output.push(line);
-      if (output.length > 50) output.shift();
-      options.onLine?.(line);
-    }
+  const collect = (line: string) => {
+    output.push(line);
+    if (output.length > 50) output.shift();
+    options.onLine?.(line);
   };
-  child.stdout.on("data", collect);
-  child.stderr.on("data", collect);
+  for (const stream of [child.stdout, child.stderr]) {
+    const lines = lineSplitter(collect);
+    stream.on("data", (chunk: Buffer) => lines.push(chunk));
+    stream.on("end", () => lines.flush());
+  }
   let exited = false;
   const exitPromise = new Promise<void>((resolve) => {
     child.once("exit", () => {

@@ -52,6 +52,8 @@ async function main(): Promise<void> {
       FULFILMENT_PRODUCT_IDS: process.env.FULFILMENT_PRODUCT_IDS,
       FULFILMENT_OPT_IN_FIELD: process.env.FULFILMENT_OPT_IN_FIELD,
       FULFIL_TRIALS: process.env.FULFIL_TRIALS,
+      // e.g. warehouse+bounce@localhost.test: the capture server then plays back a bounce.
+      FULFILMENT_EMAIL_TO: process.env.FULFILMENT_EMAIL_TO,
       SENDGRID_TEMPLATE_ID: process.env.SENDGRID_TEMPLATE_ID,
       LOG_LEVEL: process.env.LOG_LEVEL,
     },

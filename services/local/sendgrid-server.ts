@@ -10,6 +10,8 @@ import { randomBytes } from "node:crypto";
 import { FaultPlan, type Fault } from "./fault-plan.js";
 import { LocalHttpServer, sendJson } from "./local-server.js";
 import { LOCAL } from "./defaults.js";
+import type { KeyObject } from "node:crypto";
+import { buildSendGridEvent, signSendGridBatch } from "./sendgrid-events.js";
 
 type Json = Record<string, unknown>;
 
@@ -35,6 +37,14 @@ export interface SendGridStandInOptions {
 
 export class SendGridStandIn extends LocalHttpServer {
   readonly emails: CapturedEmail[] = [];
+  /**
+   * Where to post signed delivery events after each accepted email, as SendGrid's Event
+   * Webhook does: `processed`, then `delivered`, or `bounce` for a recipient whose
+   * address contains "bounce". Unset: no events.
+   */
+  deliveryEvents: { url: string; privateKey: KeyObject } | undefined;
+  /** Delivery-event posts and their answers, for tests. */
+  readonly eventPosts: { status: number | string; events: number }[] = [];
   readonly faults = new FaultPlan();
   /** Every POST /v3/mail/send seen, accepted or not. */
   attempts = 0;
@@ -101,6 +111,43 @@ export class SendGridStandIn extends LocalHttpServer {
     }
     res.writeHead(202, { "x-message-id": messageId });
     res.end();
+    if (this.deliveryEvents) void this.postDeliveryEvents(email, this.deliveryEvents);
+  }
+
+  private async postDeliveryEvents(
+    email: CapturedEmail,
+    target: { url: string; privateKey: KeyObject },
+  ): Promise<void> {
+    const now = Math.floor(Date.now() / 1000);
+    const outcome = email.to.some((to) => to.includes("bounce")) ? "bounce" : "delivered";
+    for (const [event, timestamp] of [
+      ["processed", now],
+      [outcome, now + 1],
+    ] as const) {
+      const payload = JSON.stringify(
+        email.to.map((to) =>
+          buildSendGridEvent({
+            event,
+            email: to,
+            messageId: email.messageId,
+            customArgs: email.customArgs,
+            timestamp,
+          }),
+        ),
+      );
+      try {
+        const response = await fetch(target.url, {
+          method: "POST",
+          headers: { "content-type": "application/json", ...signSendGridBatch(payload, target.privateKey) },
+          body: payload,
+          signal: AbortSignal.timeout(5000),
+        });
+        await response.arrayBuffer();
+        this.eventPosts.push({ status: response.status, events: email.to.length });
+      } catch (err) {
+        this.eventPosts.push({ status: (err as Error).name, events: email.to.length });
+      }
+    }
   }
 }
 

@@ -12,6 +12,8 @@ import { createTopology } from "./pubsub-setup.js";
 import { StripeStandIn } from "./stripe-server.js";
 import { SendGridStandIn, type CapturedEmail } from "./sendgrid-server.js";
 import { LOCAL } from "./defaults.js";
+import { generateSendGridKeyPair } from "./sendgrid-events.js";
+import { lineSplitter } from "./lines.js";
 import { freePort, waitForHttpOk } from "./ports.js";
 import { SCALE_PRODUCT_ID } from "./stripe-objects.js";
 
@@ -111,6 +113,12 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
     }
 
     const receiverPort = await pick(options.ports?.receiver, LOCAL.ports.receiver);
+    // SendGrid's signed Event Webhook, played back by the capture server with a key made now.
+    const sendgridKeys = generateSendGridKeyPair();
+    sendgrid.deliveryEvents = {
+      url: `http://127.0.0.1:${receiverPort}/webhooks/sendgrid`,
+      privateKey: sendgridKeys.privateKey,
+    };
     const fulfillerPort = await pick(options.ports?.fulfiller, LOCAL.ports.fulfiller);
     const pubsub = new PubSub({ projectId: project, apiEndpoint: pubsubHost, emulatorMode: true });
     await createTopology(pubsub, {
@@ -135,6 +143,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       STRIPE_WEBHOOK_SECRET: LOCAL.webhookSecret,
       STRIPE_API_KEY: LOCAL.stripeApiKey,
       SENDGRID_API_KEY: LOCAL.sendgridApiKey,
+      SENDGRID_WEBHOOK_PUBLIC_KEY: sendgridKeys.publicKeyBase64,
       SENDGRID_API_BASE: sendgrid.url,
       EMAIL_FROM: LOCAL.emailFrom,
       FULFILMENT_EMAIL_TO: LOCAL.emailTo,
@@ -163,11 +172,12 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
           stdio: ["ignore", "pipe", "pipe"],
         },
       );
-      const forward = (chunk: Buffer) => {
-        for (const line of chunk.toString("utf8").split("\n")) if (line.trim()) log(name, line);
-      };
-      child.stdout.on("data", forward);
-      child.stderr.on("data", forward);
+      // One splitter per stream: stdout and stderr each deliver their own partial lines.
+      for (const stream of [child.stdout, child.stderr]) {
+        const lines = lineSplitter((line) => log(name, line));
+        stream.on("data", (chunk: Buffer) => lines.push(chunk));
+        stream.on("end", () => lines.flush());
+      }
       return child;
     };
 

@@ -1,14 +1,21 @@
 import Koa from "koa";
 import Router from "@koa/router";
 import type { Logger } from "../common/logger.js";
-import { eventAttributes } from "../common/event.js";
+import { eventAttributes, SENDGRID_EVENTS_TYPE } from "../common/event.js";
 import { healthMiddleware, requestMiddleware, type RequestState } from "../common/http.js";
 import { withDeadline, type MessagePublisher } from "../common/pubsub.js";
 import { AppError } from "../common/errors.js";
 import { readRawBody, MAX_BODY_BYTES } from "../common/read-raw-body.js";
 import { verifyStripeWebhook, WebhookRejectedError } from "./verify-signature.js";
+import {
+  SENDGRID_SIGNATURE_HEADER,
+  SENDGRID_TIMESTAMP_HEADER,
+  SendGridWebhookRejectedError,
+  type SendGridWebhookVerifier,
+} from "./verify-sendgrid.js";
 
 export const WEBHOOK_PATHS = ["/webhooks/stripe", "/webhook_succesful_payment"] as const;
+export const SENDGRID_WEBHOOK_PATH = "/webhooks/sendgrid";
 
 export interface ReceiverDeps {
   webhookSecrets: readonly string[];
@@ -18,6 +25,8 @@ export interface ReceiverDeps {
   /** Bound on one publish: past it the answer is 503 and Stripe retries. */
   publishTimeoutMs: number;
   logger: Logger;
+  /** SendGrid's signed Event Webhook; without it `/webhooks/sendgrid` answers 404. */
+  sendgrid?: SendGridWebhookVerifier | undefined;
   project?: string;
   isReady?: () => boolean;
   now?: () => number;
@@ -56,6 +65,17 @@ export function createApp(deps: ReceiverDeps): Koa {
       return;
     }
     const attributes = eventAttributes(event, new Date(receivedAt));
+    const messageId = await publish(state, payload, attributes);
+    ctx.body = { received: true, event_id: event.id, message_id: messageId };
+  };
+  for (const path of WEBHOOK_PATHS) router.post(path, receive);
+
+  /** Awaits the publish under its bound: 503 (the sender retries) unless Pub/Sub has it. */
+  const publish = async (
+    state: RequestState,
+    payload: Buffer,
+    attributes: Record<string, string>,
+  ): Promise<string> => {
     try {
       const messageId = await withDeadline(
         deps.publisher.publish(payload, attributes),
@@ -64,7 +84,7 @@ export function createApp(deps: ReceiverDeps): Koa {
       );
       state.logFields.outcome = "published";
       state.logFields.message_id = messageId;
-      ctx.body = { received: true, event_id: event.id, message_id: messageId };
+      return messageId;
     } catch (err) {
       state.logFields.outcome = "publish_failed";
       throw new AppError("could not hand the event to Pub/Sub; retry later", {
@@ -74,7 +94,39 @@ export function createApp(deps: ReceiverDeps): Koa {
       });
     }
   };
-  for (const path of WEBHOOK_PATHS) router.post(path, receive);
+
+  // SendGrid's Event Webhook: a signed batch, published unchanged as one message.
+  router.post(SENDGRID_WEBHOOK_PATH, async (ctx) => {
+    const state = ctx.state as RequestState;
+    state.logFields = { source: "sendgrid", event_type: SENDGRID_EVENTS_TYPE };
+    if (!deps.sendgrid) {
+      state.logFields.outcome = "not_configured";
+      throw new AppError("not found", { status: 404, code: "not_found" });
+    }
+    const receivedAt = now();
+    const payload = await readRawBody(ctx.req, deps.maxBodyBytes ?? MAX_BODY_BYTES);
+    let events;
+    try {
+      events = deps.sendgrid.verify({
+        payload,
+        signature: ctx.get(SENDGRID_SIGNATURE_HEADER) || undefined,
+        timestamp: ctx.get(SENDGRID_TIMESTAMP_HEADER) || undefined,
+        now: receivedAt,
+      });
+    } catch (err) {
+      if (err instanceof SendGridWebhookRejectedError)
+        Object.assign(state.logFields, { outcome: "rejected", reason: err.reason });
+      throw err;
+    }
+    state.logFields.event_count = events.length;
+    const messageId = await publish(state, payload, {
+      source: "sendgrid",
+      event_type: SENDGRID_EVENTS_TYPE,
+      event_count: String(events.length),
+      received_at: new Date(receivedAt).toISOString(),
+    });
+    ctx.body = { received: true, event_count: events.length, message_id: messageId };
+  });
 
   app.use(requestMiddleware(deps.logger, deps.project));
   app.use(healthMiddleware(deps.isReady ?? (() => true)));

@@ -11,6 +11,8 @@ const schema = z.object({
   }),
   STRIPE_EVENT_TYPES: fields.optionalList(),
   PUBLISH_TIMEOUT_MS: fields.positiveInt(4000),
+  /** SendGrid's Event Webhook verification key (base64); unset: /webhooks/sendgrid answers 404. */
+  SENDGRID_WEBHOOK_PUBLIC_KEY: z.string().optional(),
   PUBSUB_EMULATOR_HOST: fields.hostPort().optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
 });

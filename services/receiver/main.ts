@@ -5,6 +5,8 @@ import { exitOnStartupError, Readiness, serve } from "../common/http.js";
 import { PubSubPublisher } from "../common/pubsub.js";
 import { loadReceiverConfig } from "./config.js";
 import { createApp } from "./app.js";
+import { SendGridWebhookVerifier } from "./verify-sendgrid.js";
+import { ConfigError, errorMessage } from "../common/errors.js";
 
 async function main(): Promise<void> {
   const env = await resolveSecrets("receiver", process.env, createSecretManagerClient);
@@ -14,8 +16,19 @@ async function main(): Promise<void> {
   const publisher = new PubSubPublisher(pubsub, config.PUBSUB_TOPIC, {
     timeoutMs: config.PUBLISH_TIMEOUT_MS,
   });
+  let sendgrid: SendGridWebhookVerifier | undefined;
+  if (config.SENDGRID_WEBHOOK_PUBLIC_KEY) {
+    try {
+      sendgrid = new SendGridWebhookVerifier(config.SENDGRID_WEBHOOK_PUBLIC_KEY);
+    } catch (err) {
+      throw new ConfigError("receiver", [
+        `SENDGRID_WEBHOOK_PUBLIC_KEY: is not an ECDSA public key (copy the verification key from SendGrid's Event Webhook settings): ${errorMessage(err)}`,
+      ]);
+    }
+  }
   const readiness = new Readiness();
   const app = createApp({
+    sendgrid,
     webhookSecrets: config.STRIPE_WEBHOOK_SECRET,
     eventTypes: config.STRIPE_EVENT_TYPES,
     publisher,
@@ -39,6 +52,7 @@ async function main(): Promise<void> {
       topic: config.PUBSUB_TOPIC,
       secrets: config.STRIPE_WEBHOOK_SECRET.length,
       allowlist: config.STRIPE_EVENT_TYPES,
+      sendgrid_events: sendgrid ? "verified" : "off",
       emulator: config.PUBSUB_EMULATOR_HOST ?? null,
     },
     "receiver ready",

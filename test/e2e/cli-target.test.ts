@@ -24,7 +24,7 @@ function cli(args: string[], env: Record<string, string>): Promise<Run> {
       env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });
-    trackChild(`cli-target-${args[0] ?? ""}`, child);
+    trackChild(`cli-target-${args[0] ?? ""}`, child, { stdoutIsData: true });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));

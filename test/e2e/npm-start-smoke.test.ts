@@ -20,7 +20,7 @@ function runCli(
       env,
       stdio: ["ignore", "pipe", "pipe"],
     });
-    trackChild(`newcomer-${args[0] ?? ""}`, child);
+    trackChild(`newcomer-${args[0] ?? ""}`, child, { stdoutIsData: true });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
@@ -116,7 +116,9 @@ describe("e2e: `npm start` smoke test", function () {
         const draining = lines.findIndex((l) => l.includes("shutting down: draining"));
         const complete = lines.findIndex((l) => l.includes("shutdown complete"));
         expect(draining, `${service} drains`).to.be.greaterThan(-1);
-        expect(complete, `${service} completes after draining`).to.be.greaterThan(draining);
+        expect(complete, `${service} completes after draining:\n${lines.join("\n")}`).to.be.greaterThan(
+          draining,
+        );
       }
     } finally {
       try {

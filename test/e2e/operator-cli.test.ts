@@ -58,7 +58,7 @@ describe("e2e: operator CLI against the emulators and the local stack", function
         env: { ...stack.env, ...env },
         stdio: ["ignore", "pipe", "pipe"],
       });
-      trackChild(`cli-${args[0] ?? ""}`, child);
+      trackChild(`cli-${args[0] ?? ""}`, child, { stdoutIsData: true });
       let stdout = "";
       let stderr = "";
       child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));

@@ -1,4 +1,5 @@
 import type { ChildProcess } from "node:child_process";
+import { lineSplitter } from "../../services/local/lines.js";
 
 /**
  * Every line the services print during the run, in-process or as child processes,
@@ -19,15 +20,28 @@ export function recordServiceLine(part: string, line: string): void {
  * Every process the suite starts goes through here, so the hygiene check covers it.
  * Returns a function that gives the output so far as one string.
  */
-export function trackChild(name: string, child: ChildProcess): () => string {
+export function trackChild(
+  name: string,
+  child: ChildProcess,
+  options: { stdoutIsData?: boolean } = {},
+): () => string {
   let output = "";
-  const collect = (chunk: Buffer) => {
-    const text = chunk.toString();
-    output += text;
-    for (const line of text.split("\n")) if (line.trim()) recordServiceLine(`child:${name}`, line);
-  };
-  child.stdout?.on("data", collect);
-  child.stderr?.on("data", collect);
+  // A CLI command's stdout is its answer (`orders show` prints the customer, as asked);
+  // what it logs and warns goes to stderr, which is checked like every service's lines.
+  const streams = [
+    [child.stdout, !options.stdoutIsData],
+    [child.stderr, true],
+  ] as const;
+  for (const [stream, isLog] of streams) {
+    const lines = lineSplitter((line) => {
+      if (isLog) recordServiceLine(`child:${name}`, line);
+    });
+    stream?.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+      lines.push(chunk);
+    });
+    stream?.on("end", () => lines.flush());
+  }
   return () => output;
 }
 

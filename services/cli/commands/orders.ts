@@ -4,6 +4,7 @@ import type { OrderStore } from "../../fulfiller/ports.js";
 import { Fulfiller, SUBSCRIPTION_MARKER } from "../../fulfiller/fulfil-order.js";
 import { createStripeClient, StripeApiCatalog } from "../../fulfiller/adapters/stripe-catalog.js";
 import { SendGridMailer } from "../../fulfiller/adapters/sendgrid-mailer.js";
+import { resendUndelivered, ResendRefusedError } from "../../fulfiller/resend-undelivered.js";
 import { isLiveKey } from "../../fulfiller/classify-event.js";
 import { createLogger } from "../../common/logger.js";
 import { loadCliConfig, requireSettings, type CliConfig } from "../config.js";
@@ -91,6 +92,7 @@ function summary(o: OrderRecord): Record<string, unknown> {
     session_id: o.session_id,
     status: o.status,
     email: o.email.state,
+    delivery: o.email.delivery?.state ?? null,
     attempts: o.attempts,
     updated: o.updated_at.toISOString(),
     reason: o.reason,
@@ -106,18 +108,32 @@ export function ordersCommand(): Command {
     .command("list")
     .description("List orders, newest first.")
     .addOption(new Option("--status <status>", "only this status").choices([...ORDER_STATUSES]))
+    .option("--undelivered", "only orders whose email bounced or was dropped (SendGrid's Event Webhook)")
     .option("--limit <n>", "at most this many", (v) => Number(v), 100)
     .option("--json", "a JSON array for scripts")
-    .addHelpText("after", "\nExample:\n  npm run cli -- orders list --status needs_review")
-    .action(async (opts: { status?: OrderStatus; limit: number; json?: boolean }) => {
+    .addHelpText(
+      "after",
+      "\nExamples:\n  npm run cli -- orders list --status needs_review\n  npm run cli -- orders list --undelivered --json",
+    )
+    .action(async (opts: { status?: OrderStatus; undelivered?: boolean; limit: number; json?: boolean }) => {
       const clients = new PipelineClients(await loadCliConfig(process.env));
       try {
-        const list = await clients.orders().list({ status: opts.status, limit: opts.limit });
+        const list = await clients
+          .orders()
+          .list({ status: opts.status, undelivered: !!opts.undelivered, limit: opts.limit });
         if (opts.json) console.log(JSON.stringify(list.map(summary), null, 2));
         else
           console.log(
             list.length
-              ? table(list.map(summary), ["session_id", "status", "email", "attempts", "updated", "reason"])
+              ? table(list.map(summary), [
+                  "session_id",
+                  "status",
+                  "email",
+                  "delivery",
+                  "attempts",
+                  "updated",
+                  "reason",
+                ])
               : "no orders",
           );
       } finally {
@@ -188,6 +204,55 @@ export function ordersCommand(): Command {
         if (outcome.result !== "fulfilled") process.exitCode = 1;
         else if (isSubscription)
           reportMarker(sessionId, (await clients.orders().get(sessionId))?.subscription_marker);
+      } finally {
+        await clients.close();
+      }
+    });
+  orders
+    .command("resend")
+    .argument("<session_id>", "a fulfilled order whose email bounced or was dropped")
+    .description(
+      "Send the order email once more after a bounce or drop (fix the address or suppression first).",
+    )
+    .option("--undelivered", "required: resend because the email was not delivered")
+    .addHelpText(
+      "after",
+      "\nOnly for a fulfilled order whose delivery state is bounce or dropped (see `orders list --undelivered`).\n" +
+        "A second run sends nothing unless the new email bounces too.\n" +
+        "Example:\n  npm run cli -- orders resend cs_live_... --undelivered",
+    )
+    .action(async (sessionId: string, opts: { undelivered?: boolean }) => {
+      if (!opts.undelivered) throw new UsageError("say why: --undelivered (the only reason to resend)");
+      const config = requireSettings(await loadCliConfig(process.env), [
+        "SENDGRID_API_KEY",
+        "EMAIL_FROM",
+        "FULFILMENT_EMAIL_TO",
+      ]);
+      const clients = new PipelineClients(config);
+      try {
+        const outcome = await resendUndelivered(sessionId, `operator:${process.env.USER ?? "unknown"}`, {
+          store: clients.orders(),
+          mailer: new SendGridMailer({ apiKey: config.SENDGRID_API_KEY!, apiBase: config.SENDGRID_API_BASE }),
+          settings: {
+            emailTo: config.FULFILMENT_EMAIL_TO,
+            emailFrom: config.EMAIL_FROM!,
+            templateId: config.SENDGRID_TEMPLATE_ID,
+            deadlineMs: config.HANDLER_DEADLINE_MS,
+          },
+          log: createLogger({ service: "cli", level: "warn" }),
+        });
+        if (outcome.result === "resent") {
+          console.log(
+            `order ${sessionId}: email resent (SendGrid message id ${outcome.messageId ?? "unknown"})`,
+          );
+          return;
+        }
+        console.error(`order ${sessionId}: ${outcome.result}: ${outcome.reason ?? ""}`);
+        process.exitCode = 1;
+      } catch (err) {
+        if (!(err instanceof ResendRefusedError)) throw err;
+        console.error(`error: ${err.message}`);
+        process.exitCode = 1;
       } finally {
         await clients.close();
       }

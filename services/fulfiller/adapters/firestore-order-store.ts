@@ -10,6 +10,7 @@ import {
   type OrderStatus,
 } from "../order-state.js";
 import type { OrderStore } from "../ports.js";
+import { UNDELIVERED_STATES } from "../delivery-state.js";
 
 export const ORDERS = "orders";
 export const EVENTS = "stripe_events";
@@ -133,10 +134,12 @@ export class FirestoreOrderStore implements OrderStore {
   }
 
   /** Newest first. With a status, this needs the (status, updated_at desc) composite index Terraform creates. */
-  list(options: { status?: OrderStatus; limit: number }): Promise<OrderRecord[]> {
+  list(options: { status?: OrderStatus; undelivered?: boolean; limit: number }): Promise<OrderRecord[]> {
     return guard("query", async () => {
       let query = this.db.collection(ORDERS).orderBy("updated_at", "desc").limit(options.limit);
       if (options.status) query = query.where("status", "==", options.status);
+      // Needs the (email.delivery.state, updated_at desc) composite index Terraform creates.
+      if (options.undelivered) query = query.where("email.delivery.state", "in", [...UNDELIVERED_STATES]);
       const snap = await query.get();
       return snap.docs.map((doc) => toOrder(doc.data())!);
     });

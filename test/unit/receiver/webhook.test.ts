@@ -77,6 +77,7 @@ describe("unit: receiver webhook", () => {
         expect(response.status).to.equal(200);
       }
       expect(publisher.published[0]!.attributes).to.deep.equal({
+        source: "stripe",
         event_id: withAccount.id,
         event_type: "checkout.session.completed",
         object_id: session.id,

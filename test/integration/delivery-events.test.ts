@@ -1,0 +1,146 @@
+import { expect } from "chai";
+import { FulfillerHarness } from "../support/fulfiller-harness.js";
+import { createCheckout } from "../support/checkout.js";
+import { requireEmulators } from "../support/emulator-state.js";
+import { buildSendGridEvent } from "../../services/local/sendgrid-events.js";
+import { resendUndelivered, ResendRefusedError } from "../../services/fulfiller/resend-undelivered.js";
+import { SendGridMailer } from "../../services/fulfiller/adapters/sendgrid-mailer.js";
+
+describe("integration: delivery events recorded on the order, and the resend after a bounce", function () {
+  this.timeout(60_000);
+  let h: FulfillerHarness;
+
+  before(function () {
+    requireEmulators(this);
+  });
+  beforeEach(async () => {
+    h = await new FulfillerHarness().start();
+  });
+  afterEach(async () => h?.stop());
+
+  async function fulfilled() {
+    const c = createCheckout(h.stripe);
+    expect(await h.push(h.envelope(c.event()))).to.equal(204);
+    const [email] = h.sendgrid.emailsFor(c.sessionId);
+    return { sessionId: c.sessionId, messageId: email!.messageId, to: email!.to[0]! };
+  }
+  const events = (order: { sessionId: string; messageId: string; to: string }, kinds: [string, number][]) =>
+    kinds.map(([event, timestamp]) =>
+      buildSendGridEvent({
+        event,
+        email: order.to,
+        messageId: order.messageId,
+        customArgs: { order_id: order.sessionId, email_kind: "order" },
+        timestamp,
+      }),
+    );
+  const push = (batch: Record<string, unknown>[]) =>
+    h.push(
+      h.envelope(Buffer.from(JSON.stringify(batch)), {
+        source: "sendgrid",
+        event_type: "sendgrid.events",
+        event_count: String(batch.length),
+      }),
+    );
+  const T = Math.floor(Date.now() / 1000);
+
+  it("when an order email bounces, then the order records it, logs email_undelivered once, and lists as undelivered; a retried batch changes nothing", async () => {
+    const order = await fulfilled();
+    const batch = events(order, [
+      ["processed", T],
+      ["bounce", T + 2],
+    ]);
+    expect(await push(batch)).to.equal(204);
+    const recorded = await h.store.get(order.sessionId);
+    expect(recorded?.status).to.equal("fulfilled");
+    expect(recorded?.email.delivery).to.deep.include({ state: "bounce", events: 2 });
+    expect(recorded?.email.delivery?.reason).to.include("550 5.1.1");
+    expect(h.logs.lines.filter((l) => l.alert === "email_undelivered")).to.have.length(1);
+    expect(h.logs.find((l) => l.alert === "email_undelivered")).to.include({
+      severity: "ERROR",
+      delivery_state: "bounce",
+    });
+
+    expect(await push(batch)).to.equal(204); // SendGrid retries the batch
+    expect(await push(events(order, [["deferred", T + 9]]))).to.equal(204); // a late, weaker event
+    const after = await h.store.get(order.sessionId);
+    expect(after?.email.delivery).to.deep.include({ state: "bounce", events: 3 });
+    expect(h.logs.lines.filter((l) => l.alert === "email_undelivered")).to.have.length(1);
+    const undelivered = await h.store.list({ undelivered: true, limit: 50 });
+    expect(undelivered.map((o) => o.session_id)).to.include(order.sessionId);
+  });
+
+  it("when events arrive out of order, then delivered is kept over a later-arriving processed and deferred", async () => {
+    const order = await fulfilled();
+    expect(await push(events(order, [["delivered", T + 5]]))).to.equal(204);
+    expect(
+      await push(
+        events(order, [
+          ["processed", T],
+          ["deferred", T + 1],
+        ]),
+      ),
+    ).to.equal(204);
+    const recorded = await h.store.get(order.sessionId);
+    expect(recorded?.email.delivery?.state).to.equal("delivered");
+    const undelivered = await h.store.list({ undelivered: true, limit: 50 });
+    expect(undelivered.map((o) => o.session_id)).to.not.include(order.sessionId);
+  });
+
+  it("when events name an order that does not exist, or none, then they are acknowledged and ignored, never dead-lettered", async () => {
+    const ghost = { sessionId: "cs_test_ghost", messageId: "m0", to: "w@example.com" };
+    const other = buildSendGridEvent({
+      event: "delivered",
+      email: "x@example.com",
+      messageId: "m9",
+      customArgs: {},
+    });
+    expect(await push([...events(ghost, [["bounce", T]]), other])).to.equal(204);
+    expect(await h.store.get("cs_test_ghost")).to.equal(undefined);
+    expect(h.logs.find((l) => String(l.message).includes("does not exist"))).to.not.equal(undefined);
+    expect(await h.pullDeadLetters(1)).to.have.length(0);
+  });
+
+  it("when an operator resends after a bounce, then one email goes out under the new message id; again, nothing, until the new one bounces too", async () => {
+    const order = await fulfilled();
+    const deps = {
+      store: h.store,
+      mailer: new SendGridMailer({ apiKey: "SG.test-key", apiBase: h.sendgrid.url }),
+      settings: { emailTo: ["fulfilment@example.com"], emailFrom: "orders@example.com", deadlineMs: 5000 },
+      log: h.logs.logger,
+    };
+    const refused = await resendUndelivered(order.sessionId, "operator:test", deps).then(
+      () => "sent",
+      (e: unknown) => (e instanceof ResendRefusedError ? e.message : String(e)),
+    );
+    expect(refused).to.include("delivery state is not known yet");
+    expect(await push(events(order, [["bounce", T]]))).to.equal(204);
+
+    const first = await resendUndelivered(order.sessionId, "operator:test", deps);
+    expect(first.result).to.equal("resent");
+    const emails = h.sendgrid.emailsFor(order.sessionId);
+    expect(emails).to.have.length(2);
+    const resent = await h.store.get(order.sessionId);
+    expect(resent?.email).to.deep.include({
+      message_id: emails[1]!.messageId,
+      resent_by: "operator:test",
+      delivery: null,
+    });
+    expect(resent?.email.resend?.state).to.equal("sent");
+
+    const twice = await resendUndelivered(order.sessionId, "operator:test", deps).then(
+      () => "sent",
+      (e: unknown) => (e instanceof ResendRefusedError ? e.message : String(e)),
+    );
+    expect(twice).to.include("not known yet");
+    // The old message's bounce, retried by SendGrid, does not count against the new one.
+    expect(await push(events(order, [["bounce", T + 1]]))).to.equal(204);
+    expect((await h.store.get(order.sessionId))?.email.delivery).to.equal(null);
+    expect(h.sendgrid.emailsFor(order.sessionId)).to.have.length(2);
+
+    const newer = { ...order, messageId: emails[1]!.messageId };
+    expect(await push(events(newer, [["dropped", T + 30]]))).to.equal(204);
+    expect((await resendUndelivered(order.sessionId, "operator:test", deps)).result).to.equal("resent");
+    expect(h.sendgrid.emailsFor(order.sessionId)).to.have.length(3);
+  });
+});
