@@ -37,3 +37,21 @@ resource "google_firestore_index" "orders_by_status" {
     order      = "DESCENDING"
   }
 }
+
+# `orders list --undelivered` (newest first): the order email's delivery state in
+# (bounce, dropped), ordered by updated_at.
+resource "google_firestore_index" "orders_by_delivery_state" {
+  project    = var.project_id
+  database   = google_firestore_database.main.name
+  collection = "orders"
+
+  fields {
+    field_path = "email.delivery.state"
+    order      = "ASCENDING"
+  }
+
+  fields {
+    field_path = "updated_at"
+    order      = "DESCENDING"
+  }
+}

@@ -169,3 +169,33 @@ resource "google_monitoring_alert_policy" "fulfiller_5xx" {
     content   = "The fulfiller keeps refusing deliveries (Stripe, SendGrid or Firestore trouble). Pub/Sub retries, then dead-letters."
   }
 }
+
+# A log-match condition needs no log-based metric, so it can be created in the same apply
+# as everything else (an alert on a new metric is refused for minutes after the metric).
+resource "google_monitoring_alert_policy" "email_undelivered" {
+  project               = var.project_id
+  display_name          = "${var.name_prefix}: an order email was not delivered (bounce or drop)"
+  combiner              = "OR"
+  notification_channels = var.notification_channels
+
+  conditions {
+    display_name = "email_undelivered log lines"
+    condition_matched_log {
+      filter = "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"${local.names.fulfiller}\" AND jsonPayload.alert=\"email_undelivered\""
+      label_extractors = {
+        session_id = "EXTRACT(jsonPayload.session_id)"
+      }
+    }
+  }
+
+  alert_strategy {
+    notification_rate_limit {
+      period = "300s"
+    }
+  }
+
+  documentation {
+    mime_type = "text/markdown"
+    content   = "The warehouse did not get an order email (SendGrid bounced or dropped it): a paid order will not ship. `npm run cli -- orders list --undelivered` lists them and `orders show SESSION_ID` shows SendGrid's reason. Fix the recipient address (FULFILMENT_EMAIL_TO) or remove the suppression in SendGrid, then `npm run cli -- orders resend SESSION_ID --undelivered`."
+  }
+}

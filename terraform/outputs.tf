@@ -13,6 +13,11 @@ output "stripe_event_types_to_enable" {
   value       = ["checkout.session.completed", "checkout.session.async_payment_succeeded", "checkout.session.async_payment_failed"]
 }
 
+output "sendgrid_event_webhook_url" {
+  description = "Paste into SendGrid (Settings > Mail Settings > Event Webhook) as the HTTP POST URL, with the Signed Event Webhook on."
+  value       = "${google_cloud_run_v2_service.service["receiver"].uri}/webhooks/sendgrid"
+}
+
 output "receiver_url" {
   description = "Receiver service URL."
   value       = google_cloud_run_v2_service.service["receiver"].uri

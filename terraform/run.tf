@@ -11,6 +11,8 @@ locals {
       LOG_LEVEL             = var.log_level
     },
     length(var.stripe_event_types) > 0 ? { STRIPE_EVENT_TYPES = join(",", var.stripe_event_types) } : {},
+    # Only once the key has a version: the receiver reads it at start-up.
+    var.sendgrid_event_webhook ? { SENDGRID_WEBHOOK_PUBLIC_KEY = local.secret_ref["sendgrid_webhook_key"] } : {},
   )
 
   fulfiller_env = merge(
@@ -124,6 +126,7 @@ resource "google_cloud_run_v2_service" "service" {
   depends_on = [
     google_project_service.apis,
     google_secret_manager_secret_iam_member.receiver_reads_webhook_secret,
+    google_secret_manager_secret_iam_member.receiver_reads_sendgrid_webhook_key,
     google_secret_manager_secret_iam_member.fulfiller_reads_secrets,
     google_project_iam_member.fulfiller_firestore,
     google_firestore_database.main,

@@ -5,6 +5,9 @@ locals {
     stripe_webhook_secret = "${var.name_prefix}-webhook-secret"
     stripe_api_key        = "${var.name_prefix}-api-key"
     sendgrid_api_key      = "${var.name_prefix}-sendgrid-api-key"
+    # The Event Webhook's ECDSA verification key (public, but kept beside the others so it
+    # is rotated the same way); read by the receiver once var.sendgrid_event_webhook is on.
+    sendgrid_webhook_key = "${var.name_prefix}-sendgrid-webhook-key"
   }
 }
 
@@ -33,4 +36,11 @@ resource "google_secret_manager_secret_iam_member" "fulfiller_reads_secrets" {
   secret_id = google_secret_manager_secret.secrets[each.value].secret_id
   role      = "roles/secretmanager.secretAccessor"
   member    = google_service_account.fulfiller.member
+}
+
+resource "google_secret_manager_secret_iam_member" "receiver_reads_sendgrid_webhook_key" {
+  project   = var.project_id
+  secret_id = google_secret_manager_secret.secrets["sendgrid_webhook_key"].secret_id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = google_service_account.receiver.member
 }

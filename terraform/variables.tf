@@ -88,6 +88,12 @@ variable "stripe_event_types" {
   default     = []
 }
 
+variable "sendgrid_event_webhook" {
+  type        = bool
+  description = "Verify and accept SendGrid's signed Event Webhook at /webhooks/sendgrid (delivery tracking). Add the verification key's secret version first (terraform/README.md)."
+  default     = false
+}
+
 variable "fulfil_trials" {
   type        = bool
   description = "Whether a subscription that starts on a trial (no_payment_required) ships now."
