@@ -3,6 +3,7 @@
  * per request at info as in production (stdout is discarded by the harness).
  */
 import { createApp } from "../../services/receiver/app.js";
+import { SendGridWebhookVerifier } from "../../services/receiver/verify-sendgrid.js";
 import { createLogger } from "../../services/common/logger.js";
 import { serve } from "../../services/common/http.js";
 import { announce, benchPubSub, benchPublisher, env } from "./common.js";
@@ -13,7 +14,15 @@ const logger = createLogger({
   service: "receiver",
   level: process.env.BENCH_LOG_LEVEL === "warn" ? "warn" : "info",
 });
-const app = createApp({ webhookSecrets: [env.secret], publisher, publishTimeoutMs: 4000, logger });
+const app = createApp({
+  webhookSecrets: [env.secret],
+  publisher,
+  publishTimeoutMs: 4000,
+  logger,
+  ...(process.env.BENCH_SENDGRID_KEY
+    ? { sendgrid: new SendGridWebhookVerifier(process.env.BENCH_SENDGRID_KEY) }
+    : {}),
+});
 const running = await serve(app, { port: env.port, host: "127.0.0.1", logger });
 logger.info("bench receiver ready");
 announce(running.port);
