@@ -203,7 +203,9 @@ export class Fulfiller {
     let plan;
     try {
       if (this.draining) throw new TransientError("shutting down: not claiming new work");
-      plan = await deadline.run("claiming the order", () =>
+      // The claim may use the whole deadline: if it fails there is nothing to write down
+      // (the answer is 503), so no reserve is kept back from it.
+      plan = await deadline.record("claiming the order", () =>
         this.deps.store.claim({
           sessionId: attempt.sessionId,
           eventId: attempt.eventId,

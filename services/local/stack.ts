@@ -34,6 +34,8 @@ export interface StackOptions {
   onLine?: (part: string, line: string) => void;
   onEmail?: (email: CapturedEmail) => void;
   fulfillerEnv?: Record<string, string>;
+  /** Whether the capture server plays signed delivery events back to the receiver (default true). */
+  deliveryEvents?: boolean;
   /** Push subscription's dead-letter threshold (default LOCAL.maxDeliveryAttempts). */
   maxDeliveryAttempts?: number;
 }
@@ -115,10 +117,11 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
     const receiverPort = await pick(options.ports?.receiver, LOCAL.ports.receiver);
     // SendGrid's signed Event Webhook, played back by the capture server with a key made now.
     const sendgridKeys = generateSendGridKeyPair();
-    sendgrid.deliveryEvents = {
-      url: `http://127.0.0.1:${receiverPort}/webhooks/sendgrid`,
-      privateKey: sendgridKeys.privateKey,
-    };
+    if (options.deliveryEvents !== false)
+      sendgrid.deliveryEvents = {
+        url: `http://127.0.0.1:${receiverPort}/webhooks/sendgrid`,
+        privateKey: sendgridKeys.privateKey,
+      };
     const fulfillerPort = await pick(options.ports?.fulfiller, LOCAL.ports.fulfiller);
     const pubsub = new PubSub({ projectId: project, apiEndpoint: pubsubHost, emulatorMode: true });
     await createTopology(pubsub, {

@@ -101,6 +101,26 @@ describe("integration: delivery events recorded on the order, and the resend aft
     expect(await h.pullDeadLetters(1)).to.have.length(0);
   });
 
+  it("when events concern a stop-shipment notice, then they are recorded on the notice, not on the order email", async () => {
+    const order = await fulfilled();
+    await h.store.transact(order.sessionId, (o) => ({
+      next: o ? { ...o, stop_notice: { state: "sent", message_id: "noticeMsg1" } } : undefined,
+      result: undefined,
+    }));
+    const notice = buildSendGridEvent({
+      event: "delivered",
+      email: order.to,
+      messageId: "noticeMsg1",
+      customArgs: { order_id: order.sessionId, email_kind: "stop_notice" },
+      timestamp: T,
+    });
+    expect(await push([notice, ...events(order, [["delivered", T]])])).to.equal(204);
+    const recorded = await h.store.get(order.sessionId);
+    expect(recorded?.stop_notice?.delivery?.state).to.equal("delivered");
+    expect(recorded?.stop_notice?.delivery?.events).to.equal(1);
+    expect(recorded?.email.delivery).to.deep.include({ state: "delivered", events: 1 });
+  });
+
   it("when an operator resends after a bounce, then one email goes out under the new message id; again, nothing, until the new one bounces too", async () => {
     const order = await fulfilled();
     const deps = {

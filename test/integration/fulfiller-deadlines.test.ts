@@ -55,6 +55,7 @@ describe("integration: the attempt deadline holds, and no order is stranded", fu
       // Every session read takes 8 s: stripe-node's own retries would each wait again.
       h.stripe.addFault({ match: "GET /v1/checkout/sessions/", delayMs: 8000, times: 10 });
       const { value: status, ms } = await timed(() => h!.push(h!.envelope(c.event())));
+      console.log(`      answered ${status} after ${ms} ms (deadline 3000 ms, Stripe 8000 ms per read)`);
       expect(status).to.equal(503);
       expect(ms).to.be.lessThan(3000 + 700);
       expect(h.stripe.count("GET /v1/checkout/sessions/")).to.equal(1);

@@ -64,9 +64,19 @@ describe("integration: receiver → Pub/Sub emulator", function () {
     expect(message!.id).to.equal(body.message_id);
     expect(Buffer.compare(message!.data, Buffer.from(payload, "utf8"))).to.equal(0);
     expect(Object.keys(message!.attributes).sort()).to.deep.equal(
-      ["account", "api_version", "event_id", "event_type", "livemode", "object_id", "received_at"].sort(),
+      [
+        "source",
+        "account",
+        "api_version",
+        "event_id",
+        "event_type",
+        "livemode",
+        "object_id",
+        "received_at",
+      ].sort(),
     );
     expect(message!.attributes).to.include({
+      source: "stripe",
       event_id: event.id,
       event_type: "checkout.session.completed",
       livemode: "false",
