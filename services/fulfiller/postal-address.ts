@@ -1,13 +1,9 @@
 import addressFormatter from "@fragaria/address-formatter";
 
-export interface PostalAddress {
-  line1?: string | null;
-  line2?: string | null;
-  city?: string | null;
-  postal_code?: string | null;
-  state?: string | null;
-  country?: string | null;
-}
+import type { Address } from "./session.js";
+
+/** Stripe's address shape (line1, line2, city, postal_code, state, country). */
+export type PostalAddress = Address;
 
 const countryNames = new Intl.DisplayNames(["en"], { type: "region", fallback: "code" });
 

@@ -1,37 +1,16 @@
 import { expect } from "chai";
-import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Firestore } from "@google-cloud/firestore";
 import { writeLocalState, type LocalStackState } from "../../services/local/state-file.js";
 import { requireEmulators } from "../support/emulator-state.js";
-import { trackChild } from "../support/log-registry.js";
+import { runCli, type CliRun } from "../support/cli.js";
 import { seedOrder } from "../support/orders.js";
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
-/** The CLI as an operator runs it, with only the variables given (no GOOGLE_CLOUD_PROJECT unless set). */
-function cli(args: string[], env: Record<string, string>): Promise<Run> {
-  const started = Date.now();
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "services/cli/main.ts", ...args], {
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    trackChild(`cli-target-${args[0] ?? ""}`, child, { stdoutIsData: true });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-    child.once("exit", (code) => resolve({ code, stdout, stderr, ms: Date.now() - started }));
-  });
-}
+/** The CLI with only the variables given (no GOOGLE_CLOUD_PROJECT unless set). */
+const cli = (args: string[], env: Record<string, string>): Promise<CliRun> =>
+  runCli(args, { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env });
 
 describe("e2e: which pipeline the CLI targets, and how it fails", function () {
   this.timeout(120_000);

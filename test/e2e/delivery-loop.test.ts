@@ -1,12 +1,11 @@
 import { expect } from "chai";
-import { spawn } from "node:child_process";
 import { Firestore } from "@google-cloud/firestore";
 import { sendTestEvents } from "../../services/cli/commands/send-test-event.js";
 import { LOCAL } from "../../services/local/defaults.js";
 import { FirestoreOrderStore } from "../../services/fulfiller/adapters/firestore-order-store.js";
 import { requireEmulators } from "../support/emulator-state.js";
 import { startTestStack } from "../support/stack.js";
-import { trackChild } from "../support/log-registry.js";
+import { runCli } from "../support/cli.js";
 import { waitFor } from "../support/wait.js";
 
 describe("e2e: the delivery loop on the local stack (signed SendGrid events back to the receiver)", function () {
@@ -29,20 +28,7 @@ describe("e2e: the delivery loop on the local stack (signed SendGrid events back
     await db?.terminate();
   });
 
-  function cli(args: string[], env: Record<string, string> = {}) {
-    return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, ["--import", "tsx", "services/cli/main.ts", ...args], {
-        env: { ...stack.env, ...env },
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      trackChild(`delivery-cli-${args[0] ?? ""}`, child, { stdoutIsData: true });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-      child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-      child.once("exit", (code) => resolve({ code, stdout, stderr }));
-    });
-  }
+  const cli = (args: string[], env: Record<string, string> = {}) => runCli(args, { ...stack.env, ...env });
 
   it("when the order email bounces, then the receiver verifies the signed events, the order shows undelivered, and one resend goes out", async () => {
     const [sent] = await sendTestEvents({

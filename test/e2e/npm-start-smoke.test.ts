@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { trackChild } from "../support/log-registry.js";
+import { runCli } from "../support/cli.js";
 import { spawn } from "node:child_process";
 import { mkdtemp, readdir, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -10,24 +11,6 @@ import { LOCAL } from "../../services/local/defaults.js";
 import { isListening } from "../../services/local/ports.js";
 import { requireEmulators } from "../support/emulator-state.js";
 import { waitFor } from "../support/wait.js";
-
-function runCli(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "services/cli/main.ts", ...args], {
-      env,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    trackChild(`newcomer-${args[0] ?? ""}`, child, { stdoutIsData: true });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-    child.once("exit", (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe("e2e: `npm start` smoke test", function () {
   this.timeout(120_000);

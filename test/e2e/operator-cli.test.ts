@@ -1,5 +1,4 @@
 import { expect } from "chai";
-import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { Firestore } from "@google-cloud/firestore";
 import { PubSub } from "@google-cloud/pubsub";
@@ -23,14 +22,8 @@ import { requireEmulators } from "../support/emulator-state.js";
 import { startTestStack } from "../support/stack.js";
 import { waitFor } from "../support/wait.js";
 import { seedOrder } from "../support/orders.js";
-import { trackChild } from "../support/log-registry.js";
+import { runCli, type CliRun } from "../support/cli.js";
 import type { OrderRecord, OrderStatus } from "../../services/fulfiller/order-state.js";
-
-interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 describe("e2e: operator CLI against the emulators and the local stack", function () {
   this.timeout(120_000);
@@ -52,20 +45,8 @@ describe("e2e: operator CLI against the emulators and the local stack", function
     await pubsub?.close();
   });
 
-  function cli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
-    return new Promise((resolve) => {
-      const child = spawn(process.execPath, ["--import", "tsx", "services/cli/main.ts", ...args], {
-        env: { ...stack.env, ...env },
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      trackChild(`cli-${args[0] ?? ""}`, child, { stdoutIsData: true });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-      child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-      child.once("exit", (code) => resolve({ code, stdout, stderr }));
-    });
-  }
+  const cli = (args: string[], env: Record<string, string> = {}): Promise<CliRun> =>
+    runCli(args, { ...stack.env, ...env });
 
   async function dlqRows(): Promise<DeadLetterRow[]> {
     const run = await cli(["dlq", "list", "--json"]);
