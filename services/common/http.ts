@@ -197,7 +197,9 @@ export async function serve(app: Koa, options: ServeOptions): Promise<RunningSer
     hardStop.unref();
     void shutdown(signal).then(() => {
       clearTimeout(hardStop);
-      exit(0);
+      // pino writes stdout asynchronously: exiting with a write still in flight lets the
+      // exit-time flush overtake it, and lines reach Cloud Logging out of order.
+      options.logger.flush(() => exit(0));
     });
   };
   if (options.handleSignals !== false) {
