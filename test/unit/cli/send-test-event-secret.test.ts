@@ -1,18 +1,7 @@
 import { expect } from "chai";
 import { resolveSigningSecret } from "../../../services/cli/commands/send-test-event.js";
 import { LOCAL } from "../../../services/local/defaults.js";
-import type { SecretAccessor } from "../../../services/common/secrets.js";
-
-class FakeSecrets implements SecretAccessor {
-  readonly names: string[] = [];
-  constructor(private readonly values: Record<string, string>) {}
-  accessSecretVersion(request: { name: string }) {
-    this.names.push(request.name);
-    const value = this.values[request.name];
-    if (value === undefined) return Promise.reject(new Error("5 NOT_FOUND"));
-    return Promise.resolve([{ payload: { data: Buffer.from(value) } }] as const);
-  }
-}
+import { FakeSecrets } from "../../support/fake-secrets.js";
 
 describe("unit: send-test-event's signing secret", () => {
   it("when STRIPE_WEBHOOK_SECRET is an sm:// reference, then it is read from Secret Manager (first of the rolled secrets)", async () => {

@@ -1,7 +1,8 @@
 import { expect } from "chai";
+import { FakeSecrets } from "../../support/fake-secrets.js";
 import { ConfigError } from "../../../services/common/errors.js";
 import { loadReceiverConfig } from "../../../services/receiver/config.js";
-import { resolveSecrets, secretVersionName, type SecretAccessor } from "../../../services/common/secrets.js";
+import { resolveSecrets, secretVersionName } from "../../../services/common/secrets.js";
 import { traceFields } from "../../../services/common/logger.js";
 
 describe("unit: configuration", () => {
@@ -34,17 +35,6 @@ describe("unit: configuration", () => {
 });
 
 describe("unit: secret resolution", () => {
-  class FakeSecrets implements SecretAccessor {
-    readonly names: string[] = [];
-    constructor(private readonly values: Record<string, string>) {}
-    accessSecretVersion(request: { name: string }) {
-      this.names.push(request.name);
-      const value = this.values[request.name];
-      if (value === undefined) return Promise.reject(new Error("5 NOT_FOUND: secret not found"));
-      return Promise.resolve([{ payload: { data: Buffer.from(value) } }] as const);
-    }
-  }
-
   it("when values are sm:// references, then they are read from Secret Manager; plain values pass through", async () => {
     const client = new FakeSecrets({
       "projects/p1/secrets/stripe-key/versions/latest": "sk_test_123\n",

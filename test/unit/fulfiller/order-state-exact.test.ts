@@ -1,33 +1,15 @@
 // The order record's exact shape through the state machine (what `orders show` prints
 // and what the next attempt reads).
 import { expect } from "chai";
+import { at, firstClaim, request, T0 } from "../../support/order-claims.js";
 import {
   assertClaimHeld,
   ClaimLostError,
   concludeOrder,
   planClaim,
   releaseOrder,
-  type ClaimRequest,
   type OrderRecord,
 } from "../../../services/fulfiller/order-state.js";
-
-const T0 = new Date("2026-11-27T12:00:00Z");
-const at = (ms: number) => new Date(T0.getTime() + ms);
-const request = (over: Partial<ClaimRequest> = {}): ClaimRequest => ({
-  sessionId: "cs_test_1",
-  eventId: "evt_1",
-  eventType: "checkout.session.completed",
-  claimId: "claim-a",
-  now: T0,
-  leaseMs: 60_000,
-  ...over,
-});
-
-function firstClaim(): OrderRecord {
-  const plan = planClaim(undefined, request());
-  if (plan.outcome !== "claimed") throw new Error("expected a claim");
-  return plan.order;
-}
 
 describe("unit: order records, exactly", () => {
   it("when the first delivery claims an order, then the record is complete and its history says claimed", () => {

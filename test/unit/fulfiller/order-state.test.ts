@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { at, firstClaim as claimed, request, T0 } from "../../support/order-claims.js";
 import {
   assertClaimHeld,
   ClaimLostError,
@@ -6,27 +7,7 @@ import {
   HISTORY_LIMIT,
   planClaim,
   releaseOrder,
-  type ClaimRequest,
-  type OrderRecord,
 } from "../../../services/fulfiller/order-state.js";
-
-const T0 = new Date("2026-11-27T12:00:00Z");
-const at = (ms: number) => new Date(T0.getTime() + ms);
-const request = (over: Partial<ClaimRequest> = {}): ClaimRequest => ({
-  sessionId: "cs_test_1",
-  eventId: "evt_1",
-  eventType: "checkout.session.completed",
-  claimId: "claim-a",
-  now: T0,
-  leaseMs: 60_000,
-  ...over,
-});
-
-function claimed(): OrderRecord {
-  const plan = planClaim(undefined, request());
-  if (plan.outcome !== "claimed") throw new Error("expected a claim");
-  return plan.order;
-}
 
 describe("unit: order state machine", () => {
   it("when no order exists, then the delivery claims it with a lease", () => {
