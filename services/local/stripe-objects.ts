@@ -11,6 +11,12 @@ import eventFixture from "../../test/fixtures/stripe/event.json" with { type: "j
 import productFixture from "../../test/fixtures/stripe/product.json" with { type: "json" };
 import priceFixture from "../../test/fixtures/stripe/price.json" with { type: "json" };
 import subscriptionFixture from "../../test/fixtures/stripe/subscription.json" with { type: "json" };
+import paymentIntentFixture from "../../test/fixtures/stripe/payment_intent.json" with { type: "json" };
+import chargeFixture from "../../test/fixtures/stripe/charge.json" with { type: "json" };
+import refundFixture from "../../test/fixtures/stripe/refund.json" with { type: "json" };
+import disputeFixture from "../../test/fixtures/stripe/dispute.json" with { type: "json" };
+import invoiceFixture from "../../test/fixtures/stripe/invoice.json" with { type: "json" };
+import invoicePaymentFixture from "../../test/fixtures/stripe/invoice_payment.json" with { type: "json" };
 
 /** The API version this code is written and tested against; register the webhook endpoint with it. */
 export const STRIPE_API_VERSION: string = Stripe.API_VERSION;
@@ -139,6 +145,8 @@ export function buildSession(spec: SessionSpec = {}): Json {
     custom_fields: spec.customFields ?? [],
     metadata: spec.metadata ?? {},
     subscription: mode === "subscription" ? (spec.subscriptionId ?? randomId("sub")) : null,
+    // A subscription's first invoice (zero for a trial) is created by the session.
+    invoice: mode === "subscription" ? randomId("in") : null,
     payment_intent: mode === "payment" ? randomId("pi") : null,
     setup_intent: mode === "setup" ? randomId("seti") : null,
     url: null,
@@ -311,4 +319,174 @@ export function buildEvent(spec: EventSpec): Json {
   });
   if (spec.account) event.account = spec.account;
   return event;
+}
+
+const now = () => Math.floor(Date.now() / 1000);
+
+export interface ChargeSpec {
+  paymentIntentId: string;
+  amount: number;
+  currency: string;
+  livemode?: boolean;
+  /** Refunded so far (all of `amount`: fully refunded). */
+  amountRefunded?: number;
+  disputed?: boolean;
+}
+
+/** A charge as `GET /v1/charges/{id}` returns it. */
+export function buildCharge(id: string, spec: ChargeSpec): Json {
+  const charge = clone(chargeFixture) as Json;
+  const refunded = spec.amountRefunded ?? 0;
+  Object.assign(charge, {
+    id,
+    amount: spec.amount,
+    amount_captured: spec.amount,
+    amount_refunded: refunded,
+    refunded: refunded >= spec.amount,
+    disputed: !!spec.disputed,
+    captured: true,
+    paid: true,
+    status: "succeeded",
+    currency: spec.currency,
+    created: now(),
+    livemode: !!spec.livemode,
+    payment_intent: spec.paymentIntentId,
+    description: null,
+    refunds: { object: "list", data: [], has_more: false, url: `/v1/charges/${id}/refunds` },
+  });
+  return charge;
+}
+
+/** A succeeded PaymentIntent as `GET /v1/payment_intents/{id}` returns it (latest_charge an id unless expanded). */
+export function buildPaymentIntent(
+  id: string,
+  spec: { amount: number; currency: string; chargeId: string | null; livemode?: boolean },
+): Json {
+  const intent = clone(paymentIntentFixture) as Json;
+  Object.assign(intent, {
+    id,
+    amount: spec.amount,
+    amount_received: spec.chargeId ? spec.amount : 0,
+    canceled_at: null,
+    client_secret: `${id}_secret_${randomId("x", 16).slice(2)}`,
+    created: now(),
+    currency: spec.currency,
+    last_payment_error: null,
+    latest_charge: spec.chargeId,
+    livemode: !!spec.livemode,
+    next_action: null,
+    processing: null,
+    shipping: null,
+    status: spec.chargeId ? "succeeded" : "processing",
+    transfer_data: null,
+  });
+  return intent;
+}
+
+/** A refund of `amount` of a charge (a `charge.refunded` event carries the charge, not this). */
+export function buildRefund(spec: {
+  chargeId: string;
+  paymentIntentId: string;
+  amount: number;
+  currency: string;
+}): Json {
+  const refund = clone(refundFixture) as Json;
+  Object.assign(refund, {
+    id: randomId("re"),
+    amount: spec.amount,
+    charge: spec.chargeId,
+    payment_intent: spec.paymentIntentId,
+    currency: spec.currency,
+    created: now(),
+    status: "succeeded",
+    reason: "requested_by_customer",
+  });
+  return refund;
+}
+
+/** A dispute as a `charge.dispute.created` event carries it. */
+export function buildDispute(spec: {
+  chargeId: string;
+  paymentIntentId: string;
+  amount: number;
+  currency: string;
+  livemode?: boolean;
+}): Json {
+  const dispute = clone(disputeFixture) as Json;
+  Object.assign(dispute, {
+    id: randomId("dp"),
+    amount: spec.amount,
+    charge: spec.chargeId,
+    payment_intent: spec.paymentIntentId,
+    currency: spec.currency,
+    created: now(),
+    livemode: !!spec.livemode,
+    reason: "product_not_received",
+    status: "needs_response",
+  });
+  return dispute;
+}
+
+export interface InvoiceSpec {
+  subscriptionId: string;
+  currency: string;
+  amountPaid: number;
+  /** "subscription_create" (the session's first invoice) or "subscription_cycle" (renewals, trial ends). */
+  billingReason?: string;
+  livemode?: boolean;
+  customerEmail?: string | null;
+}
+
+/**
+ * An invoice as `GET /v1/invoices/{id}` returns it in the pinned API version: the
+ * subscription under `parent.subscription_details`, payments as `payments` (listed when expanded).
+ */
+export function buildInvoice(id: string, spec: InvoiceSpec): Json {
+  const invoice = clone(invoiceFixture) as Json;
+  Object.assign(invoice, {
+    id,
+    amount_due: spec.amountPaid,
+    amount_paid: spec.amountPaid,
+    amount_remaining: 0,
+    billing_reason: spec.billingReason ?? "subscription_create",
+    created: now(),
+    currency: spec.currency,
+    customer_email: spec.customerEmail ?? null,
+    due_date: null,
+    last_finalization_error: null,
+    livemode: !!spec.livemode,
+    status: "paid",
+    subtotal: spec.amountPaid,
+    total: spec.amountPaid,
+    from_invoice: null,
+    parent: {
+      quote_details: null,
+      subscription_details: { metadata: {}, subscription: spec.subscriptionId },
+      type: "subscription_details",
+    },
+    lines: { object: "list", data: [], has_more: false, url: `/v1/invoices/${id}/lines` },
+  });
+  return invoice;
+}
+
+/** The payment of an invoice by a PaymentIntent (`invoice.payments.data[]`). */
+export function buildInvoicePayment(
+  invoiceId: string,
+  spec: { paymentIntentId: string; amount: number; currency: string; livemode?: boolean },
+): Json {
+  const payment = clone(invoicePaymentFixture) as Json;
+  Object.assign(payment, {
+    id: randomId("inpay"),
+    amount_paid: spec.amount,
+    amount_requested: spec.amount,
+    created: now(),
+    currency: spec.currency,
+    invoice: invoiceId,
+    is_default: true,
+    livemode: !!spec.livemode,
+    payment: { type: "payment_intent", payment_intent: spec.paymentIntentId },
+    status: "paid",
+    status_transitions: { canceled_at: null, paid_at: now() },
+  });
+  return payment;
 }

@@ -6,6 +6,16 @@
 import http from "node:http";
 import { FaultPlan, type Fault } from "./fault-plan.js";
 import { LocalHttpServer, sendJson } from "./local-server.js";
+import {
+  buildCharge,
+  buildDispute,
+  buildEvent,
+  buildInvoice,
+  buildInvoicePayment,
+  buildPaymentIntent,
+  buildRefund,
+  randomId,
+} from "./stripe-objects.js";
 
 type Json = Record<string, unknown>;
 
@@ -20,6 +30,11 @@ export class StripeStandIn extends LocalHttpServer {
   readonly sessions = new Map<string, Json>();
   readonly lineItems = new Map<string, Json[]>();
   readonly subscriptions = new Map<string, Json>();
+  readonly paymentIntents = new Map<string, Json>();
+  readonly charges = new Map<string, Json>();
+  readonly invoices = new Map<string, Json>();
+  /** Invoice id to its payments (`invoice_payment` objects). */
+  readonly invoicePayments = new Map<string, Json[]>();
   readonly events: Json[] = [];
   readonly requests: RecordedRequest[] = [];
   readonly faults = new FaultPlan();
@@ -40,6 +55,166 @@ export class StripeStandIn extends LocalHttpServer {
     this.lineItems.set(id, objects.lineItems ?? []);
     if (objects.subscription) this.subscriptions.set(objects.subscription.id as string, objects.subscription);
     if (objects.event) this.events.push(objects.event);
+    this.addPaymentFor(objects.session);
+  }
+
+  /**
+   * The payment behind a session, as Stripe would hold it: a paid payment-mode session's
+   * PaymentIntent and charge; a subscription's first invoice (zero for a trial), and when
+   * paid its payment, PaymentIntent and charge. Nothing for an unpaid session's PaymentIntent
+   * beyond `processing`.
+   */
+  private addPaymentFor(session: Json): void {
+    const currency = (session.currency as string | null) ?? "usd";
+    const amount = (session.amount_total as number | null) ?? 0;
+    const livemode = session.livemode === true;
+    const paid = session.payment_status === "paid";
+    const intentId = typeof session.payment_intent === "string" ? session.payment_intent : null;
+    if (session.mode === "payment" && intentId && !this.paymentIntents.has(intentId)) {
+      const chargeId = paid ? randomId("ch") : null;
+      this.paymentIntents.set(
+        intentId,
+        buildPaymentIntent(intentId, { amount, currency, chargeId, livemode }),
+      );
+      if (chargeId)
+        this.charges.set(
+          chargeId,
+          buildCharge(chargeId, { paymentIntentId: intentId, amount, currency, livemode }),
+        );
+    }
+    const invoiceId = typeof session.invoice === "string" ? session.invoice : null;
+    if (session.mode === "subscription" && invoiceId && !this.invoices.has(invoiceId)) {
+      this.addInvoice({
+        id: invoiceId,
+        subscriptionId: session.subscription as string,
+        amountPaid: paid ? amount : 0,
+        currency,
+        livemode,
+        billingReason: "subscription_create",
+      });
+    }
+  }
+
+  /** Makes the change behind an after-sale event and returns the event Stripe would send. */
+  afterSale(action: string, sessionId: string): Json {
+    const livemode = this.sessions.get(sessionId)?.livemode === true;
+    switch (action) {
+      case "refund":
+        return buildEvent({ type: "charge.refunded", object: this.refund(sessionId).charge, livemode });
+      case "dispute":
+        return buildEvent({
+          type: "charge.dispute.created",
+          object: this.dispute(sessionId).dispute,
+          livemode,
+        });
+      case "convert-trial":
+        return buildEvent({ type: "invoice.paid", object: this.convertTrial(sessionId).invoice, livemode });
+      default:
+        return buildEvent({
+          type: "customer.subscription.deleted",
+          object: this.cancelSubscription(sessionId),
+          livemode,
+        });
+    }
+  }
+
+  /** A paid invoice of a subscription (with its PaymentIntent and charge when `amountPaid` > 0). */
+  addInvoice(spec: {
+    id?: string;
+    subscriptionId: string;
+    amountPaid: number;
+    currency: string;
+    livemode?: boolean;
+    billingReason?: string;
+  }): Json {
+    const id = spec.id ?? randomId("in");
+    const invoice = buildInvoice(id, spec);
+    this.invoices.set(id, invoice);
+    const payments: Json[] = [];
+    if (spec.amountPaid > 0) {
+      const intentId = randomId("pi");
+      const chargeId = randomId("ch");
+      const money = { amount: spec.amountPaid, currency: spec.currency, livemode: !!spec.livemode };
+      this.paymentIntents.set(intentId, buildPaymentIntent(intentId, { ...money, chargeId }));
+      this.charges.set(chargeId, buildCharge(chargeId, { ...money, paymentIntentId: intentId }));
+      payments.push(buildInvoicePayment(id, { ...money, paymentIntentId: intentId }));
+    }
+    this.invoicePayments.set(id, payments);
+    return invoice;
+  }
+
+  /** The charge that paid a session (through its PaymentIntent, or its subscription's first invoice). */
+  chargeOfSession(sessionId: string): Json | null {
+    const session = this.sessions.get(sessionId);
+    if (!session) return null;
+    let intentId = typeof session.payment_intent === "string" ? session.payment_intent : null;
+    if (!intentId && typeof session.invoice === "string") {
+      const payment = this.invoicePayments.get(session.invoice)?.[0]?.payment as Json | undefined;
+      intentId = (payment?.payment_intent as string | undefined) ?? null;
+    }
+    const chargeId = intentId ? (this.paymentIntents.get(intentId)?.latest_charge as string | null) : null;
+    return chargeId ? (this.charges.get(chargeId) ?? null) : null;
+  }
+
+  /** Refunds `amount` (default: what is left) of a session's charge, as the Dashboard would. */
+  refund(sessionId: string, amount?: number): { charge: Json; refund: Json } {
+    const charge = this.chargeOfSession(sessionId);
+    if (!charge) throw new Error(`no charge behind session ${sessionId}`);
+    const left = (charge.amount as number) - (charge.amount_refunded as number);
+    const value = Math.min(amount ?? left, left);
+    charge.amount_refunded = (charge.amount_refunded as number) + value;
+    charge.refunded = charge.amount_refunded === charge.amount;
+    const refund = buildRefund({
+      chargeId: charge.id as string,
+      paymentIntentId: charge.payment_intent as string,
+      amount: value,
+      currency: charge.currency as string,
+    });
+    return { charge, refund };
+  }
+
+  /** Opens a dispute on a session's charge. */
+  dispute(sessionId: string): { charge: Json; dispute: Json } {
+    const charge = this.chargeOfSession(sessionId);
+    if (!charge) throw new Error(`no charge behind session ${sessionId}`);
+    charge.disputed = true;
+    const dispute = buildDispute({
+      chargeId: charge.id as string,
+      paymentIntentId: charge.payment_intent as string,
+      amount: charge.amount as number,
+      currency: charge.currency as string,
+      livemode: charge.livemode === true,
+    });
+    return { charge, dispute };
+  }
+
+  /** The trial ends and the subscription's first invoice is paid (the session's amount). */
+  convertTrial(sessionId: string): { invoice: Json; subscription: Json } {
+    const session = this.sessions.get(sessionId);
+    const subscription = session ? this.subscriptions.get(session.subscription as string) : undefined;
+    if (!session || !subscription) throw new Error(`no subscription behind session ${sessionId}`);
+    const invoice = this.addInvoice({
+      subscriptionId: subscription.id as string,
+      amountPaid: (session.amount_total as number | null) || 1,
+      currency: (session.currency as string | null) ?? "usd",
+      livemode: session.livemode === true,
+      billingReason: "subscription_cycle",
+    });
+    Object.assign(subscription, {
+      status: "active",
+      trial_end: Math.floor(Date.now() / 1000),
+      latest_invoice: invoice.id,
+    });
+    return { invoice, subscription };
+  }
+
+  /** The subscription behind a session is cancelled. */
+  cancelSubscription(sessionId: string): Json {
+    const session = this.sessions.get(sessionId);
+    const subscription = session ? this.subscriptions.get(session.subscription as string) : undefined;
+    if (!subscription) throw new Error(`no subscription behind session ${sessionId}`);
+    Object.assign(subscription, { status: "canceled", canceled_at: Math.floor(Date.now() / 1000) });
+    return subscription;
   }
 
   addFault(fault: Fault): void {
@@ -58,6 +233,19 @@ export class StripeStandIn extends LocalHttpServer {
     if (url.pathname === "/__local/checkout" && method === "POST") {
       this.addCheckout(JSON.parse(raw) as Parameters<StripeStandIn["addCheckout"]>[0]);
       return send(res, 200, { ok: true });
+    }
+    // What happens after checkout, for `send-test-event --type refund|dispute|trial-converts|trial-cancelled`:
+    // the change is made as Stripe would make it, and its event recorded (for `reconcile`) and returned.
+    const local = /^\/__local\/(refund|dispute|convert-trial|cancel-subscription)$/.exec(url.pathname);
+    if (local && method === "POST") {
+      const { session } = JSON.parse(raw) as { session: string };
+      try {
+        const event = this.afterSale(local[1]!, session);
+        this.events.push(event);
+        return send(res, 200, event);
+      } catch (err) {
+        return send(res, 404, stripeError("invalid_request_error", (err as Error).message));
+      }
     }
     this.requests.push({
       method,
@@ -86,6 +274,12 @@ export class StripeStandIn extends LocalHttpServer {
       return send(res, fault.status, stripeError(type, fault.message ?? `injected ${fault.status}`));
     }
     this.route(method, url, new URLSearchParams(raw), res);
+  }
+
+  private expandIntent(payment: Json): Json {
+    const inner = payment.payment as Json;
+    const intent = this.paymentIntents.get(inner.payment_intent as string);
+    return intent ? { ...payment, payment: { ...inner, payment_intent: intent } } : payment;
   }
 
   private route(method: string, url: URL, body: URLSearchParams, res: http.ServerResponse): void {
@@ -134,6 +328,60 @@ export class StripeStandIn extends LocalHttpServer {
         subscription.metadata = metadata;
       }
       return send(res, 200, subscription);
+    }
+    if (method === "GET" && (m = /^\/v1\/payment_intents\/([^/]+)$/.exec(url.pathname))) {
+      const intent = this.paymentIntents.get(decodeURIComponent(m[1]!));
+      if (!intent) return send(res, 404, missing("payment_intent", m[1]!));
+      const charge = expand.includes("latest_charge")
+        ? this.charges.get(intent.latest_charge as string)
+        : undefined;
+      return send(res, 200, charge ? { ...intent, latest_charge: charge } : intent);
+    }
+    if (method === "GET" && (m = /^\/v1\/charges\/([^/]+)$/.exec(url.pathname))) {
+      const charge = this.charges.get(decodeURIComponent(m[1]!));
+      if (!charge) return send(res, 404, missing("charge", m[1]!));
+      return send(res, 200, charge);
+    }
+    if (method === "GET" && (m = /^\/v1\/invoices\/([^/]+)$/.exec(url.pathname))) {
+      const id = decodeURIComponent(m[1]!);
+      const invoice = this.invoices.get(id);
+      if (!invoice) return send(res, 404, missing("invoice", id));
+      // `payments` is includable: present only when expanded.
+      if (!expand.some((e) => e === "payments" || e.startsWith("payments."))) return send(res, 200, invoice);
+      const withIntents = expand.includes("payments.data.payment.payment_intent");
+      const payments = (this.invoicePayments.get(id) ?? []).map((p) =>
+        withIntents ? this.expandIntent(p) : p,
+      );
+      return send(res, 200, {
+        ...invoice,
+        payments: {
+          object: "list",
+          data: payments,
+          has_more: false,
+          url: `/v1/invoice_payments?invoice=${id}`,
+        },
+      });
+    }
+    if (method === "GET" && url.pathname === "/v1/invoice_payments") {
+      const invoice = url.searchParams.get("invoice");
+      const intent = url.searchParams.get("payment[payment_intent]");
+      const all = [...this.invoicePayments.values()].flat();
+      const selected = all.filter(
+        (p) =>
+          (invoice === null || p.invoice === invoice) &&
+          (intent === null || (p.payment as Json).payment_intent === intent),
+      );
+      return send(res, 200, page(selected, url, "/v1/invoice_payments"));
+    }
+    if (method === "GET" && url.pathname === "/v1/checkout/sessions") {
+      const intent = url.searchParams.get("payment_intent");
+      const subscription = url.searchParams.get("subscription");
+      const selected = [...this.sessions.values()].filter(
+        (s) =>
+          (intent === null || s.payment_intent === intent) &&
+          (subscription === null || s.subscription === subscription),
+      );
+      return send(res, 200, page(selected.map(collapseShippingRate), url, "/v1/checkout/sessions"));
     }
     if (method === "GET" && url.pathname === "/v1/events") {
       const types = [...url.searchParams.entries()]
