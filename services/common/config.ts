@@ -62,6 +62,16 @@ export const fields = {
   url: () => z.url({ message: "must be a URL such as http://127.0.0.1:12111" }),
   hostPort: () => z.string().regex(/^[^\s:/]+:\d{1,5}$/, "must be host:port such as 127.0.0.1:8085"),
   email: () => z.email({ message: "must be an email address" }),
+  /** Stripe product ids, comma-separated: a price id or a typo would match no line item and skip every order. */
+  productIds: () =>
+    fields.optionalList().superRefine((ids, ctx) => {
+      const bad = ids.filter((id) => !/^prod_[A-Za-z0-9]+$/.test(id));
+      if (bad.length)
+        ctx.addIssue({
+          code: "custom",
+          message: `must be Stripe product ids (prod_…), comma-separated; not product ids: ${bad.join(", ")}`,
+        });
+    }),
 } as const;
 
 export const projectIdField = z

@@ -1,9 +1,17 @@
 import type { StripeEventEnvelope } from "../common/event.js";
 
-export type CheckoutTrigger = "completed" | "async_payment_succeeded" | "async_payment_failed";
+/** Why a checkout is decided: one of its events, a trial's first paid invoice, or an operator's retry. */
+export type CheckoutTrigger =
+  "completed" | "async_payment_succeeded" | "async_payment_failed" | "trial_converted" | "retry";
 
 export type Classification =
-  { kind: "checkout"; sessionId: string; trigger: CheckoutTrigger } | { kind: "ignore"; reason: string };
+  | { kind: "checkout"; sessionId: string; trigger: CheckoutTrigger }
+  /** `charge.refunded` or `charge.dispute.created`: the charge, re-read, says what happened. */
+  | { kind: "charge"; chargeId: string; disputeId: string | null }
+  /** `invoice.paid`: may convert a trial (section 5a); renewals never re-ship. */
+  | { kind: "invoice_paid"; invoiceId: string }
+  | { kind: "subscription_deleted"; subscriptionId: string }
+  | { kind: "ignore"; reason: string };
 
 const CHECKOUT_TRIGGERS: Record<string, CheckoutTrigger> = {
   "checkout.session.completed": "completed",
@@ -17,22 +25,16 @@ export function isLiveKey(apiKey: string): boolean {
 }
 
 /**
- * What the fulfiller does with an event. Only the three Checkout Session events
- * matter, and only for sessions of this account in this key's mode: a test event
+ * What the fulfiller does with an event: the three Checkout Session events, and after
+ * the sale refunds, disputes, paid invoices (trial conversions) and cancelled
+ * subscriptions; only for objects of this account in this key's mode: a test event
  * reaching a live deployment (or the reverse) and Connect events (`account`) are
- * acknowledged and ignored, never dead-lettered. Renewals (`invoice.paid`) never ship.
+ * acknowledged and ignored, never dead-lettered.
  */
 export function classifyEvent(event: StripeEventEnvelope, options: { liveKey: boolean }): Classification {
   const trigger = CHECKOUT_TRIGGERS[event.type];
-  if (!trigger) {
-    return {
-      kind: "ignore",
-      reason:
-        event.type === "invoice.paid"
-          ? "renewal invoices never re-ship"
-          : `event type ${event.type} is not handled`,
-    };
-  }
+  const handled = trigger !== undefined || AFTER_SALE_TYPES.has(event.type);
+  if (!handled) return { kind: "ignore", reason: `event type ${event.type} is not handled` };
   if (typeof event.account === "string" && event.account) {
     return { kind: "ignore", reason: `Connect event for account ${event.account}` };
   }
@@ -42,9 +44,44 @@ export function classifyEvent(event: StripeEventEnvelope, options: { liveKey: bo
       reason: `livemode ${event.livemode} event but the API key is ${options.liveKey ? "live" : "test"}`,
     };
   }
-  const sessionId = event.data.object.id;
-  if (typeof sessionId !== "string" || !sessionId.startsWith("cs_")) {
+  const object = event.data.object as Record<string, unknown>;
+  const id = typeof object.id === "string" ? object.id : "";
+  switch (event.type) {
+    case "charge.refunded":
+      return id.startsWith("ch_")
+        ? { kind: "charge", chargeId: id, disputeId: null }
+        : { kind: "ignore", reason: "event does not name a charge" };
+    case "charge.dispute.created": {
+      const charge = typeof object.charge === "string" ? object.charge : "";
+      return charge.startsWith("ch_")
+        ? { kind: "charge", chargeId: charge, disputeId: id || null }
+        : { kind: "ignore", reason: "dispute does not name a charge" };
+    }
+    case "invoice.paid":
+      return id.startsWith("in_")
+        ? { kind: "invoice_paid", invoiceId: id }
+        : { kind: "ignore", reason: "event does not name an invoice" };
+    case "customer.subscription.deleted":
+      return id.startsWith("sub_")
+        ? { kind: "subscription_deleted", subscriptionId: id }
+        : { kind: "ignore", reason: "event does not name a subscription" };
+  }
+  const sessionId = id;
+  if (!trigger || !sessionId.startsWith("cs_")) {
     return { kind: "ignore", reason: "event does not name a Checkout Session" };
   }
   return { kind: "checkout", sessionId, trigger };
+}
+
+/** The event types after checkout that the fulfiller acts on (section 5a). */
+const AFTER_SALE_TYPES: ReadonlySet<string> = new Set([
+  "charge.refunded",
+  "charge.dispute.created",
+  "invoice.paid",
+  "customer.subscription.deleted",
+]);
+
+/** Every event type the pipeline needs from Stripe (the webhook endpoint's list, and `reconcile`'s). */
+export function handledEventTypes(): string[] {
+  return [...Object.keys(CHECKOUT_TRIGGERS), ...AFTER_SALE_TYPES];
 }

@@ -35,14 +35,14 @@ export function headerSafe(value: string, max = 200): string {
 }
 
 /** Text for the plain part: control characters other than newline removed, each value bounded. */
-function plain(value: string | null | undefined, max = 500): string {
+export function plain(value: string | null | undefined, max = 500): string {
   if (value === null || value === undefined || value === "") return "-";
   // eslint-disable-next-line no-control-regex
   const cleaned = value.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, " ").replace(/\r?\n/g, " ");
   return cleaned.length > max ? `${cleaned.slice(0, max - 1)}…` : cleaned;
 }
 
-function html(value: string | null | undefined, max = 500): string {
+export function html(value: string | null | undefined, max = 500): string {
   return escapeHtml(plain(value, max));
 }
 
@@ -56,7 +56,7 @@ export function orderReference(sessionId: string): string {
 }
 
 const DATE = new Intl.DateTimeFormat("en-GB", { dateStyle: "medium", timeZone: "UTC" });
-const DATE_TIME = new Intl.DateTimeFormat("en-GB", {
+export const DATE_TIME = new Intl.DateTimeFormat("en-GB", {
   dateStyle: "medium",
   timeStyle: "short",
   timeZone: "UTC",

@@ -2,8 +2,6 @@ import { z } from "zod";
 import { fields, parseConfig, type Env } from "../common/config.js";
 import { LOG_LEVELS } from "../common/logger.js";
 
-const PRODUCT_ID = /^prod_[A-Za-z0-9]+$/;
-
 const schema = z
   .object({
     PORT: fields.port(8080),
@@ -26,15 +24,7 @@ const schema = z
         (list) => list.every((a) => z.email().safeParse(a).success),
         "must be email addresses, comma-separated",
       ),
-    FULFILMENT_PRODUCT_IDS: fields.optionalList().superRefine((ids, ctx) => {
-      // A price id or a typo would match no line item and make every order `skipped`, which is final.
-      const bad = ids.filter((id) => !PRODUCT_ID.test(id));
-      if (bad.length)
-        ctx.addIssue({
-          code: "custom",
-          message: `must be Stripe product ids (prod_…), comma-separated; not product ids: ${bad.join(", ")}`,
-        });
-    }),
+    FULFILMENT_PRODUCT_IDS: fields.productIds(),
     FULFILMENT_OPT_IN_FIELD: z.string().optional(),
     FULFIL_TRIALS: fields.boolean(true),
     PUSH_AUTH: z.enum(["cloud-run", "oidc", "none"]).default("cloud-run"),

@@ -1,19 +1,30 @@
 import type { CheckoutTrigger } from "./classify-event.js";
+import type { PaymentCheck } from "./order-state.js";
 import { productIdOf, type CheckoutSession, type CustomField, type LineItem } from "./session.js";
 
 export type PaymentDecision =
   | { action: "fulfil" }
   | { action: "record"; status: "awaiting_payment" | "payment_failed" | "skipped"; reason: string };
 
+/** The reason an order waiting for its trial to convert is recorded with (section 5a). */
+export const TRIAL_REASON = "trial";
+
+/** A subscription that started on a trial: nothing was paid at checkout. */
+export function isTrialSession(session: CheckoutSession): boolean {
+  return session.mode === "subscription" && session.payment_status === "no_payment_required";
+}
+
 /**
  * Stripe's fulfilment guide: decide from the session as re-fetched, not the event.
  * Fulfil when the session is complete and paid, or complete with nothing to pay in a
- * mode other than setup (a subscription starting on a trial ships only when allowed).
+ * mode other than setup. A subscription starting on a trial ships at once only with
+ * FULFIL_TRIALS; otherwise it waits (`awaiting_payment`, reason `trial`) for its first
+ * paid invoice (`trialPaid`).
  */
 export function decidePayment(
   session: CheckoutSession,
   trigger: CheckoutTrigger,
-  options: { fulfilTrials: boolean },
+  options: { fulfilTrials: boolean; trialPaid?: boolean },
 ): PaymentDecision {
   if (session.mode === "setup") {
     return { action: "record", status: "skipped", reason: "setup-mode session: nothing was bought" };
@@ -30,8 +41,8 @@ export function decidePayment(
   }
   if (session.payment_status === "paid") return { action: "fulfil" };
   if (session.payment_status === "no_payment_required") {
-    if (session.mode === "subscription" && !options.fulfilTrials) {
-      return { action: "record", status: "skipped", reason: "subscription trial and FULFIL_TRIALS is false" };
+    if (session.mode === "subscription" && !options.fulfilTrials && !options.trialPaid) {
+      return { action: "record", status: "awaiting_payment", reason: TRIAL_REASON };
     }
     return { action: "fulfil" };
   }
@@ -92,4 +103,20 @@ export function decideShipping(
     options.optInField ? `custom field ${options.optInField} is not yes` : null,
   ].filter(Boolean);
   return { ships: false, reason: why.join(" and ") };
+}
+
+export type PaymentVerdict = { ships: true; refunded: number } | { ships: false; reason: string };
+
+/**
+ * The payment as re-read right before the order email (section 5a): nothing ships once
+ * the money has gone back. Fully refunded or disputed cancels; a partial refund ships,
+ * and the email says how much. No payment to check (nothing was charged) ships.
+ */
+export function judgePayment(check: PaymentCheck | null): PaymentVerdict {
+  if (!check) return { ships: true, refunded: 0 };
+  if (check.disputed)
+    return { ships: false, reason: `the payment is disputed (charge ${check.charge_id ?? "?"})` };
+  if (check.refunded || (check.amount > 0 && check.amount_refunded >= check.amount))
+    return { ships: false, reason: `the payment was refunded in full (charge ${check.charge_id ?? "?"})` };
+  return { ships: true, refunded: Math.max(0, check.amount_refunded) };
 }

@@ -2,12 +2,15 @@
  * The order state machine, as pure functions over plain records. The Firestore
  * adapter runs these inside transactions; tests run them directly.
  *
- *   (none) ──claim──▶ processing ──▶ fulfilled | skipped | payment_failed | needs_review   (final)
+ *   (none) ──claim──▶ processing ──▶ fulfilled | skipped | payment_failed | cancelled | needs_review   (final)
  *                          │  └────▶ awaiting_payment | failed   (claimable again)
  *                          └─ lease expires or released ─▶ claimable again
  *
  * A claim is a random `claim_id` and a lease. Every later write of the attempt
  * first checks it still holds the claim; a lost claim stops the attempt.
+ *
+ * After the order email, a refund or dispute sends one stop-shipment notice under a
+ * claim of its own on `stop_notice` (the order keeps its status): see after-sale-state.ts.
  */
 import type { DeliveryRecord } from "./delivery-state.js";
 
@@ -17,6 +20,7 @@ export const ORDER_STATUSES = [
   "skipped",
   "awaiting_payment",
   "payment_failed",
+  "cancelled",
   "failed",
   "needs_review",
 ] as const;
@@ -26,7 +30,17 @@ export const FINAL_STATUSES: ReadonlySet<OrderStatus> = new Set([
   "fulfilled",
   "skipped",
   "payment_failed",
+  "cancelled",
   "needs_review",
+]);
+
+/** What `orders retry` may decide again (section 6): never an order whose email went out. */
+export const RETRYABLE_STATUSES: ReadonlySet<OrderStatus> = new Set([
+  "skipped",
+  "failed",
+  "payment_failed",
+  "cancelled",
+  "awaiting_payment",
 ]);
 
 export type EmailState = "none" | "sending" | "sent" | "not_sent";
@@ -75,8 +89,56 @@ export interface OrderRecord {
   /** Filled once the session has been read. */
   details?: OrderDetails | null;
   subscription_marker?: { state: "set" | "failed" | "already_set"; error?: string | null; at: Date } | null;
-  /** The stop-shipment notice after a refund or dispute (section 5a), when one was sent. */
-  stop_notice?: (EmailRecord & { message_id?: string | null }) | null;
+  /** The stop-shipment notice after a refund or dispute (section 5a), under a claim of its own. */
+  stop_notice?: StopNoticeRecord | null;
+  /** How the order's payment is found again after the sale (queried by the after-sale events). */
+  payment_intent_id?: string | null;
+  subscription_id?: string | null;
+  /** The invoice whose payment the order shipped on (a subscription's first paid invoice). */
+  invoice_id?: string | null;
+  /** The payment as re-read right before the order email. */
+  payment?: PaymentCheck | null;
+  /** A refund or dispute after the sale, the latest seen. */
+  after_sale?: AfterSale | null;
+  /** A subscription that started on a trial with FULFIL_TRIALS=false: waits for its first paid invoice. */
+  trial_conversion?: {
+    state: "awaiting" | "converted" | "cancelled";
+    invoice_id?: string | null;
+    at: Date;
+  } | null;
+}
+
+export interface StopNoticeRecord extends EmailRecord {
+  /** The attempt that holds the notice, and until when (its own claim; the order keeps its status). */
+  claim_id?: string | null;
+  lease_expires_at?: Date | null;
+}
+
+/** The payment behind the session, as Stripe reports it now. */
+export interface PaymentCheck {
+  payment_intent_id: string | null;
+  charge_id: string | null;
+  currency: string | null;
+  amount: number;
+  amount_refunded: number;
+  /** Refunded in full. */
+  refunded: boolean;
+  disputed: boolean;
+  checked_at?: Date | null;
+}
+
+export interface AfterSale {
+  kind: "refunded" | "partially_refunded" | "disputed";
+  at: Date;
+  event_id: string | null;
+  charge_id: string | null;
+  payment_intent_id: string | null;
+  dispute_id?: string | null;
+  currency: string | null;
+  amount: number;
+  amount_refunded: number;
+  /** Whether a stop-shipment notice is owed, and what became of it. */
+  notice: "not_needed" | "not_emailed_yet" | "owed" | "sent" | "needs_review";
 }
 
 /**
@@ -230,6 +292,16 @@ export function planClaim(existing: OrderRecord | undefined, request: ClaimReque
   };
 }
 
+/**
+ * What a claim-checked write requires. `slot`: which claim, the order's own (`processing`
+ * + `claim_id`) or the stop-shipment notice's (`stop_notice.claim_id`).
+ */
+export interface ClaimCheck {
+  requireLiveLease: boolean;
+  minRemainingMs?: number;
+  slot?: "order" | "stop_notice";
+}
+
 export class ClaimLostError extends Error {
   constructor(sessionId: string, why: string) {
     super(`claim on order ${sessionId} lost: ${why}`);
@@ -245,9 +317,20 @@ export function assertClaimHeld(
   order: OrderRecord | undefined,
   claimId: string,
   now: Date,
-  options: { requireLiveLease: boolean; minRemainingMs?: number },
+  options: ClaimCheck,
 ): asserts order is OrderRecord {
   if (!order) throw new ClaimLostError("(unknown)", "order does not exist");
+  if (options.slot === "stop_notice") {
+    const notice = order.stop_notice;
+    if (notice?.claim_id !== claimId)
+      throw new ClaimLostError(order.session_id, `stop notice held by ${notice?.claim_id ?? "nobody"}`);
+    if (options.requireLiveLease) {
+      const remaining = (notice.lease_expires_at?.getTime() ?? 0) - now.getTime();
+      if (remaining <= (options.minRemainingMs ?? 0))
+        throw new ClaimLostError(order.session_id, `stop notice lease has ${remaining} ms left`);
+    }
+    return;
+  }
   if (order.status !== "processing" || order.claim_id !== claimId) {
     throw new ClaimLostError(
       order.session_id,

@@ -3,8 +3,15 @@
  * Adapters over the SDKs live in adapters/; tests use the same adapters against
  * emulators and local servers, or small fakes.
  */
-import type { CheckoutSession, LineItem, Subscription } from "./session.js";
-import type { ClaimPlan, ClaimRequest, OrderRecord, OrderStatus } from "./order-state.js";
+import type { ChargeState, CheckoutSession, InvoiceState, LineItem, Subscription } from "./session.js";
+import type {
+  ClaimCheck,
+  ClaimPlan,
+  ClaimRequest,
+  OrderRecord,
+  OrderStatus,
+  PaymentCheck,
+} from "./order-state.js";
 
 export interface CallOptions {
   /** Time left in this attempt's handler deadline. */
@@ -18,6 +25,28 @@ export interface StripeCatalog {
   listLineItems(sessionId: string, options: CallOptions): Promise<LineItem[]>;
   getSubscription(subscriptionId: string, options: CallOptions): Promise<Subscription>;
   markInitialOrderProcessed(subscriptionId: string, options: CallOptions): Promise<void>;
+  /**
+   * The payment behind an order now: a PaymentIntent's latest charge, or an invoice's
+   * payment (`invoice.payments`) and its charge. Null when nothing was charged.
+   */
+  getPayment(
+    ref: { paymentIntentId: string } | { invoiceId: string },
+    options: CallOptions,
+  ): Promise<PaymentCheck | null>;
+  getCharge(chargeId: string, options: CallOptions): Promise<ChargeState>;
+  getInvoice(invoiceId: string, options: CallOptions): Promise<InvoiceState>;
+  /** The Checkout Session that created a PaymentIntent (payment mode), if any. */
+  findSessionForPayment(paymentIntentId: string, options: CallOptions): Promise<string | null>;
+  /** The invoice a PaymentIntent paid, and its subscription, if any. */
+  findInvoiceForPayment(
+    paymentIntentId: string,
+    options: CallOptions,
+  ): Promise<{ invoiceId: string; subscriptionId: string | null } | null>;
+  /** The Checkout Session that created a subscription, and its first invoice. */
+  findSessionForSubscription(
+    subscriptionId: string,
+    options: CallOptions,
+  ): Promise<{ sessionId: string; invoiceId: string | null } | null>;
 }
 
 export interface OutgoingEmail {
@@ -52,8 +81,13 @@ export interface OrderStore {
     sessionId: string,
     claimId: string,
     change: (order: OrderRecord, now: Date) => OrderRecord,
-    options: { requireLiveLease: boolean; minRemainingMs?: number },
+    options: ClaimCheck,
   ): Promise<OrderRecord>;
+  /** Orders whose top-level `field` equals `value` (how after-sale events find their order). */
+  findBy(
+    field: "payment_intent_id" | "subscription_id" | "invoice_id",
+    value: string,
+  ): Promise<OrderRecord[]>;
   /** Counts a delivery of an event that claims no order (ignored types). */
   recordEvent(eventId: string, eventType: string, outcome: string): Promise<void>;
   get(sessionId: string): Promise<OrderRecord | undefined>;

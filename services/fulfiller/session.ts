@@ -35,6 +35,8 @@ export interface CheckoutSession {
   amount_total: number | null;
   subscription?: string | { id: string } | null;
   payment_intent?: string | { id: string } | null;
+  /** A subscription's first invoice (created by the session). */
+  invoice?: string | { id: string } | null;
   customer_details?: {
     name?: string | null;
     email?: string | null;
@@ -88,7 +90,30 @@ export interface Subscription {
   status?: string | null;
   /** Unix seconds; set while the subscription is on a trial. */
   trial_end?: number | null;
+  latest_invoice?: string | { id: string } | null;
   metadata?: Record<string, string> | null;
+}
+
+/** A charge as fulfilment reads it after the sale. */
+export interface ChargeState {
+  id: string;
+  payment_intent_id: string | null;
+  currency: string;
+  amount: number;
+  amount_refunded: number;
+  /** Refunded in full. */
+  refunded: boolean;
+  disputed: boolean;
+  livemode: boolean;
+}
+
+export interface InvoiceState {
+  id: string;
+  status: string | null;
+  amount_paid: number;
+  currency: string;
+  subscription_id: string | null;
+  billing_reason: string | null;
 }
 
 export function idOf(value: string | { id: string } | null | undefined): string | null {

@@ -26,6 +26,7 @@ function faultyStore(
       faults.hangRecordEvent ? new Promise(() => {}) : real.recordEvent(eventId, eventType, outcome),
     get: (sessionId) => real.get(sessionId),
     list: (options) => real.list(options),
+    findBy: (field, value) => real.findBy(field, value),
     transact: (sessionId, fn) => real.transact(sessionId, fn),
   };
 }

@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { FulfillerHarness } from "../support/fulfiller-harness.js";
+import { buildEvent } from "../../services/local/stripe-objects.js";
 import { createCheckout } from "../support/checkout.js";
 import { requireEmulators } from "../support/emulator-state.js";
 import { SCALE_LINE, STRAP_LINE, type LineSpec } from "../../services/local/stripe-objects.js";
@@ -387,18 +388,23 @@ describe("integration: fulfiller (Firestore + Pub/Sub emulators, Stripe and Send
       expect(order?.subscription_marker?.state).to.equal("failed");
     });
 
-    it("then renewals (invoice.paid) are ignored", async () => {
-      const status = await h.push(
-        h.envelope({
-          id: "evt_renewal",
-          object: "event",
-          type: "invoice.paid",
-          livemode: false,
-          data: { object: { id: "in_1", object: "invoice" } },
-        }),
-      );
-      expect(status).to.equal(204);
-      expect(h.stripe.requests).to.have.length(0);
+    it("then renewals (invoice.paid) of a subscription that shipped are ignored", async () => {
+      const c = createCheckout(h.stripe, { mode: "subscription" });
+      expect(await h.push(h.envelope(c.event()))).to.equal(204);
+      const renewal = h.stripe.addInvoice({
+        subscriptionId: c.session.subscription as string,
+        amountPaid: 12900,
+        currency: "usd",
+        billingReason: "subscription_cycle",
+      });
+      const before = h.stripe.requests.length;
+      expect(await h.push(h.envelope(buildEvent({ type: "invoice.paid", object: renewal })))).to.equal(204);
+      // One read of the invoice, to know it is a renewal; no session, no send.
+      expect(h.stripe.requests.slice(before).map((r) => `${r.method} ${r.path}`)).to.deep.equal([
+        `GET /v1/invoices/${renewal.id as string}`,
+      ]);
+      expect(h.sendgrid.attempts).to.equal(1);
+      expect((await h.store.get(c.sessionId))?.status).to.equal("fulfilled");
     });
   });
 

@@ -40,7 +40,9 @@ export class FulfillerHarness {
   dlqTopic = "";
   server!: Listening;
   fulfiller!: Fulfiller;
+  settings!: FulfilmentSettings;
   private deadLetter!: MessagePublisher;
+  private stripeApiKey = STRIPE_TEST_KEY;
   private counter = 0;
 
   async start(options: HarnessOptions = {}): Promise<this> {
@@ -62,19 +64,9 @@ export class FulfillerHarness {
       deadLetterSource: "fulfiller-test",
       ...options.settings,
     };
-    this.fulfiller = new Fulfiller({
-      store: options.wrapStore ? options.wrapStore(this.store) : this.store,
-      stripe: new StripeApiCatalog(
-        createStripeClient({
-          apiKey: options.stripeApiKey ?? STRIPE_TEST_KEY,
-          apiBase: this.stripe.url,
-          timeoutMs: settings.deadlineMs,
-        }),
-      ),
-      mailer: new SendGridMailer({ apiKey: "SG.test-key", apiBase: this.sendgrid.url }),
-      deadLetter: this.deadLetter,
-      settings,
-    });
+    this.settings = settings;
+    this.stripeApiKey = options.stripeApiKey ?? STRIPE_TEST_KEY;
+    this.fulfiller = this.makeFulfiller({}, options.wrapStore ? options.wrapStore(this.store) : this.store);
     this.server = await listen(
       createApp({
         fulfiller: this.fulfiller,
@@ -83,6 +75,24 @@ export class FulfillerHarness {
       }),
     );
     return this;
+  }
+
+  /** Another fulfiller over the same store and stand-ins (as a redeployed one, or the operator's CLI, would be). */
+  makeFulfiller(settings: Partial<FulfilmentSettings> = {}, store: OrderStore = this.store): Fulfiller {
+    const merged = { ...this.settings, ...settings };
+    return new Fulfiller({
+      store,
+      stripe: new StripeApiCatalog(
+        createStripeClient({
+          apiKey: this.stripeApiKey,
+          apiBase: this.stripe.url,
+          timeoutMs: merged.deadlineMs,
+        }),
+      ),
+      mailer: new SendGridMailer({ apiKey: "SG.test-key", apiBase: this.sendgrid.url }),
+      deadLetter: this.deadLetter,
+      settings: merged,
+    });
   }
 
   envelope(

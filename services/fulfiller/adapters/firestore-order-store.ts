@@ -4,6 +4,7 @@ import {
   assertClaimHeld,
   ClaimLostError,
   planClaim,
+  type ClaimCheck,
   type ClaimPlan,
   type ClaimRequest,
   type OrderRecord,
@@ -97,7 +98,7 @@ export class FirestoreOrderStore implements OrderStore {
     sessionId: string,
     claimId: string,
     change: (order: OrderRecord, now: Date) => OrderRecord,
-    options: { requireLiveLease: boolean; minRemainingMs?: number },
+    options: ClaimCheck,
   ): Promise<OrderRecord> {
     return guard("update", () =>
       this.db.runTransaction(async (tx) => {
@@ -141,6 +142,17 @@ export class FirestoreOrderStore implements OrderStore {
       // Needs the (email.delivery.state, updated_at desc) composite index Terraform creates.
       if (options.undelivered) query = query.where("email.delivery.state", "in", [...UNDELIVERED_STATES]);
       const snap = await query.get();
+      return snap.docs.map((doc) => toOrder(doc.data())!);
+    });
+  }
+
+  findBy(
+    field: "payment_intent_id" | "subscription_id" | "invoice_id",
+    value: string,
+  ): Promise<OrderRecord[]> {
+    return guard("query", async () => {
+      // An equality on one field: served by Firestore's automatic single-field index.
+      const snap = await this.db.collection(ORDERS).where(field, "==", value).limit(10).get();
       return snap.docs.map((doc) => toOrder(doc.data())!);
     });
   }

@@ -34,10 +34,61 @@ describe("unit: event classification, exactly", () => {
       { kind: "checkout", sessionId: "cs_test_1", trigger: "async_payment_failed" },
     ],
     [
-      "a renewal",
+      "an invoice is paid (a renewal, or a trial converting)",
+      event({ type: "invoice.paid", objectId: "in_1" }),
+      false,
+      { kind: "invoice_paid", invoiceId: "in_1" },
+    ],
+    [
+      "invoice.paid names no invoice",
       event({ type: "invoice.paid" }),
       false,
-      { kind: "ignore", reason: "renewal invoices never re-ship" },
+      { kind: "ignore", reason: "event does not name an invoice" },
+    ],
+    [
+      "a charge is refunded",
+      event({ type: "charge.refunded", objectId: "ch_1" }),
+      false,
+      { kind: "charge", chargeId: "ch_1", disputeId: null },
+    ],
+    [
+      "charge.refunded names no charge",
+      event({ type: "charge.refunded" }),
+      false,
+      { kind: "ignore", reason: "event does not name a charge" },
+    ],
+    [
+      "a dispute is opened",
+      {
+        ...event({ type: "charge.dispute.created", objectId: "dp_1" }),
+        data: { object: { id: "dp_1", charge: "ch_2" } },
+      },
+      false,
+      { kind: "charge", chargeId: "ch_2", disputeId: "dp_1" },
+    ],
+    [
+      "a dispute names no charge",
+      event({ type: "charge.dispute.created", objectId: "dp_1" }),
+      false,
+      { kind: "ignore", reason: "dispute does not name a charge" },
+    ],
+    [
+      "a subscription is deleted",
+      event({ type: "customer.subscription.deleted", objectId: "sub_1" }),
+      false,
+      { kind: "subscription_deleted", subscriptionId: "sub_1" },
+    ],
+    [
+      "customer.subscription.deleted names no subscription",
+      event({ type: "customer.subscription.deleted" }),
+      false,
+      { kind: "ignore", reason: "event does not name a subscription" },
+    ],
+    [
+      "a refund of a test charge reaches a live key",
+      event({ type: "charge.refunded", objectId: "ch_1" }),
+      true,
+      { kind: "ignore", reason: "livemode false event but the API key is live" },
     ],
     [
       "another type",
@@ -83,7 +134,7 @@ describe("unit: event classification, exactly", () => {
     ],
   ];
   for (const [name, e, liveKey, expected] of cases) {
-    it(`when ${name}, then ${expected.kind === "ignore" ? `ignored: ${expected.reason}` : expected.trigger}`, () => {
+    it(`when ${name}, then ${expected.kind === "ignore" ? `ignored: ${expected.reason}` : expected.kind === "checkout" ? expected.trigger : expected.kind}`, () => {
       expect(classifyEvent(e, { liveKey })).to.deep.equal(expected);
     });
   }
@@ -134,11 +185,17 @@ describe("unit: payment decision, exactly", () => {
       decidePayment(session({ mode: "subscription", payment_status: "no_payment_required" }), "completed", {
         fulfilTrials: false,
       }),
-    ).to.deep.equal({
-      action: "record",
-      status: "skipped",
-      reason: "subscription trial and FULFIL_TRIALS is false",
-    });
+    ).to.deep.equal({ action: "record", status: "awaiting_payment", reason: "trial" });
+    expect(
+      decidePayment(
+        session({ mode: "subscription", payment_status: "no_payment_required" }),
+        "trial_converted",
+        {
+          fulfilTrials: false,
+          trialPaid: true,
+        },
+      ),
+    ).to.deep.equal({ action: "fulfil" });
     expect(
       decidePayment(session({ payment_status: "no_payment_required" }), "completed", { fulfilTrials: false }),
     ).to.deep.equal({ action: "fulfil" });

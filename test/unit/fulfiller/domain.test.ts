@@ -35,8 +35,8 @@ describe("unit: classify events", () => {
     expect(
       classifyEvent(event("checkout.session.completed", { account: "acct_1" }), { liveKey: false }).kind,
     ).to.equal("ignore");
-    const renewal = classifyEvent(event("invoice.paid"), { liveKey: false });
-    expect(renewal).to.deep.include({ kind: "ignore", reason: "renewal invoices never re-ship" });
+    const other = classifyEvent(event("customer.created"), { liveKey: false });
+    expect(other).to.deep.include({ kind: "ignore", reason: "event type customer.created is not handled" });
   });
   it("when keys are live or test, secret or restricted, then isLiveKey says which", () => {
     expect(["sk_live_x", "rk_live_x", "sk_test_x", "rk_test_x"].map(isLiveKey)).to.deep.equal([
@@ -66,10 +66,16 @@ describe("unit: payment decision (from the re-fetched session)", () => {
   it("when setup mode, then skipped", () => {
     expect(decidePayment(session({ mode: "setup" }), "completed", options)).to.include({ status: "skipped" });
   });
-  it("when a trial subscription, then fulfil only with FULFIL_TRIALS", () => {
+  it("when a trial subscription, then fulfil at once only with FULFIL_TRIALS, else wait for its first paid invoice", () => {
     const trial = session({ mode: "subscription", paymentStatus: "no_payment_required" });
     expect(decidePayment(trial, "completed", { fulfilTrials: true })).to.deep.equal({ action: "fulfil" });
-    expect(decidePayment(trial, "completed", { fulfilTrials: false })).to.include({ status: "skipped" });
+    expect(decidePayment(trial, "completed", { fulfilTrials: false })).to.include({
+      status: "awaiting_payment",
+      reason: "trial",
+    });
+    expect(decidePayment(trial, "trial_converted", { fulfilTrials: false, trialPaid: true })).to.deep.equal({
+      action: "fulfil",
+    });
   });
   it("when no payment is required in payment mode (100% coupon), then fulfil", () => {
     expect(

@@ -1,0 +1,346 @@
+/**
+ * What operators do to an order through the CLI, on the same claim, send and record
+ * code as a delivery: re-decide it (`orders retry`), settle a needs_review order
+ * (`orders resolve --resend` / `--sent`), send a stop-shipment notice that was owed
+ * while the order was in review, and mark a subscription shipped.
+ */
+import { errorMessage } from "../common/errors.js";
+import type { Logger } from "../common/logger.js";
+import { sendStopNotice } from "./after-sale.js";
+import { composeOrderEmail } from "./compose-email.js";
+import { judgePayment } from "./decide-fulfilment.js";
+import { decideCheckout, fulfilCheckout, type CheckoutDecision } from "./fulfil-checkout.js";
+import { buildOrderDetails } from "./order-details.js";
+import { HISTORY_LIMIT, RETRYABLE_STATUSES, type OrderRecord, type OrderStatus } from "./order-state.js";
+import {
+  OPERATOR_MESSAGE,
+  type Attempt,
+  type EmailSlot,
+  type OrderWork,
+  type PushOutcome,
+} from "./order-work.js";
+
+/** The operator asked for something the order's state does not allow; nothing was changed. */
+export class OperatorRefusedError extends Error {}
+
+/** Which email of a needs_review order is in doubt: the stop-shipment notice, or the order email. */
+export function emailInDoubt(order: OrderRecord): EmailSlot {
+  return order.stop_notice?.state === "sending" || order.after_sale?.notice === "needs_review"
+    ? "stop_notice"
+    : "email";
+}
+
+function history(order: OrderRecord, now: Date, status: OrderStatus, reason: string): OrderRecord["history"] {
+  return [...order.history, { at: now, status, reason, event_id: null }].slice(-HISTORY_LIMIT);
+}
+
+/**
+ * `orders resolve --sent`: the operator saw in SendGrid's activity that the email in
+ * doubt went out. The order is fulfilled again (its order email did go out).
+ */
+export function confirmSentChange(
+  order: OrderRecord | undefined,
+  sessionId: string,
+  operator: string,
+  now: Date,
+): OrderRecord {
+  if (!order) throw new OperatorRefusedError(`no order ${sessionId}`);
+  if (order.status !== "needs_review")
+    throw new OperatorRefusedError(
+      `order ${sessionId} is ${order.status}; only needs_review orders are resolved`,
+    );
+  if (emailInDoubt(order) === "stop_notice") {
+    const reason = `operator confirmed the stop-shipment notice was sent (${operator})`;
+    return {
+      ...order,
+      status: "fulfilled",
+      reason,
+      claim_id: null,
+      lease_expires_at: null,
+      stop_notice: {
+        ...order.stop_notice!,
+        state: "sent",
+        sent_at: order.stop_notice?.started_at ?? now,
+        by: "operator:confirmed",
+        claim_id: null,
+        lease_expires_at: null,
+      },
+      after_sale: order.after_sale ? { ...order.after_sale, notice: "sent" } : null,
+      updated_at: now,
+      history: history(order, now, "fulfilled", reason),
+    };
+  }
+  const reason = `operator confirmed the email was sent (${operator})`;
+  return {
+    ...order,
+    status: "fulfilled",
+    reason,
+    claim_id: null,
+    lease_expires_at: null,
+    email: {
+      ...order.email,
+      state: "sent",
+      sent_at: order.email.started_at ?? now,
+      by: "operator:confirmed",
+    },
+    updated_at: now,
+    history: history(order, now, "fulfilled", reason),
+  };
+}
+
+export class OperatorActions {
+  constructor(private readonly work: OrderWork) {}
+
+  private attempt(
+    sessionId: string,
+    claimId: string,
+    slot: EmailSlot,
+    leaseExpiresAt: Date | null | undefined,
+    log: Logger,
+    eventType: string,
+  ): Attempt {
+    return {
+      message: OPERATOR_MESSAGE,
+      eventId: eventType,
+      eventType,
+      sessionId,
+      claimId,
+      slot,
+      leaseExpiresAt: leaseExpiresAt?.getTime() ?? 0,
+      deadline: this.work.newDeadline(),
+      log: log.child({ session_id: sessionId, by: eventType }),
+    };
+  }
+
+  /**
+   * `orders retry`: decide a skipped, failed, payment_failed, cancelled or
+   * awaiting_payment order again from Stripe's current state, under a fresh claim,
+   * through the delivery's own code. An order whose email went out (or may have) is
+   * refused, so a second run sends nothing. `dryRun`: the decision, nothing written.
+   */
+  async retry(
+    sessionId: string,
+    log: Logger,
+    options: { dryRun?: boolean } = {},
+  ): Promise<{ decision: CheckoutDecision } | { outcome: PushOutcome }> {
+    const refuse = (order: OrderRecord | undefined): void => {
+      if (!order) throw new OperatorRefusedError(`no order ${sessionId}`);
+      if (!RETRYABLE_STATUSES.has(order.status))
+        throw new OperatorRefusedError(
+          `order ${sessionId} is ${order.status}; retry decides only ${[...RETRYABLE_STATUSES].join(", ")} orders`,
+        );
+      if (order.email.state === "sent" || order.email.state === "sending")
+        throw new OperatorRefusedError(
+          `order ${sessionId}'s email is ${order.email.state}; it is never emailed again by retry`,
+        );
+    };
+    if (options.dryRun) {
+      refuse(await this.work.store.get(sessionId));
+      const decision = await decideCheckout(
+        { stripe: this.work.stripe, settings: this.work.settings, deadline: this.work.newDeadline() },
+        sessionId,
+        "retry",
+      );
+      return { decision };
+    }
+    const claimId = this.work.newClaimId();
+    const claimed = await this.work.store.transact<OrderRecord>(sessionId, (order, now) => {
+      refuse(order);
+      const reason = `claimed for operator retry (was ${order!.status}: ${order!.reason ?? "-"})`;
+      const next: OrderRecord = {
+        ...order!,
+        status: "processing",
+        claim_id: claimId,
+        lease_expires_at: new Date(now.getTime() + this.work.settings.leaseMs),
+        attempts: order!.attempts + 1,
+        last_event_type: "operator.retry",
+        updated_at: now,
+        history: history(order!, now, "processing", reason),
+      };
+      return { next, result: next };
+    });
+    const attempt = this.attempt(
+      sessionId,
+      claimId,
+      "email",
+      claimed.lease_expires_at,
+      log,
+      "operator.retry",
+    );
+    try {
+      return { outcome: await fulfilCheckout(this.work, attempt, "retry") };
+    } catch (err) {
+      return { outcome: await this.work.handleFailure(attempt, err) };
+    }
+  }
+
+  /**
+   * `orders resolve --resend` for a needs_review order whose email in doubt did not go
+   * out (checked in SendGrid's activity): send it now under a fresh claim. The order
+   * email is re-checked against the payment first, like any order email. At most one
+   * email; an unknown outcome leaves it needs_review again.
+   */
+  async resend(sessionId: string, log: Logger): Promise<PushOutcome> {
+    const existing = await this.work.store.get(sessionId);
+    if (existing?.status === "needs_review" && emailInDoubt(existing) === "stop_notice")
+      return this.sendNotice(sessionId, log, "operator:resend", (order) => {
+        if (order.status !== "needs_review" || emailInDoubt(order) !== "stop_notice")
+          throw new OperatorRefusedError(
+            `order ${sessionId} is ${order.status}, not a stop notice in review`,
+          );
+      });
+    const claimId = this.work.newClaimId();
+    const claimed = await this.work.store.transact(sessionId, (order, now) => {
+      if (!order) throw new OperatorRefusedError(`no order ${sessionId}`);
+      if (order.status !== "needs_review")
+        throw new OperatorRefusedError(`order ${sessionId} is ${order.status}, not needs_review`);
+      const reason = "operator resend";
+      const next: OrderRecord = {
+        ...order,
+        status: "processing",
+        reason,
+        claim_id: claimId,
+        lease_expires_at: new Date(now.getTime() + this.work.settings.leaseMs),
+        email: {
+          state: "none",
+          error: `previous attempt: ${order.email.error ?? order.reason ?? "unknown"}`,
+        },
+        updated_at: now,
+        history: history(order, now, "processing", reason),
+      };
+      return { next, result: next };
+    });
+    const attempt = this.attempt(
+      sessionId,
+      claimId,
+      "email",
+      claimed.lease_expires_at,
+      log,
+      "operator.resend",
+    );
+    try {
+      let details = claimed.details ?? null;
+      if (!details) {
+        const session = await this.work.read(attempt, "reading the session", (o) =>
+          this.work.stripe.getSession(sessionId, o),
+        );
+        const lineItems = await this.work.read(attempt, "listing line items", (o) =>
+          this.work.stripe.listLineItems(sessionId, o),
+        );
+        details = buildOrderDetails(session, lineItems);
+      }
+      const ref =
+        claimed.invoice_id && !claimed.payment_intent_id
+          ? { invoiceId: claimed.invoice_id }
+          : (claimed.payment_intent_id ?? details.payment_intent_id)
+            ? { paymentIntentId: (claimed.payment_intent_id ?? details.payment_intent_id)! }
+            : null;
+      const check = ref
+        ? await this.work.read(attempt, "re-checking the payment", (o) => this.work.stripe.getPayment(ref, o))
+        : null;
+      const verdict = judgePayment(check);
+      if (!verdict.ships)
+        return await this.work.conclude(attempt, "cancelled", verdict.reason, {
+          payment: check ? { ...check, checked_at: this.work.now() } : null,
+        });
+      const shipped = { ...details, ...(verdict.refunded > 0 ? { refunded: verdict.refunded } : {}) };
+      const outcome = await this.work.sendUnderClaim(
+        attempt,
+        composeOrderEmail({ sessionId, details: shipped }),
+        {
+          by: "operator:resend",
+          reason: "operator resend",
+          prepare: (order) => ({ ...order, details: shipped }),
+        },
+      );
+      if (outcome.result === "fulfilled" && details.mode === "subscription" && details.subscription_id)
+        await this.work.setSubscriptionMarker(attempt, details.subscription_id);
+      return outcome;
+    } catch (err) {
+      return this.work.markNeedsReview(attempt, `operator resend failed: ${errorMessage(err)}`);
+    }
+  }
+
+  /**
+   * After `orders resolve --sent` settled an order email, a refund or dispute that arrived
+   * while it was in review is still owed its stop-shipment notice: send it. Null when none is owed.
+   */
+  async sendOwedNotice(sessionId: string, log: Logger): Promise<PushOutcome | null> {
+    const order = await this.work.store.get(sessionId);
+    const owed =
+      order?.status === "fulfilled" &&
+      order.email.state === "sent" &&
+      order.stop_notice?.state !== "sent" &&
+      (order.after_sale?.kind === "refunded" || order.after_sale?.kind === "disputed") &&
+      order.after_sale.notice !== "sent";
+    if (!owed) return null;
+    return this.sendNotice(sessionId, log, "operator:owed", (current) => {
+      if (current.status !== "fulfilled" || current.stop_notice?.state === "sent")
+        throw new OperatorRefusedError(`order ${sessionId}'s stop notice is no longer owed`);
+    });
+  }
+
+  /** Claims `stop_notice` (after `check`) and sends the notice; the order is fulfilled while it does. */
+  private async sendNotice(
+    sessionId: string,
+    log: Logger,
+    by: string,
+    check: (order: OrderRecord) => void,
+  ): Promise<PushOutcome> {
+    const claimId = this.work.newClaimId();
+    const claimed = await this.work.store.transact<OrderRecord>(sessionId, (order, now) => {
+      if (!order) throw new OperatorRefusedError(`no order ${sessionId}`);
+      check(order);
+      if (!order.after_sale)
+        throw new OperatorRefusedError(`order ${sessionId} has no refund or dispute on record`);
+      const reason = `${by}: stop-shipment notice`;
+      const next: OrderRecord = {
+        ...order,
+        status: "fulfilled",
+        reason,
+        stop_notice: {
+          ...(order.stop_notice ?? {}),
+          state: "none",
+          error: order.stop_notice?.error ? `previous attempt: ${order.stop_notice.error}` : null,
+          claim_id: claimId,
+          lease_expires_at: new Date(now.getTime() + this.work.settings.leaseMs),
+        },
+        after_sale: { ...order.after_sale, notice: "owed" },
+        updated_at: now,
+        history: history(order, now, "fulfilled", reason),
+      };
+      return { next, result: next };
+    });
+    const attempt = this.attempt(
+      sessionId,
+      claimId,
+      "stop_notice",
+      claimed.stop_notice?.lease_expires_at,
+      log,
+      by,
+    );
+    try {
+      return await sendStopNotice(this.work, attempt, claimed, by);
+    } catch (err) {
+      return this.work.markNeedsReview(attempt, `${by} of the stop notice failed: ${errorMessage(err)}`);
+    }
+  }
+
+  /**
+   * After an operator settled an order's email by hand (`orders resolve --sent`), marks its
+   * subscription as the automatic send would, so a later first-invoice event never ships
+   * again. Returns the marker's outcome, or null when the order is not a subscription.
+   */
+  async markSubscriptionShipped(
+    sessionId: string,
+    log: Logger,
+  ): Promise<NonNullable<OrderRecord["subscription_marker"]> | null> {
+    const order = await this.work.store.get(sessionId);
+    const subscriptionId = order?.details?.mode === "subscription" ? order.details.subscription_id : null;
+    if (!subscriptionId) return null;
+    return this.work.setSubscriptionMarker(
+      { sessionId, deadline: this.work.newDeadline(), log: log.child({ session_id: sessionId }) },
+      subscriptionId,
+    );
+  }
+}

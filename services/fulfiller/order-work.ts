@@ -1,0 +1,678 @@
+/**
+ * The claim and record machinery every kind of work on an order shares: fulfilling a
+ * checkout, a trial conversion, a stop-shipment notice, an operator's re-decision.
+ * An attempt holds a claim (the order's own, or the stop notice's), and every write it
+ * makes first checks that it still does; the one email it may send goes out behind the
+ * `sending` → `sent` fence, and an unknown outcome goes to an operator.
+ */
+import { randomUUID } from "node:crypto";
+import { PermanentError, TransientError, errorMessage } from "../common/errors.js";
+import type { Logger } from "../common/logger.js";
+import { DeadlineExceededError, withDeadline, type MessagePublisher } from "../common/pubsub.js";
+import { serializeError } from "../common/http.js";
+import { Deadline } from "./deadline.js";
+import { MailOutcomeUnknownError, MailRefusedError } from "./errors.js";
+import {
+  ClaimLostError,
+  concludeOrder,
+  releaseOrder,
+  type EmailRecord,
+  type OrderRecord,
+  type OrderStatus,
+} from "./order-state.js";
+import type { CallOptions, Mailer, OrderStore, StripeCatalog } from "./ports.js";
+import type { PushMessage } from "./push-envelope.js";
+import type { OrderEmail } from "./compose-email.js";
+
+export interface FulfilmentSettings {
+  liveKey: boolean;
+  fulfilTrials: boolean;
+  productIds: readonly string[];
+  optInField?: string | undefined;
+  emailTo: readonly string[];
+  emailFrom: string;
+  templateId?: string | undefined;
+  leaseMs: number;
+  deadlineMs: number;
+  /** `dead_letter_source` on what this service dead-letters. */
+  deadLetterSource: string;
+}
+
+export interface FulfillerDeps {
+  store: OrderStore;
+  stripe: StripeCatalog;
+  mailer: Mailer;
+  deadLetter: MessagePublisher;
+  settings: FulfilmentSettings;
+  clock?: () => number;
+  newClaimId?: () => string;
+}
+
+export type PushResult =
+  | "fulfilled"
+  | "skipped"
+  | "awaiting_payment"
+  | "payment_failed"
+  | "cancelled"
+  | "duplicate"
+  | "ignored"
+  | "needs_review"
+  | "dead_lettered"
+  | "busy"
+  | "claim_lost"
+  | "transient_failure"
+  | "delivery_recorded"
+  | "failed"
+  | "after_sale_recorded"
+  | "stop_notice_sent";
+
+export interface PushOutcome {
+  ack: boolean;
+  result: PushResult;
+  sessionId?: string;
+  reason?: string;
+}
+
+export const SUBSCRIPTION_MARKER = "initial_order_processed";
+
+/** Pub/Sub's limit on one attribute value, in bytes. */
+export const MAX_ATTRIBUTE_VALUE_BYTES = 1024;
+
+/** Less time than this for SendGrid's answer is not worth starting a send with. */
+const MIN_SEND_MS = 500;
+
+/** How many times the write that records an accepted email is tried. */
+const SENT_WRITE_TRIES = 3;
+
+/**
+ * The end of an attempt's deadline kept back from the send for recording its outcome
+ * (the `sent` write and its retries, or needs_review): a third of the deadline,
+ * between 0.5 and 3 s. Firestore writes to one contended document can take a second.
+ */
+export function recordReserveMs(deadlineMs: number): number {
+  return Math.min(3000, Math.max(500, Math.floor(deadlineMs / 3)));
+}
+
+/** `value` cut to at most `maxBytes` of UTF-8, never inside a character. */
+export function truncateUtf8(value: string, maxBytes: number): string {
+  const bytes = Buffer.from(value, "utf8");
+  if (bytes.length <= maxBytes) return value;
+  let end = maxBytes;
+  // Step back over continuation bytes (10xxxxxx) to the start of the cut character.
+  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--;
+  return bytes.subarray(0, end).toString("utf8");
+}
+
+/** Which email an attempt may send, and so which claim it holds. */
+export type EmailSlot = "email" | "stop_notice";
+
+export interface Attempt {
+  message: PushMessage;
+  eventId: string;
+  eventType: string;
+  sessionId: string;
+  claimId: string;
+  /** "email": the order's own claim (status processing); "stop_notice": the notice's claim. */
+  slot: EmailSlot;
+  /** When this attempt's claim runs out (set once claimed). */
+  leaseExpiresAt: number;
+  deadline: Deadline;
+  log: Logger;
+}
+
+/** A message that is not a push delivery (an operator's action). */
+export const OPERATOR_MESSAGE: PushMessage = {
+  messageId: "operator",
+  publishTime: null,
+  attributes: {},
+  data: Buffer.alloc(0),
+  rawData: "",
+  subscription: null,
+  deliveryAttempt: null,
+};
+
+export interface SendOptions {
+  /** Who sends: "automatic", "operator:resend", … */
+  by: string;
+  /** The status reason recorded with a sent order email. */
+  reason: string;
+  /** Also written with `sending` (the order's details, the payment as re-checked). */
+  prepare?: (order: OrderRecord) => OrderRecord;
+  /** Also written with `sent`. */
+  onSent?: (order: OrderRecord) => OrderRecord;
+}
+
+export type RecordStatus = Exclude<OrderStatus, "processing" | "failed" | "needs_review">;
+
+/** The shared machinery, one per fulfiller; stateless per attempt except for the drain. */
+export class OrderWork {
+  readonly clock: () => number;
+  readonly newClaimId: () => string;
+  /** Set at SIGTERM: attempts that have not started sending give their order back. */
+  draining = false;
+  sendsInFlight = 0;
+
+  constructor(readonly deps: FulfillerDeps) {
+    this.clock = deps.clock ?? Date.now;
+    this.newClaimId = deps.newClaimId ?? randomUUID;
+  }
+
+  get settings(): FulfilmentSettings {
+    return this.deps.settings;
+  }
+
+  get stripe(): StripeCatalog {
+    return this.deps.stripe;
+  }
+
+  get store(): OrderStore {
+    return this.deps.store;
+  }
+
+  now(): Date {
+    return new Date(this.clock());
+  }
+
+  newDeadline(): Deadline {
+    const { deadlineMs } = this.deps.settings;
+    return new Deadline(deadlineMs, this.clock, recordReserveMs(deadlineMs));
+  }
+
+  /** A Stripe read bounded by the attempt's work budget. */
+  read<T>(
+    attempt: Pick<Attempt, "deadline">,
+    what: string,
+    call: (o: CallOptions) => Promise<T>,
+  ): Promise<T> {
+    return attempt.deadline.run(what, call);
+  }
+
+  /**
+   * Claims the order for a push delivery (`planClaim` in a transaction). Returns the
+   * outcome to answer with when the attempt does not go on, or null once claimed.
+   * The claim may use the whole deadline: if it fails there is nothing to write down.
+   */
+  async claimOrder(attempt: Attempt): Promise<PushOutcome | null> {
+    let plan;
+    try {
+      if (this.draining) throw new TransientError("shutting down: not claiming new work");
+      plan = await attempt.deadline.record("claiming the order", () =>
+        this.deps.store.claim({
+          sessionId: attempt.sessionId,
+          eventId: attempt.eventId,
+          eventType: attempt.eventType,
+          claimId: attempt.claimId,
+          now: this.now(),
+          leaseMs: this.deps.settings.leaseMs,
+        }),
+      );
+    } catch (err) {
+      attempt.log.warn({ err: serializeError(err) }, "could not claim the order; Pub/Sub will redeliver");
+      return {
+        ack: false,
+        result: "transient_failure",
+        sessionId: attempt.sessionId,
+        reason: errorMessage(err),
+      };
+    }
+    switch (plan.outcome) {
+      case "duplicate":
+        return {
+          ack: true,
+          result: "duplicate",
+          sessionId: attempt.sessionId,
+          reason: `order is ${plan.order.status}`,
+        };
+      case "busy":
+        return {
+          ack: false,
+          result: "busy",
+          sessionId: attempt.sessionId,
+          reason: "another attempt holds the lease",
+        };
+      case "needs_review":
+        attempt.log.error(
+          { alert: "needs_review", reason: plan.order.reason },
+          "order needs review: an email may or may not have been sent; resolve with `orders resolve`",
+        );
+        return {
+          ack: true,
+          result: "needs_review",
+          sessionId: attempt.sessionId,
+          reason: plan.order.reason ?? undefined,
+        };
+      case "claimed":
+        attempt.leaseExpiresAt = plan.order.lease_expires_at?.getTime() ?? 0;
+        return null;
+    }
+  }
+
+  /** A claim-checked write of this attempt, bounded by what is left of its deadline like every outside call. */
+  update(
+    attempt: Attempt,
+    change: (order: OrderRecord, now: Date) => OrderRecord,
+    options: { requireLiveLease: boolean; minRemainingMs?: number },
+  ): Promise<OrderRecord> {
+    return attempt.deadline.record("recording the order", () =>
+      this.deps.store.updateClaimed(attempt.sessionId, attempt.claimId, change, {
+        ...options,
+        slot: attempt.slot === "stop_notice" ? "stop_notice" : "order",
+      }),
+    );
+  }
+
+  /** Ends the order's claim in `status`, with anything else the decision learnt merged in. */
+  async conclude(
+    attempt: Attempt,
+    status: RecordStatus,
+    reason: string,
+    extra: Partial<OrderRecord> | ((order: OrderRecord) => Partial<OrderRecord>) = {},
+  ): Promise<PushOutcome> {
+    await this.update(
+      attempt,
+      (order, now) =>
+        concludeOrder(
+          { ...order, ...(typeof extra === "function" ? extra(order) : extra) },
+          { status, reason, now, eventId: attempt.eventId },
+        ),
+      { requireLiveLease: true },
+    );
+    attempt.log.info({ outcome: status, reason }, `order ${status}`);
+    return { ack: true, result: status, sessionId: attempt.sessionId, reason };
+  }
+
+  /**
+   * Records `sending` under a live claim, sends, and records the outcome: `sent`, or
+   * `not_sent` and a thrown error (definite refusal), or needs_review (unknown outcome).
+   * The send ends inside the lease and leaves the end of the attempt's deadline for
+   * recording it, so no other attempt can claim the email while its outcome is unknown.
+   */
+  async sendUnderClaim(attempt: Attempt, email: OrderEmail, options: SendOptions): Promise<PushOutcome> {
+    if (this.draining) throw new TransientError("shutting down: not starting a send");
+    const reserveMs = attempt.deadline.reserveMs;
+    const leaseLeftMs = attempt.leaseExpiresAt - this.clock() - reserveMs;
+    const sendOptions = attempt.deadline.next(`sending the ${label(attempt.slot)}`, MIN_SEND_MS);
+    sendOptions.timeoutMs = Math.min(sendOptions.timeoutMs, leaseLeftMs);
+    if (sendOptions.timeoutMs < MIN_SEND_MS)
+      throw new TransientError(`too little of the lease left to send the ${label(attempt.slot)}`);
+    await this.update(
+      attempt,
+      (order, now) =>
+        withEmail(
+          options.prepare ? options.prepare(order) : order,
+          attempt.slot,
+          (record) => ({
+            ...record,
+            state: "sending",
+            started_at: now,
+            error: null,
+          }),
+          now,
+        ),
+      { requireLiveLease: true, minRemainingMs: sendOptions.timeoutMs + reserveMs },
+    );
+    this.sendsInFlight += 1;
+    try {
+      return await this.sendAndRecord(attempt, email, sendOptions, options);
+    } finally {
+      this.sendsInFlight -= 1;
+    }
+  }
+
+  private async sendAndRecord(
+    attempt: Attempt,
+    email: OrderEmail,
+    sendOptions: CallOptions,
+    options: SendOptions,
+  ): Promise<PushOutcome> {
+    const { settings } = this.deps;
+    const what = label(attempt.slot);
+    let messageId: string | null;
+    try {
+      ({ messageId } = await withDeadline(
+        this.deps.mailer.send(
+          {
+            to: settings.emailTo,
+            from: settings.emailFrom,
+            subject: email.subject,
+            text: email.text,
+            html: email.html,
+            customArgs: email.customArgs,
+            // A dynamic template is the order email's; the stop notice is always the text itself.
+            templateId: attempt.slot === "email" ? settings.templateId : undefined,
+            templateData: attempt.slot === "email" ? email.templateData : undefined,
+          },
+          sendOptions,
+        ),
+        sendOptions.timeoutMs,
+        `sending the ${what}`,
+      ));
+    } catch (err) {
+      if (err instanceof MailRefusedError) {
+        await this.update(
+          attempt,
+          (order, now) =>
+            withEmail(
+              order,
+              attempt.slot,
+              (record) => ({ ...record, state: "not_sent", error: err.message }),
+              now,
+            ),
+          { requireLiveLease: false },
+        );
+        throw err.toAppError();
+      }
+      // Anything else (timeout, reset, an unexpected error) leaves the outcome unknown.
+      const why =
+        err instanceof MailOutcomeUnknownError || err instanceof DeadlineExceededError
+          ? err.message
+          : `unexpected: ${errorMessage(err)}`;
+      return await this.markNeedsReview(attempt, `${what} outcome unknown: ${why}`);
+    }
+    // Logged before it is recorded: if every write below fails, the id is still on record.
+    attempt.log.info(
+      { sendgrid_message_id: messageId, by: options.by, email_kind: emailKind(attempt.slot) },
+      `${what} accepted by SendGrid; recording it`,
+    );
+    try {
+      await this.recordSent(attempt, messageId, options);
+    } catch (err) {
+      attempt.log.error(
+        { err: serializeError(err), sendgrid_message_id: messageId },
+        `could not record the accepted ${what}`,
+      );
+      return this.markNeedsReview(
+        attempt,
+        `${what} accepted by SendGrid (message id ${messageId ?? "unknown"}) but not recorded: ${errorMessage(err)}`,
+      );
+    }
+    if (attempt.slot === "stop_notice") {
+      attempt.log.warn(
+        {
+          outcome: "stop_notice_sent",
+          sendgrid_message_id: messageId,
+          by: options.by,
+          email_kind: "stop_notice",
+        },
+        "STOP SHIPMENT notice sent",
+      );
+      return { ack: true, result: "stop_notice_sent", sessionId: attempt.sessionId };
+    }
+    attempt.log.info(
+      { outcome: "fulfilled", sendgrid_message_id: messageId, by: options.by },
+      "order email sent",
+    );
+    return { ack: true, result: "fulfilled", sessionId: attempt.sessionId };
+  }
+
+  /**
+   * The provider accepted it: record that even if the lease ran out meanwhile, as long
+   * as nobody else claimed it (the record is the truth about the send). The write is
+   * idempotent under the claim, so a Firestore blip is retried briefly rather than
+   * costing an operator's minute.
+   */
+  private async recordSent(attempt: Attempt, messageId: string | null, options: SendOptions): Promise<void> {
+    const sent = (record: EmailRecord, now: Date): EmailRecord => ({
+      ...record,
+      state: "sent",
+      started_at: record.started_at ?? null,
+      sent_at: now,
+      message_id: messageId,
+      by: options.by,
+      error: null,
+    });
+    for (let attemptNo = 1; ; attemptNo++) {
+      try {
+        await this.update(
+          attempt,
+          (current, now) => {
+            const order = options.onSent ? options.onSent(current) : current;
+            return attempt.slot === "email"
+              ? concludeOrder(
+                  { ...order, email: sent(order.email, now) },
+                  { status: "fulfilled", reason: options.reason, now, eventId: attempt.eventId },
+                )
+              : noticeSent(order, sent(order.stop_notice ?? { state: "none" }, now), now, attempt.eventId);
+          },
+          { requireLiveLease: false },
+        );
+        return;
+      } catch (err) {
+        const pauseMs = 100 * attemptNo;
+        if (
+          err instanceof ClaimLostError ||
+          attemptNo >= SENT_WRITE_TRIES ||
+          attempt.deadline.remainingMs() < pauseMs + 100
+        )
+          throw err;
+        attempt.log.warn(
+          { err: serializeError(err), try: attemptNo },
+          "recording the sent email failed; retrying",
+        );
+        await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      }
+    }
+  }
+
+  /**
+   * The send's outcome is unknown (or accepted but unrecordable): the order goes to an
+   * operator. Acknowledged only once that is written; if the write fails the record still
+   * says `sending`, and the redelivery this 503 causes turns that into needs_review.
+   */
+  async markNeedsReview(attempt: Attempt, reason: string): Promise<PushOutcome> {
+    try {
+      await this.update(
+        attempt,
+        (order, now) => {
+          const flagged = withEmail(order, attempt.slot, (record) => ({ ...record, error: reason }), now);
+          return concludeOrder(
+            attempt.slot === "stop_notice"
+              ? {
+                  ...flagged,
+                  stop_notice: { ...flagged.stop_notice!, claim_id: null, lease_expires_at: null },
+                  after_sale: flagged.after_sale ? { ...flagged.after_sale, notice: "needs_review" } : null,
+                }
+              : flagged,
+            { status: "needs_review", reason, now, eventId: attempt.eventId },
+          );
+        },
+        { requireLiveLease: false },
+      );
+    } catch (err) {
+      attempt.log.error(
+        { err: serializeError(err), reason },
+        "could not record needs_review; not acknowledging, so the redelivery records it",
+      );
+      return { ack: false, result: "transient_failure", sessionId: attempt.sessionId, reason };
+    }
+    attempt.log.error(
+      { alert: "needs_review", reason, email_kind: emailKind(attempt.slot) },
+      `order needs review: the ${label(attempt.slot)} may or may not have been sent; resolve with \`orders resolve\``,
+    );
+    return { ack: true, result: "needs_review", sessionId: attempt.sessionId, reason };
+  }
+
+  /** What an attempt that threw answers: 503 for transient trouble, `failed` and the dead-letter topic for permanent. */
+  async handleFailure(attempt: Attempt, err: unknown): Promise<PushOutcome> {
+    const release = (order: OrderRecord, now: Date, why: string): OrderRecord =>
+      attempt.slot === "stop_notice"
+        ? {
+            ...order,
+            stop_notice: { ...order.stop_notice!, claim_id: null, lease_expires_at: null },
+            updated_at: now,
+          }
+        : releaseOrder(order, now, why);
+    if (err instanceof ClaimLostError) {
+      attempt.log.warn({ reason: err.message }, "claim lost; stopping this attempt");
+      // If it was only our lease running short, give it back at once.
+      await this.update(attempt, (order, now) => release(order, now, "claim lost"), {
+        requireLiveLease: false,
+      }).catch(() => {});
+      return { ack: false, result: "claim_lost", sessionId: attempt.sessionId, reason: err.message };
+    }
+    if (err instanceof PermanentError) {
+      try {
+        await this.update(
+          attempt,
+          (order, now) =>
+            attempt.slot === "stop_notice"
+              ? // The order shipped and stays fulfilled: the notice's failure is the dead letter's reason.
+                release(
+                  { ...order, stop_notice: { ...order.stop_notice!, error: err.message } },
+                  now,
+                  err.message,
+                )
+              : concludeOrder(order, {
+                  status: "failed",
+                  reason: err.message,
+                  now,
+                  eventId: attempt.eventId,
+                }),
+          { requireLiveLease: false },
+        );
+      } catch (recordErr) {
+        attempt.log.warn(
+          { err: serializeError(recordErr) },
+          "could not record the failure; Pub/Sub will redeliver",
+        );
+        return {
+          ack: false,
+          result: "transient_failure",
+          sessionId: attempt.sessionId,
+          reason: errorMessage(recordErr),
+        };
+      }
+      // An operator's action has no message to dead-letter: the `failed` record and the answer say it.
+      if (attempt.message === OPERATOR_MESSAGE)
+        return { ack: true, result: "failed", sessionId: attempt.sessionId, reason: err.message };
+      return this.deadLetter({
+        message: attempt.message,
+        reason: err.message,
+        log: attempt.log,
+        deadline: attempt.deadline,
+        sessionId: attempt.sessionId,
+      });
+    }
+    // Transient, or unexpected (treated as transient: Pub/Sub's retries, then its dead-lettering, bound it).
+    const reason = errorMessage(err);
+    attempt.log.warn({ err: serializeError(err) }, "transient failure; releasing the order for redelivery");
+    try {
+      await this.update(attempt, (order, now) => release(order, now, reason), { requireLiveLease: false });
+    } catch (releaseErr) {
+      attempt.log.warn({ err: serializeError(releaseErr) }, "could not release the lease; it will expire");
+    }
+    return { ack: false, result: "transient_failure", sessionId: attempt.sessionId, reason };
+  }
+
+  /** Publishes the original message with the reason to the dead-letter topic; 503 if that fails. */
+  async deadLetter({
+    message,
+    reason,
+    log,
+    deadline,
+    sessionId,
+  }: {
+    message: PushMessage;
+    reason: string;
+    log: Logger;
+    deadline: Deadline;
+    sessionId?: string;
+  }): Promise<PushOutcome> {
+    const attributes = {
+      ...message.attributes,
+      dead_letter_reason: truncateUtf8(reason, MAX_ATTRIBUTE_VALUE_BYTES),
+      dead_letter_at: this.now().toISOString(),
+      dead_letter_source: this.deps.settings.deadLetterSource,
+      dead_letter_message_id: message.messageId,
+    };
+    const data = message.data.length > 0 ? message.data : Buffer.from(message.rawData, "utf8");
+    try {
+      const id = await deadline.record("publishing to the dead-letter topic", () =>
+        this.deps.deadLetter.publish(data, attributes),
+      );
+      log.error(
+        { alert: "dead_lettered", reason, dead_letter_message_id: id, session_id: sessionId },
+        "message dead-lettered",
+      );
+      return { ack: true, result: "dead_lettered", reason, ...(sessionId ? { sessionId } : {}) };
+    } catch (err) {
+      log.error(
+        { err: serializeError(err), reason },
+        "could not publish to the dead-letter topic; not acknowledging",
+      );
+      return {
+        ack: false,
+        result: "transient_failure",
+        reason: `dead-letter publish failed: ${errorMessage(err)}`,
+      };
+    }
+  }
+
+  /** Best effort: a failure is logged and recorded, never a reason to redeliver. */
+  async setSubscriptionMarker(
+    attempt: Pick<Attempt, "sessionId" | "deadline" | "log">,
+    subscriptionId: string,
+  ): Promise<NonNullable<OrderRecord["subscription_marker"]>> {
+    let marker: NonNullable<OrderRecord["subscription_marker"]>;
+    try {
+      await attempt.deadline.run("marking the subscription", (o) =>
+        this.deps.stripe.markInitialOrderProcessed(subscriptionId, o),
+      );
+      marker = { state: "set", error: null, at: this.now() };
+    } catch (err) {
+      attempt.log.warn(
+        { err: serializeError(err), subscription_id: subscriptionId },
+        "could not set the subscription marker",
+      );
+      marker = { state: "failed", error: errorMessage(err), at: this.now() };
+    }
+    try {
+      await attempt.deadline.record("recording the subscription marker", () =>
+        this.deps.store.transact(attempt.sessionId, (order) => ({
+          next: order ? { ...order, subscription_marker: marker } : undefined,
+          result: undefined,
+        })),
+      );
+    } catch (err) {
+      attempt.log.warn({ err: serializeError(err) }, "could not record the subscription marker outcome");
+    }
+    return marker;
+  }
+}
+
+function label(slot: EmailSlot): string {
+  return slot === "email" ? "order email" : "stop-shipment notice";
+}
+
+function emailKind(slot: EmailSlot): "order" | "stop_notice" {
+  return slot === "email" ? "order" : "stop_notice";
+}
+
+/** The order with its `slot` email record changed. */
+function withEmail(
+  order: OrderRecord,
+  slot: EmailSlot,
+  change: (record: EmailRecord) => EmailRecord,
+  now: Date,
+): OrderRecord {
+  if (slot === "email") return { ...order, email: change(order.email), updated_at: now };
+  return {
+    ...order,
+    stop_notice: { ...order.stop_notice, ...change(order.stop_notice ?? { state: "none" }) },
+    updated_at: now,
+  };
+}
+
+/** The stop notice went out: the notice's claim ends, the order keeps its status. */
+function noticeSent(order: OrderRecord, notice: EmailRecord, now: Date, eventId: string): OrderRecord {
+  return {
+    ...order,
+    stop_notice: { ...notice, claim_id: null, lease_expires_at: null },
+    after_sale: order.after_sale ? { ...order.after_sale, notice: "sent" } : null,
+    updated_at: now,
+    history: [
+      ...order.history,
+      { at: now, status: order.status, reason: "stop-shipment notice sent", event_id: eventId },
+    ].slice(-20),
+  };
+}
