@@ -18,6 +18,10 @@ const schema = z.object({
   SENDGRID_TEMPLATE_ID: z.string().optional(),
   EMAIL_FROM: fields.email().optional(),
   FULFILMENT_EMAIL_TO: fields.optionalList(),
+  // The fulfiller's decision settings: `orders retry` decides as the deployed fulfiller does.
+  FULFILMENT_PRODUCT_IDS: fields.productIds(),
+  FULFILMENT_OPT_IN_FIELD: z.string().optional(),
+  FULFIL_TRIALS: fields.boolean(true),
   HANDLER_DEADLINE_MS: fields.positiveInt(20_000),
   ORDER_LEASE_SECONDS: fields.positiveInt(60),
 });

@@ -23,6 +23,8 @@ export const STATE_ENV_KEYS = [
   "EMAIL_FROM",
   "FULFILMENT_EMAIL_TO",
   "FULFILMENT_PRODUCT_IDS",
+  "FULFILMENT_OPT_IN_FIELD",
+  "FULFIL_TRIALS",
 ] as const;
 
 export interface LocalStackState {

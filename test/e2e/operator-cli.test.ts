@@ -216,7 +216,9 @@ describe("e2e: operator CLI against the emulators and the local stack", function
 
     const run = await cli(["reconcile", "--since", "10m"]);
     expect(run.code, run.stderr).to.equal(0);
-    expect(run.stdout).to.match(/republished \d+ \(missing \d+, failed \d+, stale \d+, now paid \d+\)/);
+    expect(run.stdout).to.match(
+      /republished \d+ \(missing \d+, failed \d+, stale \d+, now paid \d+, stop notice owed \d+, trial paid \d+, trial cancelled \d+\)/,
+    );
     for (const o of [missing, failed, stale, nowPaid]) {
       await waitFor(`order ${o.id} fulfilled`, async () => (await store.get(o.id))?.status === "fulfilled");
       expect(stack.sendgrid.emailsFor(o.id)).to.have.length(1);

@@ -6,39 +6,21 @@ import { createStripeClient, StripeApiCatalog } from "../../fulfiller/adapters/s
 import { SendGridMailer } from "../../fulfiller/adapters/sendgrid-mailer.js";
 import { resendUndelivered, ResendRefusedError } from "../../fulfiller/resend-undelivered.js";
 import { isLiveKey } from "../../fulfiller/classify-event.js";
+import { confirmSentChange, emailInDoubt, OperatorRefusedError } from "../../fulfiller/operator-actions.js";
+import { formatAmount } from "../../fulfiller/currency.js";
 import { createLogger } from "../../common/logger.js";
 import { loadCliConfig, requireSettings, type CliConfig } from "../config.js";
 import { PipelineClients } from "../pipeline-clients.js";
 import { table, UsageError } from "../output.js";
 
-/** Operator confirmed in SendGrid's activity that the email went out: record it. */
+/** Operator confirmed in SendGrid's activity that the email in doubt went out: record it. */
 export async function confirmSent(
   store: OrderStore,
   sessionId: string,
   operator: string,
 ): Promise<OrderRecord> {
   return store.transact(sessionId, (order, now) => {
-    if (!order) throw new Error(`no order ${sessionId}`);
-    if (order.status !== "needs_review")
-      throw new Error(`order ${sessionId} is ${order.status}; only needs_review orders are resolved`);
-    const reason = `operator confirmed the email was sent (${operator})`;
-    const next: OrderRecord = {
-      ...order,
-      status: "fulfilled",
-      reason,
-      claim_id: null,
-      lease_expires_at: null,
-      email: {
-        ...order.email,
-        state: "sent",
-        sent_at: order.email.started_at ?? now,
-        by: "operator:confirmed",
-      },
-      updated_at: now,
-      history: [...order.history, { at: now, status: "fulfilled" as const, reason, event_id: null }].slice(
-        -20,
-      ),
-    };
+    const next = confirmSentChange(order, sessionId, operator, now);
     return { next, result: next };
   });
 }
@@ -61,8 +43,9 @@ function operatorFulfiller(config: CliConfig, store: OrderStore): Fulfiller {
     },
     settings: {
       liveKey: isLiveKey(config.STRIPE_API_KEY!),
-      fulfilTrials: true,
-      productIds: [],
+      fulfilTrials: config.FULFIL_TRIALS,
+      productIds: config.FULFILMENT_PRODUCT_IDS,
+      optInField: config.FULFILMENT_OPT_IN_FIELD,
       emailTo: config.FULFILMENT_EMAIL_TO,
       emailFrom: config.EMAIL_FROM ?? "",
       templateId: config.SENDGRID_TEMPLATE_ID,
@@ -93,6 +76,7 @@ function summary(o: OrderRecord): Record<string, unknown> {
     status: o.status,
     email: o.email.state,
     delivery: o.email.delivery?.state ?? null,
+    after_sale: o.after_sale ? `${o.after_sale.kind} (notice ${o.after_sale.notice})` : null,
     attempts: o.attempts,
     updated: o.updated_at.toISOString(),
     reason: o.reason,
@@ -101,7 +85,7 @@ function summary(o: OrderRecord): Record<string, unknown> {
 
 export function ordersCommand(): Command {
   const orders = new Command("orders").description(
-    "Orders in Firestore: list, show, and resolve needs_review.",
+    "Orders in Firestore: list, show, retry a decision, resolve needs_review, resend an undelivered email.",
   );
 
   orders
@@ -130,6 +114,7 @@ export function ordersCommand(): Command {
                   "status",
                   "email",
                   "delivery",
+                  "after_sale",
                   "attempts",
                   "updated",
                   "reason",
@@ -164,13 +149,16 @@ export function ordersCommand(): Command {
     .command("resolve")
     .argument("<session_id>", "a needs_review order")
     .description(
-      "Resolve a needs_review order: --sent if SendGrid's activity shows the email went out, else --resend.",
+      "Resolve a needs_review order: --sent if SendGrid's activity shows the email in doubt went out, else --resend.",
     )
     .option("--sent", "record that the email did go out")
     .option("--resend", "send the email now, under a fresh claim (at most once)")
     .addHelpText(
       "after",
-      "\nCheck SendGrid's Email Activity for the order id (custom_args.order_id = the session id) first.\n" +
+      "\nThe email in doubt is the order email, or the STOP SHIPMENT notice when `orders show` has\n" +
+        "stop_notice.state = sending (custom_args.email_kind = stop_notice).\n" +
+        "Check SendGrid's Email Activity for the order id (custom_args.order_id = the session id) first.\n" +
+        "--resend re-checks the payment before an order email: a refunded or disputed order is cancelled instead.\n" +
         "Examples:\n  npm run cli -- orders resolve cs_live_... --sent\n  npm run cli -- orders resolve cs_live_... --resend",
     )
     .action(async (sessionId: string, opts: { sent?: boolean; resend?: boolean }) => {
@@ -182,15 +170,33 @@ export function ordersCommand(): Command {
         const existing = await clients.orders().get(sessionId);
         // A subscription's marker is set on Stripe, as after an automatic send, so Stripe is needed too.
         const isSubscription = existing?.details?.mode === "subscription";
+        const doubt = existing?.status === "needs_review" ? emailInDoubt(existing) : "email";
         const needs = [
           ...(opts.resend || isSubscription ? (["STRIPE_API_KEY"] as const) : []),
-          ...(opts.resend ? (["SENDGRID_API_KEY", "EMAIL_FROM", "FULFILMENT_EMAIL_TO"] as const) : []),
+          // A refund that arrived while in review is owed its stop notice once --sent settles the order email.
+          ...(opts.resend || existing?.after_sale
+            ? (["SENDGRID_API_KEY", "EMAIL_FROM", "FULFILMENT_EMAIL_TO"] as const)
+            : []),
         ];
         const config = requireSettings(loaded, needs);
         if (opts.sent) {
           const order = await confirmSent(clients.orders(), sessionId, process.env.USER ?? "operator");
-          console.log(`order ${sessionId} is ${order.status}`);
-          if (isSubscription) {
+          console.log(
+            `order ${sessionId} is ${order.status}${doubt === "stop_notice" ? " (stop notice recorded sent)" : ""}`,
+          );
+          if (doubt === "email" && existing?.after_sale) {
+            const owed = await operatorFulfiller(config, clients.orders()).operator.sendOwedNotice(
+              sessionId,
+              log,
+            );
+            if (owed) {
+              console.log(
+                `order ${sessionId}: ${existing.after_sale.kind} while in review: stop notice ${owed.result}`,
+              );
+              if (owed.result !== "stop_notice_sent") process.exitCode = 1;
+            }
+          }
+          if (isSubscription && doubt === "email") {
             const marker = await operatorFulfiller(config, clients.orders()).markSubscriptionShipped(
               sessionId,
               log,
@@ -199,15 +205,80 @@ export function ordersCommand(): Command {
           }
           return;
         }
-        const outcome = await operatorFulfiller(config, clients.orders()).resend(sessionId, log);
+        const outcome = await operatorFulfiller(config, clients.orders()).operator.resend(sessionId, log);
         console.log(`order ${sessionId}: ${outcome.result}${outcome.reason ? ` (${outcome.reason})` : ""}`);
-        if (outcome.result !== "fulfilled") process.exitCode = 1;
-        else if (isSubscription)
+        if (
+          outcome.result !== "fulfilled" &&
+          outcome.result !== "stop_notice_sent" &&
+          outcome.result !== "cancelled"
+        )
+          process.exitCode = 1;
+        else if (isSubscription && outcome.result === "fulfilled")
           reportMarker(sessionId, (await clients.orders().get(sessionId))?.subscription_marker);
+      } catch (err) {
+        if (!(err instanceof OperatorRefusedError)) throw err;
+        console.error(`error: ${err.message}`);
+        process.exitCode = 1;
       } finally {
         await clients.close();
       }
     });
+
+  orders
+    .command("retry")
+    .argument("<session_id>", "a skipped, failed, payment_failed, cancelled or awaiting_payment order")
+    .description(
+      "Decide an order again from Stripe's current state, under a fresh claim, as a delivery would (e.g. after fixing FULFILMENT_PRODUCT_IDS).",
+    )
+    .option("--dry-run", "print the decision; change nothing, send nothing")
+    .option("--json", "print the decision or outcome as JSON")
+    .addHelpText(
+      "after",
+      "\nIt decides with this environment's FULFILMENT_PRODUCT_IDS, FULFILMENT_OPT_IN_FIELD and FULFIL_TRIALS:\n" +
+        "set them as the fulfiller has them (fixed). An order whose email went out is never emailed again;\n" +
+        "running it twice sends at most one email.\n" +
+        "Examples:\n  npm run cli -- orders retry cs_live_... --dry-run\n  npm run cli -- orders retry cs_live_...",
+    )
+    .action(async (sessionId: string, opts: { dryRun?: boolean; json?: boolean }) => {
+      const config = requireSettings(await loadCliConfig(process.env), [
+        "STRIPE_API_KEY",
+        ...(opts.dryRun ? [] : (["SENDGRID_API_KEY", "EMAIL_FROM", "FULFILMENT_EMAIL_TO"] as const)),
+      ]);
+      const log = createLogger({ service: "cli", level: "warn" });
+      const clients = new PipelineClients(config);
+      try {
+        const result = await operatorFulfiller(config, clients.orders()).operator.retry(sessionId, log, {
+          dryRun: opts.dryRun,
+        });
+        if ("decision" in result) {
+          const d = result.decision;
+          const summary = {
+            session_id: sessionId,
+            would: d.action === "send" ? "send the order email (fulfilled)" : `record ${d.status}`,
+            reason: d.reason,
+            ...(d.action === "send" && d.details.refunded
+              ? { refunded: formatAmount(d.details.refunded, d.details.currency) }
+              : {}),
+          };
+          if (opts.json) console.log(JSON.stringify({ dry_run: true, ...summary, decision: d }, null, 2));
+          else console.log(`dry run: order ${sessionId} would ${summary.would}: ${summary.reason}`);
+          return;
+        }
+        const { outcome } = result;
+        if (opts.json) console.log(JSON.stringify({ session_id: sessionId, ...outcome }, null, 2));
+        else
+          console.log(`order ${sessionId}: ${outcome.result}${outcome.reason ? ` (${outcome.reason})` : ""}`);
+        if (!outcome.ack || outcome.result === "failed" || outcome.result === "needs_review")
+          process.exitCode = 1;
+      } catch (err) {
+        if (!(err instanceof OperatorRefusedError)) throw err;
+        console.error(`error: ${err.message}`);
+        process.exitCode = 1;
+      } finally {
+        await clients.close();
+      }
+    });
+
   orders
     .command("resend")
     .argument("<session_id>", "a fulfilled order whose email bounced or was dropped")

@@ -3,7 +3,9 @@ import type Stripe from "stripe";
 import { eventAttributes, type StripeEventEnvelope } from "../../common/event.js";
 import { errorMessage } from "../../common/errors.js";
 import type { MessagePublisher } from "../../common/pubsub.js";
-import { isLiveKey } from "../../fulfiller/classify-event.js";
+import { classifyEvent, isLiveKey, type Classification } from "../../fulfiller/classify-event.js";
+import { afterSaleKind, findOrderForPayment } from "../../fulfiller/after-sale.js";
+import type { OrderRecord } from "../../fulfiller/order-state.js";
 import type { OrderStore, StripeCatalog } from "../../fulfiller/ports.js";
 import {
   createStripeClient,
@@ -14,17 +16,34 @@ import { loadCliConfig } from "../config.js";
 import { PipelineClients } from "../pipeline-clients.js";
 import { parseSince } from "../output.js";
 
+/** Every event type the fulfiller acts on (section 5a included). */
 export const RECONCILED_TYPES = [
   "checkout.session.completed",
   "checkout.session.async_payment_succeeded",
+  "checkout.session.async_payment_failed",
+  "charge.refunded",
+  "charge.dispute.created",
+  "invoice.paid",
+  "customer.subscription.deleted",
 ] as const;
 const STRIPE_EVENT_RETENTION_MS = 30 * 24 * 3600 * 1000;
 
-export type RepublishReason = "missing" | "failed" | "stale_processing" | "now_paid";
+export type RepublishReason =
+  | "missing"
+  | "failed"
+  | "stale_processing"
+  | "now_paid"
+  /** A shipped order's charge is refunded in full or disputed, and its stop notice never went. */
+  | "notice_owed"
+  /** A trial's subscription has a paid invoice and its order still waits. */
+  | "trial_paid"
+  /** A trial's subscription is cancelled and its order still waits. */
+  | "trial_cancelled";
 
 export interface ReconcileResult {
   inWindow: number;
-  republished: { event_id: string; session_id: string; why: RepublishReason }[];
+  /** `object_id`: what the event is about (a session, charge, invoice or subscription); `session_id`: the order. */
+  republished: { event_id: string; session_id: string; object_id: string; why: RepublishReason }[];
   upToDate: number;
   ignored: number;
   failed: { event_id: string; error: string }[];
@@ -80,22 +99,24 @@ export async function reconcile(
       `the window starts ${options.since.toISOString()}, more than 30 days ago: Stripe keeps events 30 days, so older ones cannot be recovered this way`,
     );
   }
-  const seenSessions = new Set<string>();
+  // Events come newest first: only the newest per object is considered.
+  const seen = new Set<string>();
   for await (const event of deps.events(options)) {
     result.inWindow += 1;
-    const sessionId = event.data.object.id;
-    if (typeof sessionId !== "string" || event.account || event.livemode !== deps.liveKey) {
+    const what = classifyEvent(event, { liveKey: deps.liveKey });
+    if (what.kind === "ignore") {
       result.ignored += 1;
       continue;
     }
-    if (seenSessions.has(sessionId)) {
-      result.upToDate += 1; // newest event per session already considered
+    const objectId = objectOf(what);
+    if (seen.has(objectId)) {
+      result.upToDate += 1;
       continue;
     }
-    seenSessions.add(sessionId);
+    seen.add(objectId);
     try {
-      const why = await whyRepublish(deps, sessionId, now);
-      if (!why) {
+      const found = await whyRepublish(deps, what, now);
+      if (!found) {
         result.upToDate += 1;
         continue;
       }
@@ -103,7 +124,12 @@ export async function reconcile(
         const attributes = { ...eventAttributes(event, now), reconciled_at: now.toISOString() };
         await deps.publisher.publish(Buffer.from(JSON.stringify(event)), attributes);
       }
-      result.republished.push({ event_id: event.id, session_id: sessionId, why });
+      result.republished.push({
+        event_id: event.id,
+        session_id: found.sessionId,
+        object_id: objectId,
+        why: found.why,
+      });
     } catch (err) {
       result.failed.push({ event_id: event.id, error: errorMessage(err) });
     }
@@ -111,7 +137,68 @@ export async function reconcile(
   return result;
 }
 
+function objectOf(what: Exclude<Classification, { kind: "ignore" }>): string {
+  switch (what.kind) {
+    case "checkout":
+      return what.sessionId;
+    case "charge":
+      return what.chargeId;
+    case "invoice_paid":
+      return what.invoiceId;
+    case "subscription_deleted":
+      return what.subscriptionId;
+  }
+}
+
+const CALL = { timeoutMs: 20_000 };
+const run = <T>(_what: string, call: (o: { timeoutMs: number }) => Promise<T>): Promise<T> => call(CALL);
+
+async function waitingTrial(store: OrderStore, subscriptionId: string): Promise<OrderRecord | undefined> {
+  return (await store.findBy("subscription_id", subscriptionId)).find(
+    (o) => o.trial_conversion?.state === "awaiting",
+  );
+}
+
+/** Whether the fulfiller has yet to act on what the event is about; the same rules it applies. */
 async function whyRepublish(
+  deps: { store: OrderStore; stripe: StripeCatalog },
+  what: Exclude<Classification, { kind: "ignore" }>,
+  now: Date,
+): Promise<{ why: RepublishReason; sessionId: string } | null> {
+  switch (what.kind) {
+    case "checkout": {
+      const why = await whyCheckout(deps, what.sessionId, now);
+      return why ? { why, sessionId: what.sessionId } : null;
+    }
+    case "charge": {
+      const charge = await deps.stripe.getCharge(what.chargeId, CALL);
+      const kind = afterSaleKind(charge);
+      if (kind !== "refunded" && kind !== "disputed") return null;
+      if (!charge.payment_intent_id) return null;
+      const order = await findOrderForPayment(deps, charge.payment_intent_id, run);
+      const owed =
+        order &&
+        order.email.state === "sent" &&
+        order.status !== "needs_review" &&
+        order.stop_notice?.state !== "sent";
+      return owed ? { why: "notice_owed", sessionId: order.session_id } : null;
+    }
+    case "invoice_paid": {
+      const invoice = await deps.stripe.getInvoice(what.invoiceId, CALL);
+      if (invoice.status !== "paid" || invoice.amount_paid <= 0 || !invoice.subscription_id) return null;
+      const order = await waitingTrial(deps.store, invoice.subscription_id);
+      return order ? { why: "trial_paid", sessionId: order.session_id } : null;
+    }
+    case "subscription_deleted": {
+      const subscription = await deps.stripe.getSubscription(what.subscriptionId, CALL);
+      if (subscription.status !== "canceled") return null;
+      const order = await waitingTrial(deps.store, subscription.id);
+      return order ? { why: "trial_cancelled", sessionId: order.session_id } : null;
+    }
+  }
+}
+
+async function whyCheckout(
   deps: { store: OrderStore; stripe: StripeCatalog },
   sessionId: string,
   now: Date,
@@ -121,8 +208,8 @@ async function whyRepublish(
   if (order.status === "failed") return "failed";
   if (order.status === "processing" && (order.lease_expires_at?.getTime() ?? 0) <= now.getTime())
     return "stale_processing";
-  if (order.status === "awaiting_payment") {
-    const session = await deps.stripe.getSession(sessionId, { timeoutMs: 20_000 });
+  if (order.status === "awaiting_payment" && order.trial_conversion?.state !== "awaiting") {
+    const session = await deps.stripe.getSession(sessionId, CALL);
     if (session.status === "complete" && session.payment_status === "paid") return "now_paid";
   }
   return null;
@@ -131,7 +218,7 @@ async function whyRepublish(
 export function reconcileCommand(): Command {
   return new Command("reconcile")
     .description(
-      "Republish Checkout events of a window whose orders are missing, failed, stale or now paid (after an outage).",
+      "Republish events of a window that the pipeline has yet to act on: orders missing, failed, stale or now paid; stop notices owed; trials paid or cancelled.",
     )
     .requiredOption("--since <when>", "a duration back from now (6h, 3d) or an ISO 8601 timestamp")
     .option("--until <when>", "end of the window (default now)")
@@ -185,7 +272,8 @@ export function reconcileCommand(): Command {
             console.log(
               `reconcile ${since.toISOString()}..${until.toISOString()}: ${result.inWindow} event(s), ` +
                 `${opts.dryRun ? "would republish" : "republished"} ${result.republished.length} ` +
-                `(missing ${by("missing")}, failed ${by("failed")}, stale ${by("stale_processing")}, now paid ${by("now_paid")}), ` +
+                `(missing ${by("missing")}, failed ${by("failed")}, stale ${by("stale_processing")}, now paid ${by("now_paid")}, ` +
+                `stop notice owed ${by("notice_owed")}, trial paid ${by("trial_paid")}, trial cancelled ${by("trial_cancelled")}), ` +
                 `${result.upToDate} up to date, ${result.ignored} ignored, ${result.failed.length} failed`,
             );
           }

@@ -28,7 +28,55 @@ export const SCENARIOS = {
   setup: { type: "checkout.session.completed", spec: { mode: "setup" } },
 } as const satisfies Record<string, { type: string; spec: SessionSpec }>;
 
+/**
+ * What happens after checkout to an order already sent (`--session`), made in the local
+ * Stripe stand-in as Stripe would make it; the stand-in returns the event to post.
+ */
+export const AFTER_SALE_SCENARIOS = {
+  refund: "refund",
+  dispute: "dispute",
+  "trial-converts": "convert-trial",
+  "trial-cancelled": "cancel-subscription",
+} as const;
+
 export type Scenario = keyof typeof SCENARIOS;
+export type AfterSaleScenario = keyof typeof AFTER_SALE_SCENARIOS;
+
+/** Makes the after-sale change in the local stand-in and posts its signed event. */
+export async function sendAfterSaleEvent(
+  options: {
+    url: string;
+    secret: string;
+    scenario: AfterSaleScenario;
+    sessionId: string;
+    stripeAdmin: string;
+  },
+  print: (line: string) => void = () => {},
+): Promise<SentEvent> {
+  const response = await fetch(`${options.stripeAdmin}/__local/${AFTER_SALE_SCENARIOS[options.scenario]}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ session: options.sessionId }),
+  }).catch((err: unknown) => {
+    throw new Error(
+      `cannot reach the local Stripe stand-in at ${options.stripeAdmin} (is \`npm start\` running?): ${String(err)}`,
+    );
+  });
+  const body = (await response.json()) as Record<string, unknown> & { error?: { message?: string } };
+  if (!response.ok)
+    throw new UsageError(`the local Stripe stand-in refused: ${body.error?.message ?? response.status}`);
+  const payload = JSON.stringify(body, null, 2);
+  const answer = await postSignedEvent(options.url, payload, options.secret);
+  print(
+    `${body.id as string} ${body.type as string} session=${options.sessionId} -> ${answer.status} ${await answer.text()}`,
+  );
+  return {
+    event_id: body.id as string,
+    session_id: options.sessionId,
+    type: body.type as string,
+    statuses: [answer.status],
+  };
+}
 
 export interface SendOptions {
   url: string;
@@ -162,9 +210,13 @@ export function sendTestEventCommand(env: NodeJS.ProcessEnv, local: LocalStackSt
     )
     .option("--secret <whsec>", "signing secret (default: STRIPE_WEBHOOK_SECRET, else the local stack's)")
     .addOption(
-      new Option("--type <scenario>", "what kind of checkout")
-        .choices(Object.keys(SCENARIOS))
+      new Option("--type <scenario>", "what kind of checkout, or what happens after it (with --session)")
+        .choices([...Object.keys(SCENARIOS), ...Object.keys(AFTER_SALE_SCENARIOS)])
         .default("paid"),
+    )
+    .option(
+      "--session <id>",
+      "for refund, dispute, trial-converts, trial-cancelled: the order (Checkout Session id) it happens to",
     )
     .option("--no-scale", "leave the shipped product (the scale) out of the order")
     .option("--count <n>", "how many distinct orders", positiveInt, 1)
@@ -179,9 +231,40 @@ export function sendTestEventCommand(env: NodeJS.ProcessEnv, local: LocalStackSt
     .addHelpText(
       "after",
       "\nExamples:\n  npm run cli -- send-test-event\n  npm run cli -- send-test-event --type unpaid --count 5 --duplicates 3\n" +
-        "  npm run cli -- send-test-event --url https://receiver-xyz.a.run.app/webhooks/stripe --secret whsec_... --no-register\n",
+        "  npm run cli -- send-test-event --url https://receiver-xyz.a.run.app/webhooks/stripe --secret whsec_... --no-register\n" +
+        "\nAfter checkout (local stack only: the stand-in makes the change, as Stripe would):\n" +
+        "  npm run cli -- send-test-event --type refund --session cs_test_...      # a STOP SHIPMENT lands in .outbox/\n" +
+        "  npm run cli -- send-test-event --type dispute --session cs_test_...\n" +
+        "  npm run cli -- send-test-event --type trial                              # waits with FULFIL_TRIALS=false\n" +
+        "  npm run cli -- send-test-event --type trial-converts --session cs_test_...\n",
     )
     .action(async (opts: Record<string, unknown>) => {
+      if ((opts.type as string) in AFTER_SALE_SCENARIOS) {
+        if (!opts.session)
+          throw new UsageError(`--type ${opts.type as string} needs --session: the order it happens to`);
+        if (!opts.register)
+          throw new UsageError(
+            `--type ${opts.type as string} changes the charge in the local Stripe stand-in; against a real account, do it in the Dashboard`,
+          );
+        const sent = await sendAfterSaleEvent(
+          {
+            url: opts.url as string,
+            secret: await resolveSigningSecret(opts.secret as string | undefined, env),
+            scenario: opts.type as AfterSaleScenario,
+            sessionId: opts.session as string,
+            stripeAdmin: opts.stripeAdmin as string,
+          },
+          opts.json ? undefined : (line) => console.log(line),
+        );
+        if (opts.json) console.log(JSON.stringify([sent], null, 2));
+        if (sent.statuses[0] !== 200) {
+          console.error("the event was not accepted with 200");
+          process.exitCode = 1;
+        }
+        return;
+      }
+      if (opts.session)
+        throw new UsageError("--session goes with --type refund, dispute, trial-converts or trial-cancelled");
       const sent = await sendTestEvents(
         {
           url: opts.url as string,
