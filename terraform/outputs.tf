@@ -9,8 +9,16 @@ output "stripe_api_version" {
 }
 
 output "stripe_event_types_to_enable" {
-  description = "Event types to enable on the Stripe webhook endpoint."
-  value       = ["checkout.session.completed", "checkout.session.async_payment_succeeded", "checkout.session.async_payment_failed"]
+  description = "Event types to enable on the Stripe webhook endpoint (checkout, and what happens after it: DESIGN 5a)."
+  value = [
+    "checkout.session.completed",
+    "checkout.session.async_payment_succeeded",
+    "checkout.session.async_payment_failed",
+    "charge.refunded",
+    "charge.dispute.created",
+    "invoice.paid",
+    "customer.subscription.deleted",
+  ]
 }
 
 output "sendgrid_event_webhook_url" {

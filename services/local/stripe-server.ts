@@ -95,8 +95,14 @@ export class StripeStandIn extends LocalHttpServer {
     }
   }
 
-  /** Makes the change behind an after-sale event and returns the event Stripe would send. */
+  /** Makes the change behind an after-sale event, records the event (for `reconcile`) and returns it. */
   afterSale(action: string, sessionId: string): Json {
+    const event = this.afterSaleEvent(action, sessionId);
+    this.events.push(event);
+    return event;
+  }
+
+  private afterSaleEvent(action: string, sessionId: string): Json {
     const livemode = this.sessions.get(sessionId)?.livemode === true;
     switch (action) {
       case "refund":
@@ -148,9 +154,13 @@ export class StripeStandIn extends LocalHttpServer {
     const session = this.sessions.get(sessionId);
     if (!session) return null;
     let intentId = typeof session.payment_intent === "string" ? session.payment_intent : null;
-    if (!intentId && typeof session.invoice === "string") {
-      const payment = this.invoicePayments.get(session.invoice)?.[0]?.payment as Json | undefined;
-      intentId = (payment?.payment_intent as string | undefined) ?? null;
+    if (!intentId && typeof session.subscription === "string") {
+      // The first invoice, or after a trial the subscription's first paid one.
+      const invoices = [...this.invoices.values()].filter(
+        (i) => ((i.parent as Json).subscription_details as Json).subscription === session.subscription,
+      );
+      const paid = invoices.map((i) => this.invoicePayments.get(i.id as string)?.[0]).find(Boolean);
+      intentId = ((paid?.payment as Json | undefined)?.payment_intent as string | undefined) ?? null;
     }
     const chargeId = intentId ? (this.paymentIntents.get(intentId)?.latest_charge as string | null) : null;
     return chargeId ? (this.charges.get(chargeId) ?? null) : null;
@@ -240,9 +250,7 @@ export class StripeStandIn extends LocalHttpServer {
     if (local && method === "POST") {
       const { session } = JSON.parse(raw) as { session: string };
       try {
-        const event = this.afterSale(local[1]!, session);
-        this.events.push(event);
-        return send(res, 200, event);
+        return send(res, 200, this.afterSale(local[1]!, session));
       } catch (err) {
         return send(res, 404, stripeError("invalid_request_error", (err as Error).message));
       }

@@ -306,4 +306,110 @@ describe("e2e: operator CLI against the emulators and the local stack", function
     expect(marked(b.subscription)).to.equal(true);
     expect((await store.get(b.id))?.subscription_marker?.state).to.equal("set");
   });
+
+  /** A paid order with the scale, sent through the receiver and fulfilled. */
+  async function fulfilledOrder(): Promise<string> {
+    const [sent] = await sendTestEvents({
+      url: `${stack.receiverUrl}/webhooks/stripe`,
+      secret: LOCAL.webhookSecret,
+      scenario: "paid",
+      scale: true,
+      count: 1,
+      duplicates: 1,
+      stripeAdmin: stack.stripe!.url,
+    });
+    const id = sent!.session_id;
+    await waitFor(`order ${id} fulfilled`, async () => (await store.get(id))?.status === "fulfilled");
+    return id;
+  }
+  const notices = (id: string) =>
+    stack.sendgrid.emailsFor(id).filter((e) => e.customArgs.email_kind === "stop_notice");
+
+  it("when `send-test-event --type refund --session` targets a shipped order, then one STOP SHIPMENT notice lands", async () => {
+    const id = await fulfilledOrder();
+    const target = ["--url", `${stack.receiverUrl}/webhooks/stripe`, "--stripe-admin", stack.stripe!.url];
+    const refund = await cli(["send-test-event", "--type", "refund", "--session", id, ...target]);
+    expect(refund.code, refund.stderr).to.equal(0);
+    expect(refund.stdout).to.match(/charge\.refunded session=cs_test_\w+ -> 200/);
+    await waitFor(
+      "the stop notice, recorded",
+      async () => (await store.get(id))?.stop_notice?.state === "sent",
+    );
+    expect(notices(id)).to.have.length(1);
+    expect(notices(id)[0]!.subject).to.match(/^STOP SHIPMENT: order \w{8} \(refunded\) \[TEST\]$/);
+    const order = await store.get(id);
+    expect(order?.status).to.equal("fulfilled");
+    expect(order?.after_sale).to.include({ kind: "refunded", notice: "sent" });
+    const shown = await cli(["orders", "list", "--json"]);
+    const row = (JSON.parse(shown.stdout) as { session_id: string; after_sale: string }[]).find(
+      (o) => o.session_id === id,
+    );
+    expect(row?.after_sale).to.equal("refunded (notice sent)");
+
+    const noSession = await cli(["send-test-event", "--type", "dispute"]);
+    expect(noSession.code).to.equal(2);
+    expect(noSession.stderr).to.include("--type dispute needs --session");
+    const unknown = await cli([
+      "send-test-event",
+      "--type",
+      "refund",
+      "--session",
+      "cs_test_nope",
+      ...target,
+    ]);
+    expect(unknown.code).to.equal(2);
+    expect(unknown.stderr).to.include("no charge behind session cs_test_nope");
+  });
+
+  it("when a refund's event never arrived, then `reconcile` republishes it once and the notice goes out once", async () => {
+    const id = await fulfilledOrder();
+    stack.stripe!.afterSale("refund", id); // Stripe refunds and records the event; the webhook is lost
+    const dry = await cli(["reconcile", "--since", "10m", "--dry-run", "--json"]);
+    expect(dry.code, dry.stderr).to.equal(0);
+    const planned = (JSON.parse(dry.stdout) as { republished: { session_id: string; why: string }[] })
+      .republished;
+    expect(planned.filter((r) => r.session_id === id)).to.deep.equal([
+      planned.find((r) => r.session_id === id && r.why === "notice_owed"),
+    ]);
+    const run = await cli(["reconcile", "--since", "10m"]);
+    expect(run.code, run.stderr).to.equal(0);
+    await waitFor("the stop notice", async () => notices(id).length === 1);
+    const again = await cli(["reconcile", "--since", "10m", "--json"]);
+    const second = (JSON.parse(again.stdout) as { republished: { session_id: string }[] }).republished;
+    expect(second.map((r) => r.session_id)).to.not.include(id);
+    expect(notices(id)).to.have.length(1);
+  });
+
+  it("when an order was skipped under a wrong product id, then `orders retry` decides it again: dry run first, then one email", async () => {
+    const spec = { lines: [SCALE_LINE] };
+    const session = buildSession(spec);
+    stack.stripe!.addCheckout({ session, lineItems: buildLineItems(spec) });
+    const id = session.id as string;
+    // As a fulfiller with FULFILMENT_PRODUCT_IDS=prod_Wrong1 left it (the real path is in after-checkout.test.ts).
+    await seedOrder(db, id, "skipped", { reason: "no line item is a shipped product" });
+
+    const dry = await cli(["orders", "retry", id, "--dry-run"]);
+    expect(dry.code, dry.stderr).to.equal(0);
+    expect(dry.stdout).to.equal(
+      `dry run: order ${id} would send the order email (fulfilled): line item for product ${SCALE_LINE.productId}\n`,
+    );
+    expect((await store.get(id))?.status).to.equal("skipped");
+
+    const stillWrong = await cli(["orders", "retry", id, "--dry-run"], {
+      FULFILMENT_PRODUCT_IDS: "prod_Wrong1",
+    });
+    expect(stillWrong.stdout).to.include("would record skipped: no line item is a shipped product");
+    const notAnId = await cli(["orders", "retry", id], { FULFILMENT_PRODUCT_IDS: "price_123" });
+    expect(notAnId.code).to.equal(2);
+    expect(notAnId.stderr).to.include("must be Stripe product ids");
+
+    const run = await cli(["orders", "retry", id]);
+    expect(run.code, run.stderr).to.equal(0);
+    expect(run.stdout).to.equal(`order ${id}: fulfilled\n`);
+    expect(stack.sendgrid.emailsFor(id)).to.have.length(1);
+    const twice = await cli(["orders", "retry", id]);
+    expect(twice.code).to.equal(1);
+    expect(twice.stderr).to.include(`order ${id} is fulfilled; retry decides only`);
+    expect(stack.sendgrid.emailsFor(id)).to.have.length(1);
+  });
 });

@@ -3,6 +3,8 @@ import { readFileSync } from "node:fs";
 import Stripe from "stripe";
 import { RECEIVER_ENV_KEYS } from "../../../services/receiver/config.js";
 import { FULFILLER_ENV_KEYS } from "../../../services/fulfiller/config.js";
+import { handledEventTypes } from "../../../services/fulfiller/classify-event.js";
+import { RECONCILED_TYPES } from "../../../services/cli/commands/reconcile.js";
 
 const runTf = readFileSync("terraform/run.tf", "utf8");
 const mainTf = readFileSync("terraform/main.tf", "utf8");
@@ -51,6 +53,15 @@ describe("unit: Terraform keeps the services' configuration contract", () => {
   it("when the stack outputs the Stripe API version, then it is the one stripe-node pins", () => {
     const version = /stripe_api_version = "([^"]+)"/.exec(mainTf)?.[1];
     expect(version).to.equal(Stripe.API_VERSION);
+  });
+
+  it("when the stack lists the event types to enable in Stripe, then they are exactly the ones the fulfiller acts on and reconcile covers", () => {
+    const outputsTf = readFileSync("terraform/outputs.tf", "utf8");
+    const block =
+      /output "stripe_event_types_to_enable" \{[\s\S]*?value = \[([\s\S]*?)\]/.exec(outputsTf)?.[1] ?? "";
+    const listed = [...block.matchAll(/"([a-z_.]+)"/g)].map((m) => m[1]);
+    expect(listed).to.deep.equal(handledEventTypes());
+    expect([...RECONCILED_TYPES]).to.have.members(handledEventTypes());
   });
 
   it("when secrets are wired, then they are sm:// references, never values", () => {
