@@ -373,7 +373,10 @@ describe("e2e: operator CLI against the emulators and the local stack", function
     ]);
     const run = await cli(["reconcile", "--since", "10m"]);
     expect(run.code, run.stderr).to.equal(0);
-    await waitFor("the stop notice, recorded", async () => (await store.get(id))?.stop_notice?.state === "sent");
+    await waitFor(
+      "the stop notice, recorded",
+      async () => (await store.get(id))?.stop_notice?.state === "sent",
+    );
     const again = await cli(["reconcile", "--since", "10m", "--json"]);
     const second = (JSON.parse(again.stdout) as { republished: { session_id: string }[] }).republished;
     expect(second.map((r) => r.session_id)).to.not.include(id);
