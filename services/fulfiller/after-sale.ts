@@ -8,6 +8,7 @@ import type { Logger } from "../common/logger.js";
 import { serializeError } from "../common/http.js";
 import { planStopNotice, type NoticePlan, type SaleChange } from "./after-sale-state.js";
 import { composeStopNotice } from "./compose-stop-notice.js";
+import { sendUnderClaim } from "./email-fence.js";
 import type { Deadline } from "./deadline.js";
 import type { OrderRecord } from "./order-state.js";
 import type { Attempt, OrderWork, PushOutcome } from "./order-work.js";
@@ -207,5 +208,5 @@ export function sendStopNotice(
   by: string,
 ): Promise<PushOutcome> {
   const email = composeStopNotice(order, order.after_sale!);
-  return work.sendUnderClaim(attempt, email, { by, reason: "stop-shipment notice" });
+  return sendUnderClaim(work, attempt, email, { by, reason: "stop-shipment notice" });
 }

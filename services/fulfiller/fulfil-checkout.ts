@@ -13,6 +13,7 @@ import {
   judgePayment,
   TRIAL_REASON,
 } from "./decide-fulfilment.js";
+import { sendUnderClaim } from "./email-fence.js";
 import type { Deadline } from "./deadline.js";
 import { buildOrderDetails } from "./order-details.js";
 import type { OrderDetails, OrderRecord, PaymentCheck } from "./order-state.js";
@@ -215,7 +216,7 @@ export async function fulfilCheckout(
     );
   }
   const email = composeOrderEmail({ sessionId: attempt.sessionId, details: decision.details });
-  const sent = await work.sendUnderClaim(attempt, email, {
+  const sent = await sendUnderClaim(work, attempt, email, {
     by: "automatic",
     reason: decision.reason,
     prepare: (order) => ({ ...order, ...learnt(decision, work.now(), order) }),

@@ -4,6 +4,7 @@
  * (`orders resolve --resend` / `--sent`), send a stop-shipment notice that was owed
  * while the order was in review, and mark a subscription shipped.
  */
+import { markNeedsReview, sendUnderClaim } from "./email-fence.js";
 import { errorMessage } from "../common/errors.js";
 import type { Logger } from "../common/logger.js";
 import { sendStopNotice } from "./after-sale.js";
@@ -244,7 +245,8 @@ export class OperatorActions {
           payment: check ? { ...check, checked_at: this.work.now() } : null,
         });
       const shipped = { ...details, ...(verdict.refunded > 0 ? { refunded: verdict.refunded } : {}) };
-      const outcome = await this.work.sendUnderClaim(
+      const outcome = await sendUnderClaim(
+        this.work,
         attempt,
         composeOrderEmail({ sessionId, details: shipped }),
         {
@@ -257,7 +259,7 @@ export class OperatorActions {
         await this.work.setSubscriptionMarker(attempt, details.subscription_id);
       return outcome;
     } catch (err) {
-      return this.work.markNeedsReview(attempt, `operator resend failed: ${errorMessage(err)}`);
+      return markNeedsReview(this.work, attempt, `operator resend failed: ${errorMessage(err)}`);
     }
   }
 
@@ -322,7 +324,7 @@ export class OperatorActions {
     try {
       return await sendStopNotice(this.work, attempt, claimed, by);
     } catch (err) {
-      return this.work.markNeedsReview(attempt, `${by} of the stop notice failed: ${errorMessage(err)}`);
+      return markNeedsReview(this.work, attempt, `${by} of the stop notice failed: ${errorMessage(err)}`);
     }
   }
 

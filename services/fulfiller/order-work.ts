@@ -2,27 +2,24 @@
  * The claim and record machinery every kind of work on an order shares: fulfilling a
  * checkout, a trial conversion, a stop-shipment notice, an operator's re-decision.
  * An attempt holds a claim (the order's own, or the stop notice's), and every write it
- * makes first checks that it still does; the one email it may send goes out behind the
- * `sending` → `sent` fence, and an unknown outcome goes to an operator.
+ * makes first checks that it still does. The one email it may send goes out through the
+ * fence in email-fence.ts.
  */
 import { randomUUID } from "node:crypto";
 import { PermanentError, TransientError, errorMessage } from "../common/errors.js";
 import type { Logger } from "../common/logger.js";
-import { DeadlineExceededError, withDeadline, type MessagePublisher } from "../common/pubsub.js";
+import type { MessagePublisher } from "../common/pubsub.js";
 import { serializeError } from "../common/http.js";
 import { Deadline } from "./deadline.js";
-import { MailOutcomeUnknownError, MailRefusedError } from "./errors.js";
 import {
   ClaimLostError,
   concludeOrder,
   releaseOrder,
-  type EmailRecord,
   type OrderRecord,
   type OrderStatus,
 } from "./order-state.js";
 import type { CallOptions, Mailer, OrderStore, StripeCatalog } from "./ports.js";
 import type { PushMessage } from "./push-envelope.js";
-import type { OrderEmail } from "./compose-email.js";
 
 export interface FulfilmentSettings {
   liveKey: boolean;
@@ -78,12 +75,6 @@ export const SUBSCRIPTION_MARKER = "initial_order_processed";
 /** Pub/Sub's limit on one attribute value, in bytes. */
 export const MAX_ATTRIBUTE_VALUE_BYTES = 1024;
 
-/** Less time than this for SendGrid's answer is not worth starting a send with. */
-const MIN_SEND_MS = 500;
-
-/** How many times the write that records an accepted email is tried. */
-const SENT_WRITE_TRIES = 3;
-
 /**
  * The end of an attempt's deadline kept back from the send for recording its outcome
  * (the `sent` write and its retries, or needs_review): a third of the deadline,
@@ -130,17 +121,6 @@ export const OPERATOR_MESSAGE: PushMessage = {
   subscription: null,
   deliveryAttempt: null,
 };
-
-export interface SendOptions {
-  /** Who sends: "automatic", "operator:resend", … */
-  by: string;
-  /** The status reason recorded with a sent order email. */
-  reason: string;
-  /** Also written with `sending` (the order's details, the payment as re-checked). */
-  prepare?: (order: OrderRecord) => OrderRecord;
-  /** Also written with `sent`. */
-  onSent?: (order: OrderRecord) => OrderRecord;
-}
 
 export type RecordStatus = Exclude<OrderStatus, "processing" | "failed" | "needs_review">;
 
@@ -279,217 +259,6 @@ export class OrderWork {
     );
     attempt.log.info({ outcome: status, reason }, `order ${status}`);
     return { ack: true, result: status, sessionId: attempt.sessionId, reason };
-  }
-
-  /**
-   * Records `sending` under a live claim, sends, and records the outcome: `sent`, or
-   * `not_sent` and a thrown error (definite refusal), or needs_review (unknown outcome).
-   * The send ends inside the lease and leaves the end of the attempt's deadline for
-   * recording it, so no other attempt can claim the email while its outcome is unknown.
-   */
-  async sendUnderClaim(attempt: Attempt, email: OrderEmail, options: SendOptions): Promise<PushOutcome> {
-    if (this.draining) throw new TransientError("shutting down: not starting a send");
-    const reserveMs = attempt.deadline.reserveMs;
-    const leaseLeftMs = attempt.leaseExpiresAt - this.clock() - reserveMs;
-    const sendOptions = attempt.deadline.next(`sending the ${label(attempt.slot)}`, MIN_SEND_MS);
-    sendOptions.timeoutMs = Math.min(sendOptions.timeoutMs, leaseLeftMs);
-    if (sendOptions.timeoutMs < MIN_SEND_MS)
-      throw new TransientError(`too little of the lease left to send the ${label(attempt.slot)}`);
-    await this.update(
-      attempt,
-      (order, now) =>
-        withEmail(
-          options.prepare ? options.prepare(order) : order,
-          attempt.slot,
-          (record) => ({
-            ...record,
-            state: "sending",
-            started_at: now,
-            error: null,
-          }),
-          now,
-        ),
-      { requireLiveLease: true, minRemainingMs: sendOptions.timeoutMs + reserveMs },
-    );
-    this.sendsInFlight += 1;
-    try {
-      return await this.sendAndRecord(attempt, email, sendOptions, options);
-    } finally {
-      this.sendsInFlight -= 1;
-    }
-  }
-
-  private async sendAndRecord(
-    attempt: Attempt,
-    email: OrderEmail,
-    sendOptions: CallOptions,
-    options: SendOptions,
-  ): Promise<PushOutcome> {
-    const { settings } = this.deps;
-    const what = label(attempt.slot);
-    let messageId: string | null;
-    try {
-      ({ messageId } = await withDeadline(
-        this.deps.mailer.send(
-          {
-            to: settings.emailTo,
-            from: settings.emailFrom,
-            subject: email.subject,
-            text: email.text,
-            html: email.html,
-            customArgs: email.customArgs,
-            // A dynamic template is the order email's; the stop notice is always the text itself.
-            templateId: attempt.slot === "email" ? settings.templateId : undefined,
-            templateData: attempt.slot === "email" ? email.templateData : undefined,
-          },
-          sendOptions,
-        ),
-        sendOptions.timeoutMs,
-        `sending the ${what}`,
-      ));
-    } catch (err) {
-      if (err instanceof MailRefusedError) {
-        await this.update(
-          attempt,
-          (order, now) =>
-            withEmail(
-              order,
-              attempt.slot,
-              (record) => ({ ...record, state: "not_sent", error: err.message }),
-              now,
-            ),
-          { requireLiveLease: false },
-        );
-        throw err.toAppError();
-      }
-      // Anything else (timeout, reset, an unexpected error) leaves the outcome unknown.
-      const why =
-        err instanceof MailOutcomeUnknownError || err instanceof DeadlineExceededError
-          ? err.message
-          : `unexpected: ${errorMessage(err)}`;
-      return await this.markNeedsReview(attempt, `${what} outcome unknown: ${why}`);
-    }
-    // Logged before it is recorded: if every write below fails, the id is still on record.
-    attempt.log.info(
-      { sendgrid_message_id: messageId, by: options.by, email_kind: emailKind(attempt.slot) },
-      `${what} accepted by SendGrid; recording it`,
-    );
-    try {
-      await this.recordSent(attempt, messageId, options);
-    } catch (err) {
-      attempt.log.error(
-        { err: serializeError(err), sendgrid_message_id: messageId },
-        `could not record the accepted ${what}`,
-      );
-      return this.markNeedsReview(
-        attempt,
-        `${what} accepted by SendGrid (message id ${messageId ?? "unknown"}) but not recorded: ${errorMessage(err)}`,
-      );
-    }
-    if (attempt.slot === "stop_notice") {
-      attempt.log.warn(
-        {
-          outcome: "stop_notice_sent",
-          sendgrid_message_id: messageId,
-          by: options.by,
-          email_kind: "stop_notice",
-        },
-        "STOP SHIPMENT notice sent",
-      );
-      return { ack: true, result: "stop_notice_sent", sessionId: attempt.sessionId };
-    }
-    attempt.log.info(
-      { outcome: "fulfilled", sendgrid_message_id: messageId, by: options.by },
-      "order email sent",
-    );
-    return { ack: true, result: "fulfilled", sessionId: attempt.sessionId };
-  }
-
-  /**
-   * The provider accepted it: record that even if the lease ran out meanwhile, as long
-   * as nobody else claimed it (the record is the truth about the send). The write is
-   * idempotent under the claim, so a Firestore blip is retried briefly rather than
-   * costing an operator's minute.
-   */
-  private async recordSent(attempt: Attempt, messageId: string | null, options: SendOptions): Promise<void> {
-    const sent = (record: EmailRecord, now: Date): EmailRecord => ({
-      ...record,
-      state: "sent",
-      started_at: record.started_at ?? null,
-      sent_at: now,
-      message_id: messageId,
-      by: options.by,
-      error: null,
-    });
-    for (let attemptNo = 1; ; attemptNo++) {
-      try {
-        await this.update(
-          attempt,
-          (current, now) => {
-            const order = options.onSent ? options.onSent(current) : current;
-            return attempt.slot === "email"
-              ? concludeOrder(
-                  { ...order, email: sent(order.email, now) },
-                  { status: "fulfilled", reason: options.reason, now, eventId: attempt.eventId },
-                )
-              : noticeSent(order, sent(order.stop_notice ?? { state: "none" }, now), now, attempt.eventId);
-          },
-          { requireLiveLease: false },
-        );
-        return;
-      } catch (err) {
-        const pauseMs = 100 * attemptNo;
-        if (
-          err instanceof ClaimLostError ||
-          attemptNo >= SENT_WRITE_TRIES ||
-          attempt.deadline.remainingMs() < pauseMs + 100
-        )
-          throw err;
-        attempt.log.warn(
-          { err: serializeError(err), try: attemptNo },
-          "recording the sent email failed; retrying",
-        );
-        await new Promise((resolve) => setTimeout(resolve, pauseMs));
-      }
-    }
-  }
-
-  /**
-   * The send's outcome is unknown (or accepted but unrecordable): the order goes to an
-   * operator. Acknowledged only once that is written; if the write fails the record still
-   * says `sending`, and the redelivery this 503 causes turns that into needs_review.
-   */
-  async markNeedsReview(attempt: Attempt, reason: string): Promise<PushOutcome> {
-    try {
-      await this.update(
-        attempt,
-        (order, now) => {
-          const flagged = withEmail(order, attempt.slot, (record) => ({ ...record, error: reason }), now);
-          return concludeOrder(
-            attempt.slot === "stop_notice"
-              ? {
-                  ...flagged,
-                  stop_notice: { ...flagged.stop_notice!, claim_id: null, lease_expires_at: null },
-                  after_sale: flagged.after_sale ? { ...flagged.after_sale, notice: "needs_review" } : null,
-                }
-              : flagged,
-            { status: "needs_review", reason, now, eventId: attempt.eventId },
-          );
-        },
-        { requireLiveLease: false },
-      );
-    } catch (err) {
-      attempt.log.error(
-        { err: serializeError(err), reason },
-        "could not record needs_review; not acknowledging, so the redelivery records it",
-      );
-      return { ack: false, result: "transient_failure", sessionId: attempt.sessionId, reason };
-    }
-    attempt.log.error(
-      { alert: "needs_review", reason, email_kind: emailKind(attempt.slot) },
-      `order needs review: the ${label(attempt.slot)} may or may not have been sent; resolve with \`orders resolve\``,
-    );
-    return { ack: true, result: "needs_review", sessionId: attempt.sessionId, reason };
   }
 
   /** What an attempt that threw answers: 503 for transient trouble, `failed` and the dead-letter topic for permanent. */
@@ -638,41 +407,4 @@ export class OrderWork {
     }
     return marker;
   }
-}
-
-function label(slot: EmailSlot): string {
-  return slot === "email" ? "order email" : "stop-shipment notice";
-}
-
-function emailKind(slot: EmailSlot): "order" | "stop_notice" {
-  return slot === "email" ? "order" : "stop_notice";
-}
-
-/** The order with its `slot` email record changed. */
-function withEmail(
-  order: OrderRecord,
-  slot: EmailSlot,
-  change: (record: EmailRecord) => EmailRecord,
-  now: Date,
-): OrderRecord {
-  if (slot === "email") return { ...order, email: change(order.email), updated_at: now };
-  return {
-    ...order,
-    stop_notice: { ...order.stop_notice, ...change(order.stop_notice ?? { state: "none" }) },
-    updated_at: now,
-  };
-}
-
-/** The stop notice went out: the notice's claim ends, the order keeps its status. */
-function noticeSent(order: OrderRecord, notice: EmailRecord, now: Date, eventId: string): OrderRecord {
-  return {
-    ...order,
-    stop_notice: { ...notice, claim_id: null, lease_expires_at: null },
-    after_sale: order.after_sale ? { ...order.after_sale, notice: "sent" } : null,
-    updated_at: now,
-    history: [
-      ...order.history,
-      { at: now, status: order.status, reason: "stop-shipment notice sent", event_id: eventId },
-    ].slice(-20),
-  };
 }
