@@ -15,6 +15,11 @@ import {
 } from "../../services/local/stripe-objects.js";
 import type { OrderRecord } from "../../services/fulfiller/order-state.js";
 import { createLogger } from "../../services/common/logger.js";
+import { reconcile } from "../../services/cli/commands/reconcile.js";
+import type { StripeEventEnvelope } from "../../services/common/event.js";
+import { createStripeClient, StripeApiCatalog } from "../../services/fulfiller/adapters/stripe-catalog.js";
+import { FakePublisher } from "../support/fake-publisher.js";
+import { STRIPE_TEST_KEY } from "../support/fulfiller-harness.js";
 
 const quietLog = createLogger({ service: "test", level: "silent" });
 
@@ -440,6 +445,83 @@ describe("integration: after checkout (section 5a)", function () {
       await h.fulfiller.operator.retry(c.sessionId, quietLog).catch((err: Error) => (refused = err));
       expect(refused?.message).to.match(/email is sent; it is never emailed again by retry/);
       expect(h.sendgrid.emailsFor(c.sessionId)).to.have.length(0);
+    });
+  });
+
+  describe("when events after checkout were lost (`reconcile`)", () => {
+    it("then it republishes exactly what the pipeline has yet to act on: a waiting trial paid or cancelled, a failure, an owed notice", async () => {
+      const f = h.makeFulfiller({ fulfilTrials: false });
+      const push = (event: Record<string, unknown>) => {
+        const env = h.envelope(event) as { message: { data: string; attributes: Record<string, string> } };
+        return f.handlePush(
+          {
+            data: Buffer.from(env.message.data, "base64"),
+            rawData: env.message.data,
+            attributes: env.message.attributes,
+            messageId: "m",
+            publishTime: null,
+            subscription: null,
+            deliveryAttempt: null,
+          },
+          quietLog,
+        );
+      };
+      const trialSpec = { mode: "subscription" as const, paymentStatus: "no_payment_required" as const };
+      const paidTrial = createCheckout(h.stripe, trialSpec);
+      const cancelledTrial = createCheckout(h.stripe, trialSpec);
+      const waitingTrial = createCheckout(h.stripe, trialSpec);
+      for (const c of [paidTrial, cancelledTrial, waitingTrial]) await push(c.event());
+      const failedLater = createCheckout(h.stripe, { paymentStatus: "unpaid" }); // its event never arrived
+      const shippedOrder = await shipped();
+
+      const events: StripeEventEnvelope[] = [
+        h.stripe.afterSale("convert-trial", paidTrial.sessionId),
+        h.stripe.afterSale("cancel-subscription", cancelledTrial.sessionId),
+        buildEvent({ type: "checkout.session.async_payment_failed", object: failedLater.session }),
+        h.stripe.afterSale("refund", shippedOrder.sessionId),
+        buildEvent({
+          type: "invoice.paid",
+          object: h.stripe.addInvoice({
+            subscriptionId: waitingTrial.session.subscription as string,
+            amountPaid: 0,
+            currency: "usd",
+          }),
+        }),
+      ] as unknown as StripeEventEnvelope[];
+      const publisher = new FakePublisher();
+      const run = () =>
+        reconcile(
+          {
+            events: async function* () {
+              yield* events;
+            },
+            store: h.store,
+            stripe: new StripeApiCatalog(
+              createStripeClient({ apiKey: STRIPE_TEST_KEY, apiBase: h.stripe.url, timeoutMs: 5000 }),
+            ),
+            publisher,
+            liveKey: false,
+          },
+          { since: new Date(Date.now() - 600_000), until: new Date() },
+        );
+      const result = await run();
+      expect(result.failed).to.deep.equal([]);
+      expect(Object.fromEntries(result.republished.map((r) => [r.session_id, r.why]))).to.deep.equal({
+        [paidTrial.sessionId]: "trial_paid",
+        [cancelledTrial.sessionId]: "trial_cancelled",
+        [failedLater.sessionId]: "missing",
+        [shippedOrder.sessionId]: "notice_owed",
+      });
+      // Delivered, the republished events do what the lost ones would have.
+      for (const message of publisher.published)
+        await push(JSON.parse(message.data.toString()) as Record<string, unknown>);
+      expect((await order(paidTrial.sessionId)).status).to.equal("fulfilled");
+      expect((await order(cancelledTrial.sessionId)).status).to.equal("cancelled");
+      expect((await order(failedLater.sessionId)).status).to.equal("payment_failed");
+      expect((await order(waitingTrial.sessionId)).status).to.equal("awaiting_payment");
+      expect(stopNotices(shippedOrder.sessionId)).to.have.length(1);
+      const again = await run();
+      expect(again.republished).to.deep.equal([]);
     });
   });
 });
