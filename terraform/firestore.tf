@@ -4,8 +4,10 @@ resource "google_firestore_database" "main" {
   location_id             = var.firestore_location
   type                    = "FIRESTORE_NATIVE"
   delete_protection_state = var.deletion_protection ? "DELETE_PROTECTION_ENABLED" : "DELETE_PROTECTION_DISABLED"
-  deletion_policy         = "ABANDON"
-  depends_on              = [google_project_service.apis]
+  # Orders are the dedupe record: 7 days of point-in-time reads, and a daily backup below.
+  point_in_time_recovery_enablement = "POINT_IN_TIME_RECOVERY_ENABLED"
+  deletion_policy                   = "ABANDON"
+  depends_on                        = [google_project_service.apis]
 }
 
 # The delivery ledger expires; orders never do (they are the dedupe key).
@@ -55,3 +57,15 @@ resource "google_firestore_index" "orders_by_delivery_state" {
     order      = "DESCENDING"
   }
 }
+
+# A daily backup kept var.firestore_backup_retention_days (restore into a new database).
+resource "google_firestore_backup_schedule" "daily" {
+  project   = var.project_id
+  database  = google_firestore_database.main.name
+  retention = "${var.firestore_backup_retention_days * 86400}s"
+
+  daily_recurrence {}
+}
+
+# after-sale events find their order by payment_intent_id, subscription_id or invoice_id:
+# equality on one top-level field, served by Firestore's automatic single-field indexes.

@@ -74,6 +74,80 @@ resource "google_pubsub_subscription_iam_member" "agent_subscribes_push" {
   subscription = google_pubsub_subscription.push.name
   role         = "roles/pubsub.subscriber"
   member       = local.pubsub_service_agent
+
+  # A replaced subscription starts with no policy: grant again in the same apply, or
+  # nothing is dead-lettered until some later apply notices.
+  lifecycle {
+    replace_triggered_by = [google_pubsub_subscription.push]
+  }
+}
+
+# The deployer (Cloud Build's service account) deploys revisions and the job that run as
+# these identities, and the subscription that signs tokens as the push identity: it may
+# act as those accounts only, not as every account in the project.
+resource "google_service_account_iam_member" "deployer_acts_as" {
+  for_each = var.deployer_member == "" ? {} : {
+    receiver   = google_service_account.receiver.name
+    fulfiller  = google_service_account.fulfiller.name
+    push       = google_service_account.push.name
+    reconciler = google_service_account.reconciler.name
+  }
+  service_account_id = each.value
+  role               = "roles/iam.serviceAccountUser"
+  member             = var.deployer_member
+}
+
+# Operators who run the CLI (`var.operators`): what its commands need, and no more.
+locals {
+  operator_grants = {
+    for pair in setproduct(var.operators, ["stripe_api_key", "sendgrid_api_key", "stripe_webhook_secret"]) :
+    "${pair[0]} ${pair[1]}" => { member = pair[0], secret = pair[1] }
+  }
+}
+
+# dlq list/show/replay/purge pull from the dead-letter subscription.
+resource "google_pubsub_subscription_iam_member" "operators_read_dead_letters" {
+  for_each     = toset(var.operators)
+  project      = var.project_id
+  subscription = google_pubsub_subscription.dead_letter.name
+  role         = "roles/pubsub.subscriber"
+  member       = each.value
+}
+
+# doctor reads the push subscription's configuration (endpoint, audience, dead-letter policy).
+resource "google_pubsub_subscription_iam_member" "operators_view_push" {
+  for_each     = toset(var.operators)
+  project      = var.project_id
+  subscription = google_pubsub_subscription.push.name
+  role         = "roles/pubsub.viewer"
+  member       = each.value
+}
+
+# dlq replay and reconcile republish to the main topic.
+resource "google_pubsub_topic_iam_member" "operators_publish_events" {
+  for_each = toset(var.operators)
+  project  = var.project_id
+  topic    = google_pubsub_topic.events.name
+  role     = "roles/pubsub.publisher"
+  member   = each.value
+}
+
+# orders list/show/retry/resolve/resend read and write orders (no narrower Firestore role exists).
+resource "google_project_iam_member" "operators_firestore" {
+  for_each = toset(var.operators)
+  project  = var.project_id
+  role     = "roles/datastore.user"
+  member   = each.value
+}
+
+# The secrets the CLI reads: the Stripe key (reconcile, retry, resolve), SendGrid's (resend),
+# the webhook secret (send-test-event, doctor).
+resource "google_secret_manager_secret_iam_member" "operators_read_secrets" {
+  for_each  = local.operator_grants
+  project   = var.project_id
+  secret_id = google_secret_manager_secret.secrets[each.value.secret].secret_id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = each.value.member
 }
 
 # Projects whose Pub/Sub agent predates April 2021 need this to mint push tokens.

@@ -24,9 +24,15 @@ locals {
     var.push_ack_deadline_seconds < var.order_lease_seconds
   )
 
+  # Every resource carries these (plus var.labels): cost reports and inventories find them.
+  labels = merge({ app = "stripe-fulfilment", managed-by = "terraform", name-prefix = var.name_prefix }, var.labels)
+
   apis = toset([
     "artifactregistry.googleapis.com",
     "cloudbuild.googleapis.com",
+    # data.google_project and project-level IAM call it; a fresh Cloud Build account hits it first.
+    "cloudresourcemanager.googleapis.com",
+    "cloudscheduler.googleapis.com",
     "firestore.googleapis.com",
     "iam.googleapis.com",
     "logging.googleapis.com",
@@ -34,6 +40,7 @@ locals {
     "pubsub.googleapis.com",
     "run.googleapis.com",
     "secretmanager.googleapis.com",
+    "serviceusage.googleapis.com",
   ])
 }
 
@@ -60,5 +67,25 @@ resource "google_artifact_registry_repository" "images" {
   repository_id = "${var.name_prefix}-fulfilment"
   format        = "DOCKER"
   description   = "Images of the Stripe fulfilment services."
-  depends_on    = [google_project_service.apis]
+  labels        = local.labels
+
+  # Every build pushes an image: keep the recent ones (rollbacks), delete the rest after a month.
+  cleanup_policy_dry_run = false
+  cleanup_policies {
+    id     = "keep-recent"
+    action = "KEEP"
+    most_recent_versions {
+      keep_count = var.images_to_keep
+    }
+  }
+  cleanup_policies {
+    id     = "delete-old"
+    action = "DELETE"
+    condition {
+      tag_state  = "ANY"
+      older_than = "2592000s"
+    }
+  }
+
+  depends_on = [google_project_service.apis]
 }

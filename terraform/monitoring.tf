@@ -1,4 +1,5 @@
-# Every alert goes to var.notification_channels and says what to do in its documentation.
+# Every alert has a severity, goes to var.notification_channels (at least one is required),
+# and says in its documentation which CLI command resolves it.
 
 resource "google_logging_metric" "needs_review" {
   project = var.project_id
@@ -11,29 +12,35 @@ resource "google_logging_metric" "needs_review" {
   }
 }
 
+# A log-match condition: no log-based metric to wait for, so the first apply creates it
+# (an alert on a metric created in the same apply is refused for up to 10 minutes).
 resource "google_monitoring_alert_policy" "needs_review" {
   project               = var.project_id
   display_name          = "${var.name_prefix}: an order needs review (email outcome unknown)"
   combiner              = "OR"
+  severity              = "ERROR"
   notification_channels = var.notification_channels
+  user_labels           = local.labels
 
   conditions {
     display_name = "needs_review log lines"
-    condition_threshold {
-      filter          = "resource.type = \"cloud_run_revision\" AND metric.type = \"logging.googleapis.com/user/${google_logging_metric.needs_review.name}\""
-      comparison      = "COMPARISON_GT"
-      threshold_value = 0
-      duration        = "0s"
-      aggregations {
-        alignment_period   = "60s"
-        per_series_aligner = "ALIGN_SUM"
+    condition_matched_log {
+      filter = "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"${local.names.fulfiller}\" AND jsonPayload.alert=\"needs_review\""
+      label_extractors = {
+        session_id = "EXTRACT(jsonPayload.session_id)"
       }
+    }
+  }
+
+  alert_strategy {
+    notification_rate_limit {
+      period = "300s"
     }
   }
 
   documentation {
     mime_type = "text/markdown"
-    content   = "An order email may or may not have gone out. Check SendGrid's activity for the order id, then run `npm run cli -- orders list --status needs_review` and `orders resolve SESSION_ID --sent` or `--resend`."
+    content   = "An order email or STOP SHIPMENT notice may or may not have gone out. Check SendGrid's activity for the order id, then run `npm run cli -- orders list --status needs_review` and `orders resolve SESSION_ID --sent` or `--resend`."
   }
 }
 
@@ -41,7 +48,9 @@ resource "google_monitoring_alert_policy" "dead_letters" {
   project               = var.project_id
   display_name          = "${var.name_prefix}: dead-letter subscription is not empty"
   combiner              = "OR"
+  severity              = "ERROR"
   notification_channels = var.notification_channels
+  user_labels           = local.labels
 
   conditions {
     display_name = "undelivered dead letters > 0"
@@ -67,7 +76,9 @@ resource "google_monitoring_alert_policy" "push_backlog_age" {
   project               = var.project_id
   display_name          = "${var.name_prefix}: push subscription backlog is old"
   combiner              = "OR"
+  severity              = "WARNING"
   notification_channels = var.notification_channels
+  user_labels           = local.labels
 
   conditions {
     display_name = "oldest unacked message age"
@@ -93,17 +104,20 @@ resource "google_monitoring_alert_policy" "receiver_5xx" {
   project               = var.project_id
   display_name          = "${var.name_prefix}: receiver answers 5xx (events not reaching Pub/Sub)"
   combiner              = "OR"
+  severity              = "CRITICAL"
   notification_channels = var.notification_channels
+  user_labels           = local.labels
 
   conditions {
-    display_name = "receiver 5xx"
+    display_name = "receiver 5xx in 5 minutes"
     condition_threshold {
+      # One publish timeout is one 503 that Stripe retries: page on a pattern, not a blip.
       filter          = "resource.type = \"cloud_run_revision\" AND resource.labels.service_name = \"${google_cloud_run_v2_service.service["receiver"].name}\" AND metric.type = \"run.googleapis.com/request_count\" AND metric.labels.response_code_class = \"5xx\""
       comparison      = "COMPARISON_GT"
-      threshold_value = 0
-      duration        = "60s"
+      threshold_value = var.receiver_5xx_threshold
+      duration        = "0s"
       aggregations {
-        alignment_period     = "60s"
+        alignment_period     = "300s"
         per_series_aligner   = "ALIGN_DELTA"
         cross_series_reducer = "REDUCE_SUM"
       }
@@ -120,7 +134,9 @@ resource "google_monitoring_alert_policy" "receiver_400_burst" {
   project               = var.project_id
   display_name          = "${var.name_prefix}: burst of receiver 400s (wrong or rotated webhook secret?)"
   combiner              = "OR"
+  severity              = "CRITICAL"
   notification_channels = var.notification_channels
+  user_labels           = local.labels
 
   conditions {
     display_name = "receiver 400s in 5 minutes"
@@ -147,7 +163,9 @@ resource "google_monitoring_alert_policy" "fulfiller_5xx" {
   project               = var.project_id
   display_name          = "${var.name_prefix}: fulfiller 5xx rate"
   combiner              = "OR"
+  severity              = "WARNING"
   notification_channels = var.notification_channels
+  user_labels           = local.labels
 
   conditions {
     display_name = "fulfiller 5xx in 10 minutes"
@@ -176,7 +194,9 @@ resource "google_monitoring_alert_policy" "email_undelivered" {
   project               = var.project_id
   display_name          = "${var.name_prefix}: an order email was not delivered (bounce or drop)"
   combiner              = "OR"
+  severity              = "ERROR"
   notification_channels = var.notification_channels
+  user_labels           = local.labels
 
   conditions {
     display_name = "email_undelivered log lines"
@@ -197,5 +217,65 @@ resource "google_monitoring_alert_policy" "email_undelivered" {
   documentation {
     mime_type = "text/markdown"
     content   = "The warehouse did not get an order email (SendGrid bounced or dropped it): a paid order will not ship. `npm run cli -- orders list --undelivered` lists them and `orders show SESSION_ID` shows SendGrid's reason. Fix the recipient address (FULFILMENT_EMAIL_TO) or remove the suppression in SendGrid, then `npm run cli -- orders resend SESSION_ID --undelivered`."
+  }
+}
+
+# 401/403 from the fulfiller is Pub/Sub's push refused: PUSH_AUTH, PUSH_AUDIENCE or
+# PUSH_SERVICE_ACCOUNT does not match the subscription (every order stops).
+resource "google_monitoring_alert_policy" "fulfiller_push_refused" {
+  project               = var.project_id
+  display_name          = "${var.name_prefix}: fulfiller refuses Pub/Sub's push (401/403: push auth misconfigured)"
+  combiner              = "OR"
+  severity              = "CRITICAL"
+  notification_channels = var.notification_channels
+  user_labels           = local.labels
+
+  conditions {
+    display_name = "fulfiller 401/403"
+    condition_threshold {
+      filter          = "resource.type = \"cloud_run_revision\" AND resource.labels.service_name = \"${google_cloud_run_v2_service.service["fulfiller"].name}\" AND metric.type = \"run.googleapis.com/request_count\" AND metric.labels.response_code = one_of(\"401\", \"403\")"
+      comparison      = "COMPARISON_GT"
+      threshold_value = 0
+      duration        = "0s"
+      aggregations {
+        alignment_period     = "300s"
+        per_series_aligner   = "ALIGN_DELTA"
+        cross_series_reducer = "REDUCE_SUM"
+      }
+    }
+  }
+
+  documentation {
+    mime_type = "text/markdown"
+    content   = "Pub/Sub's pushes are refused, so no order is fulfilled. The fulfiller's ERROR lines (`push_auth_misconfigured`) name the cause. Compare PUSH_AUTH, PUSH_AUDIENCE and PUSH_SERVICE_ACCOUNT with the subscription: `npm run cli -- doctor`."
+  }
+}
+
+# The scheduled reconcile found events the pipeline had not acted on: something upstream
+# (a webhook, a push, a delivery) lost them, and the job has republished them.
+resource "google_monitoring_alert_policy" "reconcile_republished" {
+  project               = var.project_id
+  display_name          = "${var.name_prefix}: scheduled reconcile republished events"
+  combiner              = "OR"
+  severity              = "WARNING"
+  notification_channels = var.notification_channels
+  user_labels           = local.labels
+
+  conditions {
+    display_name = "reconcile summary with republished > 0"
+    condition_matched_log {
+      filter = "resource.type=\"cloud_run_job\" AND resource.labels.job_name=\"${google_cloud_run_v2_job.reconcile.name}\" AND textPayload=~\"republished [1-9]\""
+    }
+  }
+
+  alert_strategy {
+    notification_rate_limit {
+      period = "3600s"
+    }
+  }
+
+  documentation {
+    mime_type = "text/markdown"
+    content   = "Events were lost upstream and have been republished (the orders will be processed). Find out why: Stripe's webhook attempts for the endpoint, `npm run cli -- dlq list`, the receiver's 5xx. `npm run cli -- reconcile --since 3d --dry-run --verbose` lists what it would republish now."
   }
 }

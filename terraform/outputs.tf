@@ -1,6 +1,11 @@
 output "webhook_url" {
-  description = "Register this URL in Stripe (Developers > Webhooks) with the API version below."
-  value       = "${google_cloud_run_v2_service.service["receiver"].uri}/webhooks/stripe"
+  description = "Register this URL in Stripe (Developers > Webhooks) with the API version below. Known before the receiver exists: Cloud Run's deterministic URL, https://SERVICE-PROJECT_NUMBER.REGION.run.app."
+  value       = "https://${local.names.receiver}-${data.google_project.this.number}.${var.region}.run.app/webhooks/stripe"
+}
+
+output "reconcile_job" {
+  description = "The scheduled reconcile job (gcloud run jobs execute NAME --region REGION runs it now)."
+  value       = google_cloud_run_v2_job.reconcile.name
 }
 
 output "stripe_api_version" {

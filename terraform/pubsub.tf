@@ -3,6 +3,7 @@ resource "google_pubsub_topic" "events" {
   name    = local.names.topic
   # Retained messages make `gcloud pubsub subscriptions seek` replay possible.
   message_retention_duration = "604800s"
+  labels                     = local.labels
   depends_on                 = [google_project_service.apis]
 }
 
@@ -10,6 +11,7 @@ resource "google_pubsub_topic" "dead_letter" {
   project                    = var.project_id
   name                       = local.names.dead_letter_topic
   message_retention_duration = "2678400s"
+  labels                     = local.labels
   depends_on                 = [google_project_service.apis]
 }
 
@@ -22,6 +24,7 @@ resource "google_pubsub_subscription" "dead_letter" {
   ack_deadline_seconds       = 60
   message_retention_duration = "2678400s"
   retain_acked_messages      = false
+  labels                     = local.labels
 
   expiration_policy {
     ttl = "" # never expires
@@ -36,6 +39,7 @@ resource "google_pubsub_subscription" "push" {
   topic                      = google_pubsub_topic.events.id
   ack_deadline_seconds       = var.push_ack_deadline_seconds
   message_retention_duration = "604800s"
+  labels                     = local.labels
 
   push_config {
     push_endpoint = "${google_cloud_run_v2_service.service["fulfiller"].uri}/pubsub/push"

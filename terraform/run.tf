@@ -57,6 +57,18 @@ locals {
   }
 }
 
+# Grants reach every Google front end within seconds to minutes: a revision started at
+# once can fail to read its secrets, and a failed first revision leaves a half-created
+# service that the next apply meets as a 409.
+resource "time_sleep" "grants_propagate" {
+  create_duration = "60s"
+  triggers = {
+    receiver_secrets  = google_secret_manager_secret_iam_member.receiver_reads_webhook_secret.etag
+    fulfiller_secrets = join(",", [for g in google_secret_manager_secret_iam_member.fulfiller_reads_secrets : g.etag])
+    firestore         = google_project_iam_member.fulfiller_firestore.etag
+  }
+}
+
 # Both services run the same image; the command picks which.
 resource "google_cloud_run_v2_service" "service" {
   for_each            = local.services
@@ -66,11 +78,17 @@ resource "google_cloud_run_v2_service" "service" {
   ingress             = each.value.ingress
   custom_audiences    = each.value.custom_audiences
   deletion_protection = var.deletion_protection
+  labels              = local.labels
+  # PUSH_AUTH=oidc verifies the token in the app: Cloud Run's own check must be off, or it
+  # forwards the token with its signature stripped and verifyIdToken refuses every push.
+  invoker_iam_disabled = each.key == "fulfiller" && var.push_auth == "oidc"
 
   template {
     service_account                  = each.value.service_account
     timeout                          = "${each.value.sizing.timeout_seconds}s"
     max_instance_request_concurrency = each.value.sizing.concurrency
+    execution_environment            = each.value.sizing.execution_environment
+    labels                           = local.labels
 
     scaling {
       min_instance_count = each.value.sizing.min_instances
@@ -92,6 +110,9 @@ resource "google_cloud_run_v2_service" "service" {
           memory = each.value.sizing.memory
         }
         startup_cpu_boost = true
+        # true: CPU only while a request is served (billed per request); false: always-on CPU,
+        # billed per instance-second, for min instances kept warm on purpose.
+        cpu_idle = each.value.sizing.cpu_idle
       }
 
       dynamic "env" {
@@ -122,7 +143,15 @@ resource "google_cloud_run_v2_service" "service" {
     }
   }
 
-  # Grants first: a revision that cannot read its secrets or Firestore fails to start.
+  lifecycle {
+    precondition {
+      condition     = var.secret_versions_added
+      error_message = "Add a version to each secret first (terraform/README.md, first apply, step 3), then set secret_versions_added = true: the services read them at start-up."
+    }
+  }
+
+  # Grants first, and given time to propagate: a revision that cannot read its secrets or
+  # Firestore fails to start.
   depends_on = [
     google_project_service.apis,
     google_secret_manager_secret_iam_member.receiver_reads_webhook_secret,
@@ -130,5 +159,6 @@ resource "google_cloud_run_v2_service" "service" {
     google_secret_manager_secret_iam_member.fulfiller_reads_secrets,
     google_project_iam_member.fulfiller_firestore,
     google_firestore_database.main,
+    time_sleep.grants_propagate,
   ]
 }

@@ -1,5 +1,8 @@
 # Secret containers only: values are added out of band (`gcloud secrets versions add`),
-# never in Terraform state. The services read them at start-up through sm:// references.
+# never in Terraform state. The services read them at start-up through sm:// references,
+# so every secret a service reads needs a version before that service is created: the
+# first apply is two steps (terraform/README.md), and `secret_versions_added` says the
+# versions exist (the services refuse to plan until it is true).
 locals {
   secrets = {
     stripe_webhook_secret = "${var.name_prefix}-webhook-secret"
@@ -15,6 +18,7 @@ resource "google_secret_manager_secret" "secrets" {
   for_each  = local.secrets
   project   = var.project_id
   secret_id = each.value
+  labels    = local.labels
 
   replication {
     auto {}

@@ -15,7 +15,7 @@ variable "region" {
 
 variable "name_prefix" {
   type        = string
-  description = "Prefix for every resource name, so several environments can share a project."
+  description = "Prefix for every resource name. One environment per project: the Firestore database is the project's (default) one, and the state prefix is fixed."
   default     = "stripe"
   validation {
     condition     = can(regex("^[a-z][a-z0-9-]{0,14}$", var.name_prefix))
@@ -170,14 +170,16 @@ variable "push_auth" {
 
 variable "receiver" {
   type = object({
-    min_instances   = optional(number, 1)
-    max_instances   = optional(number, 10)
-    cpu             = optional(string, "1")
-    memory          = optional(string, "512Mi")
-    concurrency     = optional(number, 80)
-    timeout_seconds = optional(number, 30)
+    min_instances         = optional(number, 0)
+    max_instances         = optional(number, 10)
+    cpu                   = optional(string, "1")
+    memory                = optional(string, "512Mi")
+    concurrency           = optional(number, 80)
+    timeout_seconds       = optional(number, 30)
+    cpu_idle              = optional(bool, true)
+    execution_environment = optional(string, "EXECUTION_ENVIRONMENT_GEN2")
   })
-  description = "Receiver Cloud Run sizing. At least one warm instance by default: Stripe times out slow webhooks."
+  description = "Receiver Cloud Run sizing. No warm instance by default (a cold start is well inside Stripe's timeout, and Stripe retries); min_instances = 1 keeps one warm, billed at the idle rate while cpu_idle is true."
   default     = {}
   validation {
     condition     = var.receiver.min_instances >= 0 && var.receiver.max_instances >= max(1, var.receiver.min_instances)
@@ -187,12 +189,14 @@ variable "receiver" {
 
 variable "fulfiller" {
   type = object({
-    min_instances   = optional(number, 0)
-    max_instances   = optional(number, 10)
-    cpu             = optional(string, "1")
-    memory          = optional(string, "512Mi")
-    concurrency     = optional(number, 20)
-    timeout_seconds = optional(number, 60)
+    min_instances         = optional(number, 0)
+    max_instances         = optional(number, 10)
+    cpu                   = optional(string, "1")
+    memory                = optional(string, "512Mi")
+    concurrency           = optional(number, 20)
+    timeout_seconds       = optional(number, 60)
+    cpu_idle              = optional(bool, true)
+    execution_environment = optional(string, "EXECUTION_ENVIRONMENT_GEN2")
   })
   description = "Fulfiller Cloud Run sizing."
   default     = {}
@@ -224,8 +228,17 @@ variable "log_level" {
 
 variable "notification_channels" {
   type        = list(string)
-  description = "Monitoring notification channel ids (projects/P/notificationChannels/N) for every alert."
-  default     = []
+  description = "Monitoring notification channel ids (projects/P/notificationChannels/N) for every alert. Required: an alert nobody receives is no alert."
+  validation {
+    condition     = length(var.notification_channels) > 0 && alltrue([for c in var.notification_channels : can(regex("^projects/[^/]+/notificationChannels/[0-9]+$", c))])
+    error_message = "Give at least one notification channel, as projects/PROJECT/notificationChannels/ID (gcloud beta monitoring channels list)."
+  }
+}
+
+variable "receiver_5xx_threshold" {
+  type        = number
+  description = "Alert when the receiver answers more 5xx than this in 5 minutes (one publish timeout is a retried 503, not an incident)."
+  default     = 5
 }
 
 variable "oldest_unacked_age_threshold_seconds" {
@@ -256,4 +269,56 @@ variable "deletion_protection" {
   type        = bool
   description = "Protect the Cloud Run services and the Firestore database against terraform destroy."
   default     = true
+}
+
+variable "secret_versions_added" {
+  type        = bool
+  description = "Set to true once every secret has a version (first apply, step 3 in terraform/README.md). The services and the reconcile job read them at start-up; until then they are not planned."
+  default     = false
+}
+
+variable "labels" {
+  type        = map(string)
+  description = "Extra labels on every resource that takes labels (app, managed-by and name-prefix are always set)."
+  default     = {}
+}
+
+variable "images_to_keep" {
+  type        = number
+  description = "Artifact Registry cleanup: the most recent image versions kept whatever their age (rollbacks); older ones are deleted after 30 days."
+  default     = 20
+}
+
+variable "firestore_backup_retention_days" {
+  type        = number
+  description = "How long each daily Firestore backup is kept (at most 98 days)."
+  default     = 14
+  validation {
+    condition     = var.firestore_backup_retention_days >= 1 && var.firestore_backup_retention_days <= 98
+    error_message = "firestore_backup_retention_days must be 1 to 98."
+  }
+}
+
+variable "deployer_member" {
+  type        = string
+  description = "The identity that applies this configuration (e.g. serviceAccount:PROJECT_NUMBER@cloudbuild.gserviceaccount.com): granted act-as on the service accounts it deploys as, and on nothing else. Empty: grant it yourself."
+  default     = ""
+}
+
+variable "operators" {
+  type        = list(string)
+  description = "Members who run the operator CLI (user:…, group:…): dead-letter subscriber, main-topic publisher, Firestore user, the CLI's secrets, push subscription viewer, reconcile job invoker."
+  default     = []
+}
+
+variable "reconcile_schedule" {
+  type        = string
+  description = "Cron schedule (UTC) of the reconcile job."
+  default     = "17 * * * *"
+}
+
+variable "reconcile_window" {
+  type        = string
+  description = "How far back each scheduled reconcile looks (a duration the CLI accepts: 3d, 72h)."
+  default     = "3d"
 }

@@ -2,9 +2,15 @@ terraform {
   required_version = ">= 1.5.0, < 2.0.0"
 
   required_providers {
+    # Only 6.50 was checked against this configuration (tf-schema-check): stay on 6.x.
     google = {
       source  = "hashicorp/google"
-      version = ">= 6.0, < 8.0"
+      version = "~> 6.50"
+    }
+    # time_sleep: waits for IAM grants to propagate before the services that need them start.
+    time = {
+      source  = "hashicorp/time"
+      version = "~> 0.12"
     }
   }
 
