@@ -30,7 +30,8 @@ export interface CliTarget {
 
 export function resolveTarget(
   env: NodeJS.ProcessEnv,
-  options: { forceLocal: boolean; stateFile?: string },
+  /** `fillOnly`: the stack's values fill in what is unset even with --local (doctor checks what it is given). */
+  options: { forceLocal: boolean; stateFile?: string; fillOnly?: boolean },
 ): CliTarget {
   const file = options.stateFile ?? localStateFile(env);
   const shown = path.relative(process.cwd(), file) || file;
@@ -55,7 +56,8 @@ export function resolveTarget(
     const value = state.env[key];
     if (value === undefined) continue;
     // --local forces the stack's values; otherwise a variable already set wins.
-    if (options.forceLocal || merged[key] === undefined || merged[key] === "") merged[key] = value;
+    const override = options.forceLocal && !options.fillOnly;
+    if (override || merged[key] === undefined || merged[key] === "") merged[key] = value;
   }
   return {
     env: quietOnEmulators(merged),

@@ -8,6 +8,7 @@ import { sendTestEventCommand } from "./commands/send-test-event.js";
 import { dlqCommand } from "./commands/dlq.js";
 import { ordersCommand } from "./commands/orders.js";
 import { reconcileCommand } from "./commands/reconcile.js";
+import { doctorCommand } from "./commands/doctor.js";
 import { ConfigError } from "../common/errors.js";
 import { UsageError } from "./output.js";
 import { assertLocalStackUp, LocalStackDownError, resolveTarget } from "./local-target.js";
@@ -15,7 +16,9 @@ import type { LocalStackState } from "../local/state-file.js";
 
 export function buildProgram(env: NodeJS.ProcessEnv, local: LocalStackState | null = null): Command {
   const program = new Command("fulfilment")
-    .description("Operate the Stripe fulfilment pipeline: send test events, dead letters, orders, reconcile.")
+    .description(
+      "Operate the Stripe fulfilment pipeline: send test events, dead letters, orders, reconcile, doctor.",
+    )
     .option(
       "--local",
       "target the local stack started by `npm start` (its .local/stack.json), even if GOOGLE_CLOUD_PROJECT is set",
@@ -31,6 +34,7 @@ export function buildProgram(env: NodeJS.ProcessEnv, local: LocalStackState | nu
   program.addCommand(dlqCommand());
   program.addCommand(ordersCommand());
   program.addCommand(reconcileCommand());
+  program.addCommand(doctorCommand());
   // Commander's own usage errors (unknown command or option, missing argument, invalid
   // choice) exit 2 like ours: every subcommand throws instead of exiting with 1.
   const overrideAll = (command: Command) => {
@@ -49,7 +53,8 @@ async function main(): Promise<void> {
   const wantsHelp = rest.length === 0 || rest.some((a) => a === "-h" || a === "--help" || a === "help");
   let local: LocalStackState | null;
   try {
-    const target = resolveTarget(process.env, { forceLocal });
+    // doctor checks the configuration it is given: the stack only fills in what is unset.
+    const target = resolveTarget(process.env, { forceLocal, fillOnly: rest[0] === "doctor" });
     if (target.notice) console.error(target.notice);
     // Commands read their configuration from process.env (once, in loadCliConfig).
     Object.assign(process.env, target.env);

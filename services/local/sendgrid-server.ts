@@ -37,6 +37,8 @@ export interface SendGridStandInOptions {
 
 export class SendGridStandIn extends LocalHttpServer {
   readonly emails: CapturedEmail[] = [];
+  /** What `GET /v3/scopes` says the key may do (a key without mail.send cannot send). */
+  scopes: string[] = ["mail.send", "user.profile.read"];
   /**
    * Where to post signed delivery events after each accepted email, as SendGrid's Event
    * Webhook does: `processed`, then `delivered`, or `bounce` for a recipient whose
@@ -70,6 +72,16 @@ export class SendGridStandIn extends LocalHttpServer {
     rawBody: Buffer,
   ): Promise<void> {
     const url = new URL(req.url ?? "/", "http://localhost");
+    // The key's permissions, as `doctor` asks SendGrid for them.
+    if (req.method === "GET" && url.pathname === "/v3/scopes") {
+      if (req.headers.authorization !== `Bearer ${this.options.apiKey ?? LOCAL.sendgridApiKey}`)
+        return reply(res, 401, {
+          errors: [
+            { message: "The provided authorization grant is invalid, expired, or revoked", field: null },
+          ],
+        });
+      return reply(res, 200, { scopes: this.scopes });
+    }
     if (req.method !== "POST" || url.pathname !== "/v3/mail/send") {
       return reply(res, 404, { errors: [{ message: "Not found", field: null }] });
     }

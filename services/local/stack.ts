@@ -15,7 +15,13 @@ import { LOCAL } from "./defaults.js";
 import { generateSendGridKeyPair } from "./sendgrid-events.js";
 import { lineSplitter } from "./lines.js";
 import { freePort, waitForHttpOk } from "./ports.js";
-import { SCALE_PRODUCT_ID } from "./stripe-objects.js";
+import {
+  ACCESSORY_PRODUCT_ID,
+  buildProduct,
+  buildWebhookEndpoint,
+  SCALE_PRODUCT_ID,
+} from "./stripe-objects.js";
+import { handledEventTypes } from "../fulfiller/classify-event.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -123,6 +129,20 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
         privateKey: sendgridKeys.privateKey,
       };
     const fulfillerPort = await pick(options.ports?.fulfiller, LOCAL.ports.fulfiller);
+    if (stripe) {
+      // What the account would have: the shipped products, and the endpoint that sends to this receiver.
+      for (const [id, name] of [
+        [SCALE_PRODUCT_ID, "Smart Scale"],
+        [ACCESSORY_PRODUCT_ID, "Scale Cover"],
+      ] as const)
+        stripe.products.set(id, buildProduct(id, name));
+      stripe.webhookEndpoints.push(
+        buildWebhookEndpoint({
+          url: `http://127.0.0.1:${receiverPort}/webhooks/stripe`,
+          enabledEvents: handledEventTypes(),
+        }),
+      );
+    }
     const pubsub = new PubSub({ projectId: project, apiEndpoint: pubsubHost, emulatorMode: true });
     await createTopology(pubsub, {
       ...names,
@@ -143,6 +163,8 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       PUBSUB_TOPIC: names.topic,
       PUBSUB_DLQ_TOPIC: names.dlqTopic,
       PUBSUB_DLQ_SUBSCRIPTION: names.dlqSubscription,
+      PUBSUB_PUSH_SUBSCRIPTION: names.pushSubscription,
+      RECEIVER_URL: `http://127.0.0.1:${receiverPort}`,
       STRIPE_WEBHOOK_SECRET: LOCAL.webhookSecret,
       STRIPE_API_KEY: LOCAL.stripeApiKey,
       SENDGRID_API_KEY: LOCAL.sendgridApiKey,

@@ -25,6 +25,8 @@ export const STATE_ENV_KEYS = [
   "FULFILMENT_PRODUCT_IDS",
   "FULFILMENT_OPT_IN_FIELD",
   "FULFIL_TRIALS",
+  "PUBSUB_PUSH_SUBSCRIPTION",
+  "RECEIVER_URL",
 ] as const;
 
 export interface LocalStackState {

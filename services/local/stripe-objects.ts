@@ -17,6 +17,7 @@ import refundFixture from "../../test/fixtures/stripe/refund.json" with { type: 
 import disputeFixture from "../../test/fixtures/stripe/dispute.json" with { type: "json" };
 import invoiceFixture from "../../test/fixtures/stripe/invoice.json" with { type: "json" };
 import invoicePaymentFixture from "../../test/fixtures/stripe/invoice_payment.json" with { type: "json" };
+import webhookEndpointFixture from "../../test/fixtures/stripe/webhook_endpoint.json" with { type: "json" };
 
 /** The API version this code is written and tested against; register the webhook endpoint with it. */
 export const STRIPE_API_VERSION: string = Stripe.API_VERSION;
@@ -489,4 +490,40 @@ export function buildInvoicePayment(
     status_transitions: { canceled_at: null, paid_at: now() },
   });
   return payment;
+}
+
+/** A product as `GET /v1/products/{id}` returns it. */
+export function buildProduct(id: string, name: string, options: { livemode?: boolean } = {}): Json {
+  const product = clone(productFixture) as Json;
+  Object.assign(product, {
+    id,
+    name,
+    description: name,
+    active: true,
+    livemode: !!options.livemode,
+    default_price: null,
+    metadata: {},
+  });
+  return product;
+}
+
+/** A webhook endpoint as `GET /v1/webhook_endpoints` lists it. */
+export function buildWebhookEndpoint(options: {
+  url: string;
+  enabledEvents: readonly string[];
+  apiVersion?: string | null;
+  livemode?: boolean;
+}): Json {
+  const endpoint = clone(webhookEndpointFixture) as Json;
+  Object.assign(endpoint, {
+    id: randomId("we"),
+    url: options.url,
+    enabled_events: [...options.enabledEvents],
+    api_version: options.apiVersion === undefined ? STRIPE_API_VERSION : options.apiVersion,
+    created: now(),
+    description: "Stripe fulfilment receiver",
+    livemode: !!options.livemode,
+    status: "enabled",
+  });
+  return endpoint;
 }

@@ -35,6 +35,8 @@ export class StripeStandIn extends LocalHttpServer {
   readonly invoices = new Map<string, Json>();
   /** Invoice id to its payments (`invoice_payment` objects). */
   readonly invoicePayments = new Map<string, Json[]>();
+  readonly products = new Map<string, Json>();
+  readonly webhookEndpoints: Json[] = [];
   readonly events: Json[] = [];
   readonly requests: RecordedRequest[] = [];
   readonly faults = new FaultPlan();
@@ -336,6 +338,14 @@ export class StripeStandIn extends LocalHttpServer {
         subscription.metadata = metadata;
       }
       return send(res, 200, subscription);
+    }
+    if (method === "GET" && (m = /^\/v1\/products\/([^/]+)$/.exec(url.pathname))) {
+      const product = this.products.get(decodeURIComponent(m[1]!));
+      if (!product) return send(res, 404, missing("product", m[1]!));
+      return send(res, 200, product);
+    }
+    if (method === "GET" && url.pathname === "/v1/webhook_endpoints") {
+      return send(res, 200, page(this.webhookEndpoints, url, "/v1/webhook_endpoints"));
     }
     if (method === "GET" && (m = /^\/v1\/payment_intents\/([^/]+)$/.exec(url.pathname))) {
       const intent = this.paymentIntents.get(decodeURIComponent(m[1]!));

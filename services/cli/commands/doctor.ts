@@ -1,0 +1,571 @@
+/**
+ * `doctor`: checks a deployment end to end, read-only, one line per check, each problem
+ * with how to fix it (DESIGN section 6). Run it after every apply. Against the local
+ * stack the stand-ins answer the same calls; what the emulators cannot show (IAM, TTL
+ * policies) is reported as skipped, never as passed.
+ */
+import { Command } from "commander";
+import { PubSub } from "@google-cloud/pubsub";
+import FirestoreModule, { Firestore } from "@google-cloud/firestore";
+import type Stripe from "stripe";
+import { z } from "zod";
+import { errorMessage } from "../../common/errors.js";
+import { fields, parseConfig, type Env } from "../../common/config.js";
+import { createSecretManagerClient, isSecretReference, resolveSecrets } from "../../common/secrets.js";
+import { withDeadline } from "../../common/pubsub.js";
+import { handledEventTypes, isLiveKey } from "../../fulfiller/classify-event.js";
+import { createStripeClient } from "../../fulfiller/adapters/stripe-catalog.js";
+import { FirestoreOrderStore, EVENTS } from "../../fulfiller/adapters/firestore-order-store.js";
+import { STRIPE_API_VERSION } from "../../local/stripe-objects.js";
+import { DeadLetterSubscription } from "../dead-letters.js";
+import { CALL_TIMEOUT_MS } from "../pipeline-clients.js";
+
+export type CheckStatus = "ok" | "problem" | "skipped";
+
+export interface CheckResult {
+  check: string;
+  status: CheckStatus;
+  detail: string;
+  /** How to fix it (problems), or why it could not be checked (skipped). */
+  fix?: string;
+}
+
+const schema = z.object({
+  GOOGLE_CLOUD_PROJECT: z.string({ message: "is required: the project to check" }),
+  PUBSUB_TOPIC: z.string().default("stripe-events"),
+  PUBSUB_DLQ_TOPIC: z.string().default("stripe-events-dlq"),
+  PUBSUB_DLQ_SUBSCRIPTION: z.string().default("stripe-events-dlq-sub"),
+  PUBSUB_PUSH_SUBSCRIPTION: z.string().default("stripe-events-push"),
+  PUSH_AUDIENCE: z.string().optional(),
+  /** The receiver's base URL (`terraform output -raw receiver_url`): the webhook endpoint must point at it. */
+  RECEIVER_URL: fields.url().optional(),
+  STRIPE_API_BASE: fields.url().optional(),
+  SENDGRID_API_BASE: fields.url().optional(),
+  FULFILMENT_PRODUCT_IDS: fields.productIds(),
+  PUBSUB_EMULATOR_HOST: z.string().optional(),
+  FIRESTORE_EMULATOR_HOST: z.string().optional(),
+});
+type DoctorConfig = z.output<typeof schema>;
+
+const SECRETS = {
+  STRIPE_API_KEY: {
+    valid: (v: string) => /^(sk|rk)_(test|live)_\S+$/.test(v),
+    shape: "a Stripe secret (sk_) or restricted (rk_) key",
+  },
+  STRIPE_WEBHOOK_SECRET: {
+    valid: (v: string) => v.split(",").every((s) => s.trim().startsWith("whsec_")),
+    shape: "webhook signing secrets (whsec_…), comma-separated",
+  },
+  SENDGRID_API_KEY: { valid: (v: string) => v.trim().length > 0, shape: "a SendGrid API key" },
+} as const;
+type SecretName = keyof typeof SECRETS;
+
+/** Runs one check; an exception is a problem with its message, never a crash of the whole run. */
+async function check(
+  results: CheckResult[],
+  name: string,
+  fn: () =>
+    | Omit<CheckResult, "check">
+    | Omit<CheckResult, "check">[]
+    | Promise<Omit<CheckResult, "check"> | Omit<CheckResult, "check">[]>,
+  fixOnError: string,
+): Promise<void> {
+  try {
+    const out = await withDeadline(Promise.resolve().then(fn), CALL_TIMEOUT_MS, name);
+    for (const r of Array.isArray(out) ? out : [out]) results.push({ check: name, ...r });
+  } catch (err) {
+    results.push({ check: name, status: "problem", detail: errorMessage(err), fix: fixOnError });
+  }
+}
+
+const ok = (detail: string) => ({ status: "ok" as const, detail });
+const problem = (detail: string, fix: string) => ({ status: "problem" as const, detail, fix });
+const skipped = (detail: string, why: string) => ({ status: "skipped" as const, detail, fix: why });
+
+function grpcCode(err: unknown): number | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === "number" ? code : undefined;
+}
+
+/** Resolves each secret on its own, so one that does not resolve is one problem line. */
+async function resolveSecret(
+  env: Env,
+  name: SecretName,
+): Promise<{ value?: string; result: Omit<CheckResult, "check"> }> {
+  const raw = env[name];
+  if (!raw?.trim())
+    return { result: problem(`${name} is not set`, `set ${name} (an sm://SECRET reference in production)`) };
+  let value = raw;
+  if (isSecretReference(raw)) {
+    try {
+      const resolved = await resolveSecrets(
+        "doctor",
+        { GOOGLE_CLOUD_PROJECT: env.GOOGLE_CLOUD_PROJECT, [name]: raw },
+        createSecretManagerClient,
+      );
+      value = resolved[name] ?? "";
+    } catch (err) {
+      return {
+        result: problem(
+          `${name}: ${raw} does not resolve: ${errorMessage(err).split("\n").slice(-1)[0]?.trim()}`,
+          `add a version (gcloud secrets versions add SECRET --data-file=-) and grant this identity secretmanager.secretAccessor on it`,
+        ),
+      };
+    }
+  }
+  if (!SECRETS[name].valid(value))
+    return {
+      value,
+      result: problem(`${name} is not ${SECRETS[name].shape}`, `store ${SECRETS[name].shape} in ${name}`),
+    };
+  return {
+    value,
+    result: ok(`${name} ${isSecretReference(raw) ? `resolves (${raw})` : "is set"}`),
+  };
+}
+
+export interface DoctorDeps {
+  env: Env;
+  /** For tests: the Stripe client to use instead of one built from the key. */
+  stripe?: Stripe;
+}
+
+export async function runDoctor(deps: DoctorDeps): Promise<CheckResult[]> {
+  const config: DoctorConfig = parseConfig("doctor", schema, deps.env);
+  const results: CheckResult[] = [];
+  const emulated = !!config.PUBSUB_EMULATOR_HOST;
+  const pubsub = new PubSub({ projectId: config.GOOGLE_CLOUD_PROJECT });
+  const db = new Firestore({ projectId: config.GOOGLE_CLOUD_PROJECT, ignoreUndefinedProperties: true });
+  const store = new FirestoreOrderStore(db);
+  try {
+    // Secrets first: the Stripe and SendGrid checks need them.
+    const secrets: Partial<Record<SecretName, string>> = {};
+    for (const name of Object.keys(SECRETS) as SecretName[]) {
+      const { value, result } = await resolveSecret(deps.env, name);
+      results.push({ check: "secret", ...result });
+      if (result.status === "ok") secrets[name] = value;
+    }
+
+    await checkPubSub(results, pubsub, config, emulated);
+    await checkFirestore(results, db, store, config);
+    await checkStripe(results, config, secrets.STRIPE_API_KEY, deps.stripe);
+    await checkSendGrid(results, config, secrets.SENDGRID_API_KEY);
+    return results;
+  } finally {
+    await pubsub.close().catch(() => {});
+    await db.terminate().catch(() => {});
+  }
+}
+
+async function checkPubSub(
+  results: CheckResult[],
+  pubsub: PubSub,
+  c: DoctorConfig,
+  emulated: boolean,
+): Promise<void> {
+  const topicPath = (name: string) => `projects/${c.GOOGLE_CLOUD_PROJECT}/topics/${name}`;
+  for (const topic of [c.PUBSUB_TOPIC, c.PUBSUB_DLQ_TOPIC]) {
+    await check(
+      results,
+      "topic",
+      async () => {
+        const [exists] = await pubsub.topic(topic).exists();
+        return exists
+          ? ok(`topic ${topic} exists`)
+          : problem(`topic ${topic} does not exist`, "terraform apply (pubsub.tf)");
+      },
+      "check the project and the caller's pubsub.viewer permission",
+    );
+  }
+  await check(
+    results,
+    "push subscription",
+    async () => {
+      const name = c.PUBSUB_PUSH_SUBSCRIPTION;
+      let meta;
+      try {
+        [meta] = await pubsub.subscription(name).getMetadata();
+      } catch (err) {
+        if (grpcCode(err) === 5)
+          return problem(
+            `push subscription ${name} does not exist`,
+            "terraform apply, or set PUBSUB_PUSH_SUBSCRIPTION",
+          );
+        throw err;
+      }
+      const out: Omit<CheckResult, "check">[] = [];
+      out.push(
+        meta.topic === topicPath(c.PUBSUB_TOPIC)
+          ? ok(`${name} reads ${c.PUBSUB_TOPIC}`)
+          : problem(
+              `${name} reads ${meta.topic ?? "nothing"}, not ${c.PUBSUB_TOPIC}`,
+              "terraform apply (pubsub.tf)",
+            ),
+      );
+      const endpoint = meta.pushConfig?.pushEndpoint ?? "";
+      out.push(
+        endpoint.endsWith("/pubsub/push")
+          ? ok(`${name} pushes to ${endpoint}`)
+          : problem(
+              `${name} pushes to ${endpoint || "nowhere (a pull subscription)"}`,
+              "its push endpoint must be FULFILLER_URL/pubsub/push: terraform apply",
+            ),
+      );
+      const audience = meta.pushConfig?.oidcToken?.audience ?? "";
+      if (c.PUSH_AUDIENCE)
+        out.push(
+          audience === c.PUSH_AUDIENCE
+            ? ok(`${name} signs push tokens for audience ${audience}`)
+            : problem(
+                `${name} signs tokens for audience "${audience}", the fulfiller expects "${c.PUSH_AUDIENCE}"`,
+                "make var.push_audience and PUSH_AUDIENCE the same, then terraform apply",
+              ),
+        );
+      else out.push(skipped("push token audience", "PUSH_AUDIENCE is not set (local stack: PUSH_AUTH=none)"));
+      const dlq = meta.deadLetterPolicy;
+      out.push(
+        dlq?.deadLetterTopic === topicPath(c.PUBSUB_DLQ_TOPIC)
+          ? ok(
+              `${name} dead-letters to ${c.PUBSUB_DLQ_TOPIC} after ${dlq.maxDeliveryAttempts ?? "?"} attempts`,
+            )
+          : problem(
+              `${name} has no dead-letter policy to ${c.PUBSUB_DLQ_TOPIC}`,
+              "terraform apply (pubsub.tf): without it a failing message retries for 7 days, then is lost",
+            ),
+      );
+      return out;
+    },
+    "check the caller's pubsub.viewer permission on the subscription",
+  );
+  await check(
+    results,
+    "service agent grants",
+    async () => {
+      if (emulated) return skipped("Pub/Sub service agent grants", "the emulator has no IAM");
+      const agent = /^serviceAccount:service-\d+@gcp-sa-pubsub\.iam\.gserviceaccount\.com$/;
+      const holds = (
+        policy: { bindings?: { role?: string | null; members?: string[] | null }[] | null },
+        role: string,
+      ) =>
+        (policy.bindings ?? []).some((b) => b.role === role && (b.members ?? []).some((m) => agent.test(m)));
+      try {
+        const [subPolicy] = await pubsub.subscription(c.PUBSUB_PUSH_SUBSCRIPTION).iam.getPolicy();
+        const [topicPolicy] = await pubsub.topic(c.PUBSUB_DLQ_TOPIC).iam.getPolicy();
+        const out: Omit<CheckResult, "check">[] = [];
+        out.push(
+          holds(subPolicy, "roles/pubsub.subscriber")
+            ? ok(
+                "the Pub/Sub service agent may acknowledge what it dead-letters (subscriber on the push subscription)",
+              )
+            : problem(
+                "the Pub/Sub service agent is not subscriber on the push subscription: dead-lettering fails silently",
+                "terraform apply (iam.tf agent_subscribes_push)",
+              ),
+        );
+        out.push(
+          holds(topicPolicy, "roles/pubsub.publisher")
+            ? ok("the Pub/Sub service agent may publish to the dead-letter topic")
+            : problem(
+                "the Pub/Sub service agent cannot publish to the dead-letter topic: dead-lettering fails silently",
+                "terraform apply (iam.tf agent_publishes_dead_letters)",
+              ),
+        );
+        return out;
+      } catch (err) {
+        if (grpcCode(err) === 7)
+          return skipped(
+            "Pub/Sub service agent grants",
+            "the caller may not read IAM policies (needs pubsub.*.getIamPolicy)",
+          );
+        throw err;
+      }
+    },
+    "check the caller's permissions",
+  );
+  await check(
+    results,
+    "dead letters",
+    async () => {
+      const dlq = new DeadLetterSubscription(pubsub, c.PUBSUB_DLQ_SUBSCRIPTION);
+      try {
+        const { messages } = await dlq.browse({ limit: 100 });
+        return messages.length === 0
+          ? ok(`${c.PUBSUB_DLQ_SUBSCRIPTION} is empty`)
+          : problem(
+              `${messages.length}${messages.length >= 100 ? "+" : ""} dead letter(s) in ${c.PUBSUB_DLQ_SUBSCRIPTION}`,
+              "npm run cli -- dlq list; fix the reason, then dlq replay",
+            );
+      } finally {
+        await dlq.close();
+      }
+    },
+    "terraform apply (the dead-letter subscription), or set PUBSUB_DLQ_SUBSCRIPTION",
+  );
+}
+
+async function checkFirestore(
+  results: CheckResult[],
+  db: Firestore,
+  store: FirestoreOrderStore,
+  c: DoctorConfig,
+): Promise<void> {
+  await check(
+    results,
+    "firestore",
+    async () => {
+      await store.list({ limit: 1 });
+      return ok(`Firestore answers (project ${c.GOOGLE_CLOUD_PROJECT})`);
+    },
+    "check the database exists (terraform apply) and the caller has roles/datastore.user",
+  );
+  await check(
+    results,
+    "firestore ttl",
+    async () => {
+      if (c.FIRESTORE_EMULATOR_HOST)
+        return skipped("TTL policy on stripe_events.expire_at", "the emulator has no TTL policies");
+      // The admin client is a lazy CommonJS export: not a named ESM export.
+      const admin = new FirestoreModule.v1.FirestoreAdminClient();
+      try {
+        const [field] = await admin.getField({
+          name: `projects/${c.GOOGLE_CLOUD_PROJECT}/databases/(default)/collectionGroups/${EVENTS}/fields/expire_at`,
+        });
+        const state = String(field.ttlConfig?.state ?? "none");
+        return state === "ACTIVE" || state === "CREATING"
+          ? ok(`TTL policy on ${EVENTS}.expire_at is ${state}`)
+          : problem(
+              `no active TTL policy on ${EVENTS}.expire_at (${state}): the event ledger grows for ever`,
+              "terraform apply (firestore.tf stripe_events_ttl)",
+            );
+      } finally {
+        await admin.close();
+      }
+    },
+    "check the caller may read Firestore's indexes (roles/datastore.indexViewer)",
+  );
+  await check(
+    results,
+    "orders",
+    async () => {
+      const review = await store.list({ status: "needs_review", limit: 100 });
+      const undelivered = await store.list({ undelivered: true, limit: 100 });
+      return [
+        review.length === 0
+          ? ok("no order needs review")
+          : problem(
+              `${review.length} order(s) need review (an email may or may not have gone out)`,
+              "npm run cli -- orders list --status needs_review; then orders resolve ID --sent or --resend",
+            ),
+        undelivered.length === 0
+          ? ok("no undelivered order email")
+          : problem(
+              `${undelivered.length} order email(s) bounced or were dropped`,
+              "npm run cli -- orders list --undelivered; fix the address, then orders resend ID --undelivered",
+            ),
+      ];
+    },
+    "check the (status, updated_at) and (email.delivery.state, updated_at) indexes exist (terraform apply)",
+  );
+}
+
+async function checkStripe(
+  results: CheckResult[],
+  c: DoctorConfig,
+  apiKey: string | undefined,
+  given: Stripe | undefined,
+): Promise<void> {
+  if (!apiKey && !given) {
+    results.push({ check: "stripe", ...skipped("Stripe", "STRIPE_API_KEY did not resolve (above)") });
+    return;
+  }
+  const live = apiKey ? isLiveKey(apiKey) : false;
+  const stripe =
+    given ??
+    createStripeClient({
+      apiKey: apiKey!,
+      apiBase: c.STRIPE_API_BASE,
+      timeoutMs: 10_000,
+      maxNetworkRetries: 1,
+    });
+  const seen: { endpoints?: Stripe.WebhookEndpoint[] } = {};
+  await check(
+    results,
+    "stripe key",
+    async () => {
+      try {
+        seen.endpoints = (await stripe.webhookEndpoints.list({ limit: 100 })).data;
+      } catch (err) {
+        const status = (err as { statusCode?: number }).statusCode;
+        if (status === 401 || status === 403)
+          return problem(
+            `Stripe refuses STRIPE_API_KEY (${status}: ${errorMessage(err)})`,
+            status === 401
+              ? "store the account's secret or restricted key in STRIPE_API_KEY"
+              : "give the restricted key Webhook Endpoints read (and what terraform/README.md lists)",
+          );
+        throw err;
+      }
+      return ok(
+        `Stripe accepts the ${live ? "live" : "test"}-mode ${apiKey?.startsWith("rk_") ? "restricted" : "secret"} key`,
+      );
+    },
+    "check STRIPE_API_KEY (a restricted key needs Webhook Endpoints read as well)",
+  );
+  await check(
+    results,
+    "stripe webhook",
+    () => {
+      const endpoints = seen.endpoints;
+      if (!endpoints) return skipped("webhook endpoint", "the key was not accepted (above)");
+      if (!c.RECEIVER_URL)
+        return skipped("webhook endpoint", "RECEIVER_URL is not set (terraform output -raw receiver_url)");
+      const url = `${c.RECEIVER_URL.replace(/\/$/, "")}/webhooks/stripe`;
+      const endpoint = endpoints.find((e) => e.url === url);
+      if (!endpoint)
+        return problem(
+          `no Stripe webhook endpoint for ${url}`,
+          `stripe webhook_endpoints create --url ${url} --api-version ${STRIPE_API_VERSION} (terraform/README.md)`,
+        );
+      const out: Omit<CheckResult, "check">[] = [];
+      out.push(
+        endpoint.status === "enabled"
+          ? ok(`webhook endpoint ${endpoint.id} for ${url} is enabled`)
+          : problem(
+              `webhook endpoint ${endpoint.id} is ${endpoint.status}`,
+              "enable it in the Dashboard (Developers > Webhooks)",
+            ),
+      );
+      const enabled = new Set(endpoint.enabled_events);
+      const missing = enabled.has("*") ? [] : handledEventTypes().filter((t) => !enabled.has(t));
+      out.push(
+        missing.length === 0
+          ? ok(`it sends every event type the pipeline needs (${handledEventTypes().length})`)
+          : problem(
+              `it does not send ${missing.join(", ")}`,
+              `stripe webhook_endpoints update ${endpoint.id} with every type in terraform output stripe_event_types_to_enable`,
+            ),
+      );
+      out.push(
+        endpoint.api_version === STRIPE_API_VERSION
+          ? ok(`it uses the pinned API version ${STRIPE_API_VERSION}`)
+          : problem(
+              `it uses API version ${endpoint.api_version ?? "the account default"}, the code pins ${STRIPE_API_VERSION}`,
+              "create a new endpoint with --api-version set (the version of an endpoint cannot be changed), roll its secret in, delete the old one",
+            ),
+      );
+      return out;
+    },
+    "check the key may read webhook endpoints",
+  );
+  for (const id of c.FULFILMENT_PRODUCT_IDS) {
+    if (!seen.endpoints) {
+      results.push({
+        check: "product",
+        ...skipped(`FULFILMENT_PRODUCT_IDS: ${id}`, "the key was not accepted (above)"),
+      });
+      continue;
+    }
+    await check(
+      results,
+      "product",
+      async () => {
+        try {
+          const product = await stripe.products.retrieve(id);
+          if (product.livemode !== live)
+            return problem(
+              `FULFILMENT_PRODUCT_IDS: ${id} is a ${product.livemode ? "live" : "test"}-mode product and the key is ${live ? "live" : "test"}`,
+              "use the product id of the key's mode",
+            );
+          return product.active
+            ? ok(`FULFILMENT_PRODUCT_IDS: ${id} is "${product.name}"`)
+            : problem(
+                `FULFILMENT_PRODUCT_IDS: ${id} ("${product.name}") is archived`,
+                "check the id: new orders cannot buy an archived product",
+              );
+        } catch (err) {
+          if ((err as { statusCode?: number }).statusCode === 404)
+            return problem(
+              `FULFILMENT_PRODUCT_IDS: ${id} does not exist for this ${live ? "live" : "test"}-mode key: no order would ship`,
+              "fix the id (Stripe Dashboard > Product catalogue), redeploy, then npm run cli -- orders retry for the orders it skipped",
+            );
+          throw err;
+        }
+      },
+      "check the key may read products",
+    );
+  }
+}
+
+async function checkSendGrid(
+  results: CheckResult[],
+  c: DoctorConfig,
+  apiKey: string | undefined,
+): Promise<void> {
+  await check(
+    results,
+    "sendgrid",
+    async () => {
+      if (!apiKey) return skipped("SendGrid", "SENDGRID_API_KEY did not resolve (above)");
+      const base = (c.SENDGRID_API_BASE ?? "https://api.sendgrid.com").replace(/\/$/, "");
+      const response = await fetch(`${base}/v3/scopes`, {
+        headers: { authorization: `Bearer ${apiKey}` },
+        signal: AbortSignal.timeout(10_000),
+      });
+      if (response.status === 401 || response.status === 403)
+        return problem(
+          `SendGrid refuses SENDGRID_API_KEY (${response.status})`,
+          "create a key with Mail Send access and store it in SENDGRID_API_KEY",
+        );
+      if (!response.ok)
+        return problem(`SendGrid answered ${response.status}`, "retry; check status.sendgrid.com");
+      const { scopes } = (await response.json()) as { scopes?: string[] };
+      return (scopes ?? []).includes("mail.send")
+        ? ok("SendGrid accepts SENDGRID_API_KEY, and it may send (mail.send)")
+        : problem(
+            "SENDGRID_API_KEY lacks the mail.send permission",
+            "give the key Mail Send access in SendGrid (Settings > API Keys)",
+          );
+    },
+    "check SENDGRID_API_BASE and the network",
+  );
+}
+
+const MARK: Record<CheckStatus, string> = { ok: "ok     ", problem: "PROBLEM", skipped: "skipped" };
+
+export function formatResults(results: CheckResult[]): string {
+  const lines = results.map(
+    (r) =>
+      `${MARK[r.status]}  ${r.detail}${r.fix ? `${r.status === "problem" ? "\n         fix: " : " — "}${r.fix}` : ""}`,
+  );
+  const problems = results.filter((r) => r.status === "problem").length;
+  const skippedCount = results.filter((r) => r.status === "skipped").length;
+  lines.push(
+    problems === 0
+      ? `doctor: all ${results.length - skippedCount} checks passed${skippedCount ? `, ${skippedCount} skipped` : ""}`
+      : `doctor: ${problems} problem(s) in ${results.length} checks`,
+  );
+  return lines.join("\n");
+}
+
+export function doctorCommand(): Command {
+  return new Command("doctor")
+    .description("Check a deployment end to end, read-only: one line per check, each problem with its fix.")
+    .option("--json", "a JSON array of {check, status, detail, fix}")
+    .addHelpText(
+      "after",
+      "\nIt checks: the topics and subscriptions and how they are wired (push endpoint, audience,\n" +
+        "dead-letter policy, the Pub/Sub service agent's grants where IAM is readable), the dead-letter\n" +
+        "backlog, Firestore and its TTL policy, that each secret resolves, the Stripe key and its mode,\n" +
+        "the webhook endpoint for RECEIVER_URL (event types, API version), every FULFILMENT_PRODUCT_IDS\n" +
+        "entry, the SendGrid key's permission to send, and orders needing review or undelivered.\n" +
+        "It reads the same variables as the services (sm:// references resolved); RECEIVER_URL is the\n" +
+        "receiver's base URL, PUBSUB_PUSH_SUBSCRIPTION the push subscription (terraform output).\n" +
+        "Exit 1 when anything is wrong. Run it after every apply.\n" +
+        "\nExamples:\n  npm run cli -- doctor\n  npm run cli -- doctor --local      # against `npm start`\n  npm run cli -- doctor --json",
+    )
+    .action(async (opts: { json?: boolean }) => {
+      const results = await runDoctor({ env: process.env });
+      console.log(opts.json ? JSON.stringify(results, null, 2) : formatResults(results));
+      if (results.some((r) => r.status === "problem")) process.exitCode = 1;
+    });
+}
