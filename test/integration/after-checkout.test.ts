@@ -492,8 +492,9 @@ describe("integration: after checkout (section 5a)", function () {
       const run = () =>
         reconcile(
           {
+            // As Stripe's list would page them: one at a time, asynchronously.
             events: async function* () {
-              yield* events;
+              for (const event of events) yield await Promise.resolve(event);
             },
             store: h.store,
             stripe: new StripeApiCatalog(
