@@ -96,7 +96,7 @@ resource "google_monitoring_alert_policy" "push_backlog_age" {
 
   documentation {
     mime_type = "text/markdown"
-    content   = "The fulfiller is not keeping up or keeps failing (503). Check its logs and Stripe/SendGrid status."
+    content   = "The fulfiller is not keeping up or keeps failing (503). Check its logs and Stripe/SendGrid status; `npm run cli -- doctor` checks the wiring, the keys and the dead letters."
   }
 }
 
@@ -155,7 +155,7 @@ resource "google_monitoring_alert_policy" "receiver_400_burst" {
 
   documentation {
     mime_type = "text/markdown"
-    content   = "Signatures are failing. If the webhook secret was rolled in Stripe, add the new whsec_ to the secret (comma-separated beside the old one) and redeploy."
+    content   = "Signatures are failing. If the webhook secret was rolled in Stripe, add the new whsec_ to the secret (comma-separated beside the old one) and redeploy. `npm run cli -- doctor` checks the secret and the endpoint; `npm run cli -- send-test-event --url RECEIVER_URL/webhooks/stripe --no-register` proves the secret end to end."
   }
 }
 
@@ -184,7 +184,7 @@ resource "google_monitoring_alert_policy" "fulfiller_5xx" {
 
   documentation {
     mime_type = "text/markdown"
-    content   = "The fulfiller keeps refusing deliveries (Stripe, SendGrid or Firestore trouble). Pub/Sub retries, then dead-letters."
+    content   = "The fulfiller keeps refusing deliveries (Stripe, SendGrid or Firestore trouble). Pub/Sub retries, then dead-letters: `npm run cli -- dlq list` shows why, `npm run cli -- doctor` checks the keys and the wiring."
   }
 }
 

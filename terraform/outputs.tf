@@ -74,8 +74,38 @@ output "secrets" {
 output "service_accounts" {
   description = "Service account emails."
   value = {
-    receiver  = google_service_account.receiver.email
-    fulfiller = google_service_account.fulfiller.email
-    push      = google_service_account.push.email
+    receiver   = google_service_account.receiver.email
+    fulfiller  = google_service_account.fulfiller.email
+    push       = google_service_account.push.email
+    reconciler = google_service_account.reconciler.email
+    scheduler  = google_service_account.scheduler.email
   }
+}
+
+locals {
+  # What the operator CLI (and `doctor`) needs to reach this deployment; secrets as sm:// references.
+  cli_env = merge(
+    {
+      GOOGLE_CLOUD_PROJECT     = var.project_id
+      PUBSUB_TOPIC             = google_pubsub_topic.events.name
+      PUBSUB_DLQ_TOPIC         = google_pubsub_topic.dead_letter.name
+      PUBSUB_DLQ_SUBSCRIPTION  = google_pubsub_subscription.dead_letter.name
+      PUBSUB_PUSH_SUBSCRIPTION = google_pubsub_subscription.push.name
+      PUSH_AUDIENCE            = var.push_audience
+      RECEIVER_URL             = google_cloud_run_v2_service.service["receiver"].uri
+      STRIPE_API_KEY           = local.secret_ref["stripe_api_key"]
+      STRIPE_WEBHOOK_SECRET    = local.secret_ref["stripe_webhook_secret"]
+      SENDGRID_API_KEY         = local.secret_ref["sendgrid_api_key"]
+      EMAIL_FROM               = var.email_from
+      FULFILMENT_EMAIL_TO      = join(",", var.fulfilment_email_to)
+      FULFIL_TRIALS            = tostring(var.fulfil_trials)
+    },
+    length(var.fulfilment_product_ids) > 0 ? { FULFILMENT_PRODUCT_IDS = join(",", var.fulfilment_product_ids) } : {},
+    var.fulfilment_opt_in_field != "" ? { FULFILMENT_OPT_IN_FIELD = var.fulfilment_opt_in_field } : {},
+  )
+}
+
+output "cli_env" {
+  description = "The operator CLI's environment for this deployment, as KEY=value lines: set -a; . <(terraform output -raw cli_env); set +a; npm run cli -- doctor"
+  value       = join("\n", [for k, v in local.cli_env : "${k}=${v}"])
 }

@@ -71,4 +71,72 @@ describe("unit: Terraform keeps the services' configuration contract", () => {
     );
     expect(readFileSync("terraform/secrets.tf", "utf8")).to.not.match(/secret_data/);
   });
+
+  const tf = (file: string) => readFileSync(`terraform/${file}`, "utf8");
+  /** The body of each `resource "TYPE" "NAME" { ... }` block (top-level blocks end at a line "}"). */
+  const blocks = (file: string, type: string): [string, string][] =>
+    [
+      ...tf(file).matchAll(new RegExp(`^resource "${type}" "([a-z0-9_]+)" \\{\\n([\\s\\S]*?)^\\}$`, "gm")),
+    ].map((m) => [m[1]!, m[2]!]);
+
+  it("when alerts are defined, then each has a severity, goes to the notification channels, and names the CLI command that resolves it", () => {
+    const alerts = blocks("monitoring.tf", "google_monitoring_alert_policy");
+    expect(alerts.length).to.be.at.least(9);
+    for (const [name, body] of alerts) {
+      expect(body, name).to.match(/severity\s+= "(CRITICAL|ERROR|WARNING)"/);
+      expect(body, name).to.include("notification_channels = var.notification_channels");
+      expect(body, name).to.match(/content\s+= ".*`npm run cli -- [a-z]/);
+    }
+    expect(tf("variables.tf")).to.match(
+      /variable "notification_channels" \{[\s\S]*?length\(var\.notification_channels\) > 0/,
+    );
+  });
+
+  it("when resources take labels, then every one carries local.labels", () => {
+    const labelled: [string, string][] = [
+      ["pubsub.tf", "google_pubsub_topic"],
+      ["pubsub.tf", "google_pubsub_subscription"],
+      ["secrets.tf", "google_secret_manager_secret"],
+      ["run.tf", "google_cloud_run_v2_service"],
+      ["reconcile.tf", "google_cloud_run_v2_job"],
+      ["main.tf", "google_artifact_registry_repository"],
+    ];
+    for (const [file, type] of labelled) {
+      const found = blocks(file, type);
+      expect(found, type).to.not.be.empty;
+      for (const [name, body] of found) expect(body, `${type}.${name}`).to.match(/^\s+labels\s+= local\.labels$/m);
+    }
+  });
+
+  it("when push auth is oidc, then Cloud Run's own invoker check is off for the fulfiller (else every push is refused)", () => {
+    expect(runTf).to.include('invoker_iam_disabled = each.key == "fulfiller" && var.push_auth == "oidc"');
+  });
+
+  it("when the services are created, then they wait for their secrets' versions and for the grants to propagate", () => {
+    const [[, service]] = blocks("run.tf", "google_cloud_run_v2_service") as [[string, string]];
+    expect(service).to.include("condition     = var.secret_versions_added");
+    expect(service).to.include("time_sleep.grants_propagate");
+    expect(tf("versions.tf")).to.match(/version = "~> 6\.50"/);
+  });
+
+  it("when Cloud Build deploys, then Terraform is formatted and validated first, the emulators are required, and doctor runs after the apply", () => {
+    const build = readFileSync("cloudbuild.yaml", "utf8");
+    const ids = [...build.matchAll(/^ {2}- id: ([a-z-]+)$/gm)].map((m) => m[1]);
+    expect(ids).to.deep.equal([
+      "install",
+      "lint",
+      "typecheck",
+      "test",
+      "terraform-check",
+      "build",
+      "push",
+      "terraform",
+      "doctor",
+    ]);
+    expect(build).to.include("terraform fmt -check -recursive terraform").and.include("terraform validate");
+    expect(build).to.match(/waitFor: \["lint", "typecheck", "test", "terraform-check"\]/);
+    expect(build).to.include('env: ["REQUIRE_EMULATORS=1", "CI=true"]');
+    expect(build).to.include("google-cloud-cli:528.0.0-emulators");
+    expect(build).to.include("node dist/services/cli/main.js doctor");
+  });
 });
