@@ -104,7 +104,8 @@ describe("unit: Terraform keeps the services' configuration contract", () => {
     for (const [file, type] of labelled) {
       const found = blocks(file, type);
       expect(found, type).to.not.be.empty;
-      for (const [name, body] of found) expect(body, `${type}.${name}`).to.match(/^\s+labels\s+= local\.labels$/m);
+      for (const [name, body] of found)
+        expect(body, `${type}.${name}`).to.match(/^\s+labels\s+= local\.labels$/m);
     }
   });
 
