@@ -81,7 +81,12 @@ describe("e2e: `npm start` smoke test", function () {
       expect(dlq.code, dlq.stderr).to.equal(0);
       expect(dlq.stdout.trim()).to.equal("the dead-letter subscription is empty");
       expect(dlq.stderr).to.not.include("empty");
-      expect(`${send.stderr}${list.stderr}${dlq.stderr}${output()}`).to.not.include("MetadataLookupWarning");
+      const doctor = await runCli(["doctor", "--local"], newcomer);
+      expect(doctor.code, doctor.stdout + doctor.stderr).to.equal(0);
+      expect(doctor.stdout).to.match(/^doctor: all \d+ checks passed, 3 skipped$/m);
+      expect(`${send.stderr}${list.stderr}${dlq.stderr}${doctor.stderr}${output()}`).to.not.include(
+        "MetadataLookupWarning",
+      );
 
       // Ctrl-C: the terminal signals the whole foreground group (npm and the stack).
       process.kill(-child.pid!, "SIGINT");
