@@ -42,6 +42,18 @@ resource "google_project_iam_member" "fulfiller_firestore" {
   member  = google_service_account.fulfiller.member
 }
 
+# Both services export their spans to Cloud Trace (DESIGN section 11). Project-level:
+# Cloud Trace has no narrower resource.
+resource "google_project_iam_member" "services_write_traces" {
+  for_each = {
+    receiver  = google_service_account.receiver.member
+    fulfiller = google_service_account.fulfiller.member
+  }
+  project = var.project_id
+  role    = "roles/cloudtrace.agent"
+  member  = each.value
+}
+
 # Only the push identity may invoke the private fulfiller.
 resource "google_cloud_run_v2_service_iam_member" "push_invokes_fulfiller" {
   project  = var.project_id

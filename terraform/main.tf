@@ -33,6 +33,7 @@ locals {
     # data.google_project and project-level IAM call it; a fresh Cloud Build account hits it first.
     "cloudresourcemanager.googleapis.com",
     "cloudscheduler.googleapis.com",
+    "cloudtrace.googleapis.com",
     "firestore.googleapis.com",
     "iam.googleapis.com",
     "logging.googleapis.com",

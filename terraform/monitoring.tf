@@ -279,3 +279,121 @@ resource "google_monitoring_alert_policy" "reconcile_republished" {
     content   = "Events were lost upstream and have been republished (the orders will be processed). Find out why: Stripe's webhook attempts for the endpoint, `npm run cli -- dlq list`, the receiver's 5xx. `npm run cli -- reconcile --since 3d --dry-run --verbose` lists what it would republish now."
   }
 }
+
+# Metrics from the structured lines the services already write (DESIGN section 11): no
+# new log lines, only fields on the existing ones. The dashboard (dashboard.json.tftpl)
+# shows them beside Pub/Sub's and Cloud Run's own metrics.
+
+resource "google_logging_metric" "events_received" {
+  project     = var.project_id
+  name        = "${var.name_prefix}-events-received"
+  description = "Webhook requests the receiver answered, by source (stripe, sendgrid), event type and outcome (published, rejected, publish_failed, not_allowlisted)."
+  filter      = "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"${local.names.receiver}\" AND jsonPayload.httpRequest.requestMethod=\"POST\" AND jsonPayload.outcome:*"
+
+  metric_descriptor {
+    metric_kind = "DELTA"
+    value_type  = "INT64"
+    labels {
+      key = "source"
+    }
+    labels {
+      key = "event_type"
+    }
+    labels {
+      key = "outcome"
+    }
+  }
+
+  label_extractors = {
+    source     = "EXTRACT(jsonPayload.source)"
+    event_type = "EXTRACT(jsonPayload.event_type)"
+    outcome    = "EXTRACT(jsonPayload.outcome)"
+  }
+}
+
+resource "google_logging_metric" "fulfilment_outcomes" {
+  project     = var.project_id
+  name        = "${var.name_prefix}-fulfilment-outcomes"
+  description = "Push deliveries the fulfiller answered, by outcome (fulfilled, skipped, duplicate, cancelled, stop_notice_sent, busy, transient_failure, dead_lettered, ...) and event type."
+  filter      = "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"${local.names.fulfiller}\" AND jsonPayload.httpRequest.requestUrl=\"/pubsub/push\" AND jsonPayload.outcome:*"
+
+  metric_descriptor {
+    metric_kind = "DELTA"
+    value_type  = "INT64"
+    labels {
+      key = "outcome"
+    }
+    labels {
+      key = "event_type"
+    }
+  }
+
+  label_extractors = {
+    outcome    = "EXTRACT(jsonPayload.outcome)"
+    event_type = "EXTRACT(jsonPayload.event_type)"
+  }
+}
+
+resource "google_logging_metric" "webhook_to_email_latency" {
+  project         = var.project_id
+  name            = "${var.name_prefix}-webhook-to-email-latency"
+  description     = "From the receiver taking the webhook (received_at) to SendGrid accepting the order email."
+  filter          = "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"${local.names.fulfiller}\" AND jsonPayload.webhook_to_email_ms:*"
+  value_extractor = "EXTRACT(jsonPayload.webhook_to_email_ms)"
+
+  metric_descriptor {
+    metric_kind = "DELTA"
+    value_type  = "DISTRIBUTION"
+    unit        = "ms"
+  }
+
+  # 50 ms to about 3.6 days: async payments settle days later.
+  bucket_options {
+    exponential_buckets {
+      num_finite_buckets = 24
+      growth_factor      = 2
+      scale              = 50
+    }
+  }
+}
+
+resource "google_logging_metric" "dead_letters" {
+  project     = var.project_id
+  name        = "${var.name_prefix}-dead-letters"
+  description = "Messages the fulfiller dead-lettered (each with a reason)."
+  filter      = "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"${local.names.fulfiller}\" AND jsonPayload.alert=\"dead_lettered\""
+
+  metric_descriptor {
+    metric_kind = "DELTA"
+    value_type  = "INT64"
+  }
+}
+
+resource "google_logging_metric" "undelivered_emails" {
+  project     = var.project_id
+  name        = "${var.name_prefix}-undelivered-emails"
+  description = "Order emails SendGrid bounced or dropped."
+  filter      = "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"${local.names.fulfiller}\" AND jsonPayload.alert=\"email_undelivered\""
+
+  metric_descriptor {
+    metric_kind = "DELTA"
+    value_type  = "INT64"
+  }
+}
+
+resource "google_monitoring_dashboard" "pipeline" {
+  project = var.project_id
+  dashboard_json = templatefile("${path.module}/dashboard.json.tftpl", {
+    title               = "${var.name_prefix}: Stripe fulfilment"
+    receiver            = local.names.receiver
+    fulfiller           = local.names.fulfiller
+    push_subscription   = google_pubsub_subscription.push.name
+    dead_letter_sub     = google_pubsub_subscription.dead_letter.name
+    events_received     = google_logging_metric.events_received.name
+    fulfilment_outcomes = google_logging_metric.fulfilment_outcomes.name
+    latency             = google_logging_metric.webhook_to_email_latency.name
+    dead_letters        = google_logging_metric.dead_letters.name
+    needs_review        = google_logging_metric.needs_review.name
+    undelivered         = google_logging_metric.undelivered_emails.name
+  })
+}

@@ -1,12 +1,15 @@
 import http from "node:http";
 import type Koa from "koa";
 import { AppError } from "./errors.js";
-import { traceFields, type Logger } from "./logger.js";
+import type { Logger } from "./logger.js";
+import { extractParent, logTraceFields, SpanKind, startSpan, type Context } from "./tracing.js";
 
 /** What every request handler may add to its one log line. */
 export interface RequestState {
   log: Logger;
   logFields: Record<string, unknown>;
+  /** The request's span: what it publishes or calls continues its trace. */
+  trace: Context;
 }
 
 /**
@@ -18,9 +21,13 @@ export function requestMiddleware(logger: Logger, project: string | undefined): 
   return async (ctx, next) => {
     const started = process.hrtime.bigint();
     const state = ctx.state as RequestState;
-    // A child logger only when there is a trace to bind: this runs on every request.
-    const trace = ctx.get("X-Cloud-Trace-Context");
-    state.log = trace ? logger.child(traceFields(trace, project)) : logger;
+    // Continue the caller's trace (Cloud Run sends traceparent); the span is a no-op
+    // without an exporter, and a child logger is made only when there is a trace to bind.
+    const parent = extractParent(ctx.headers, ctx.get("X-Cloud-Trace-Context") || undefined);
+    const { span, context } = startSpan(`${ctx.method} ${ctx.path}`, parent, SpanKind.SERVER);
+    state.trace = context;
+    const fields = logTraceFields(context, project);
+    state.log = "logging.googleapis.com/trace" in fields ? logger.child(fields) : logger;
     state.logFields = {};
     let failure: unknown;
     try {
@@ -47,6 +54,8 @@ export function requestMiddleware(logger: Logger, project: string | undefined): 
       ...state.logFields,
       ...(failure !== undefined && ctx.status >= 500 ? { err: serializeError(failure) } : {}),
     };
+    span.setAttribute("http.response.status_code", ctx.status);
+    span.end();
     const message = `${ctx.method} ${ctx.path} ${ctx.status}`;
     if (ctx.status >= 500) state.log.error(line, message);
     else if (ctx.path === "/health" || ctx.path === "/ready") state.log.debug(line, message);

@@ -34,23 +34,4 @@ export function createLogger(options: LoggerOptions): Logger {
   );
 }
 
-/**
- * Fields that correlate a log line with its request trace in Cloud Logging,
- * from `X-Cloud-Trace-Context: TRACE_ID/SPAN_ID;o=OPTIONS`.
- */
-export function traceFields(
-  header: string | undefined,
-  project: string | undefined,
-): Record<string, string | boolean> {
-  if (!header) return {};
-  const match = /^([0-9a-fA-F]{32})(?:\/(\d+))?(?:;o=(\d))?/.exec(header);
-  if (!match?.[1]) return {};
-  const fields: Record<string, string | boolean> = {
-    "logging.googleapis.com/trace": project ? `projects/${project}/traces/${match[1]}` : match[1],
-  };
-  if (match[2]) fields["logging.googleapis.com/spanId"] = match[2];
-  if (match[3] !== undefined) fields["logging.googleapis.com/trace_sampled"] = match[3] === "1";
-  return fields;
-}
-
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;

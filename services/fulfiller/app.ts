@@ -4,6 +4,8 @@ import type { Logger } from "../common/logger.js";
 import { AppError } from "../common/errors.js";
 import { healthMiddleware, requestMiddleware, type RequestState } from "../common/http.js";
 import { readRawBody } from "../common/read-raw-body.js";
+import { extractParent, logTraceFields, SpanKind, startSpan } from "../common/tracing.js";
+import { trace } from "@opentelemetry/api";
 import type { Fulfiller } from "./fulfil-order.js";
 import { parsePushEnvelope } from "./push-envelope.js";
 import { PushAuthError, type PushAuthenticator } from "./push-auth.js";
@@ -52,7 +54,25 @@ export function createApp(deps: FulfillerAppDeps): Koa {
       event_type: message.attributes.event_type,
       delivery_attempt: message.deliveryAttempt,
     };
-    const outcome = await deps.fulfiller.handlePush(message, state.log);
+    // The delivery belongs to the order's trace, begun at the webhook: its lines and spans
+    // join that one (the push request's own trace is Pub/Sub's).
+    const parent = extractParent(message.attributes);
+    let delivery;
+    if (trace.getSpanContext(parent)) {
+      delivery = startSpan(
+        `deliver ${message.attributes.event_type ?? "message"}`,
+        parent,
+        SpanKind.CONSUMER,
+      );
+      state.trace = delivery.context;
+      state.log = deps.logger.child(logTraceFields(delivery.context, deps.project));
+    }
+    let outcome;
+    try {
+      outcome = await deps.fulfiller.handlePush(message, state.log, state.trace);
+    } finally {
+      delivery?.span.end();
+    }
     Object.assign(state.logFields, {
       outcome: outcome.result,
       session_id: outcome.sessionId,

@@ -36,6 +36,8 @@ const schema = z
     PUBSUB_EMULATOR_HOST: fields.hostPort().optional(),
     FIRESTORE_EMULATOR_HOST: fields.hostPort().optional(),
     LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
+    /** Where spans go: gcp (Cloud Trace; the default on Cloud Run), console, or none (the default elsewhere). */
+    OTEL_TRACES_EXPORTER: z.enum(["gcp", "console", "none"]).optional(),
   })
   .superRefine((c, ctx) => {
     if (c.HANDLER_DEADLINE_MS >= c.ORDER_LEASE_SECONDS * 1000) {

@@ -1,5 +1,6 @@
 import { withDeadline } from "../common/pubsub.js";
 import { TransientError } from "../common/errors.js";
+import { inSpan, type Context } from "../common/tracing.js";
 import type { CallOptions } from "./ports.js";
 
 /**
@@ -12,6 +13,8 @@ import type { CallOptions } from "./ports.js";
  */
 export class Deadline {
   private readonly endsAt: number;
+  /** The delivery's trace: each call below is a span of it. */
+  trace: Context | undefined;
 
   constructor(
     totalMs: number,
@@ -38,13 +41,13 @@ export class Deadline {
    */
   run<T>(what: string, call: (options: CallOptions) => Promise<T>, minimumMs = 100): Promise<T> {
     const options = this.next(what, minimumMs);
-    return withDeadline(call(options), options.timeoutMs, what);
+    return inSpan(what, this.trace, () => withDeadline(call(options), options.timeoutMs, what));
   }
 
   /** Like `run`, for writing down an outcome: it may use the reserve, up to the very end. */
   record<T>(what: string, call: (options: CallOptions) => Promise<T>): Promise<T> {
     const timeoutMs = this.remainingMs();
     if (timeoutMs < 1) return Promise.reject(new TransientError(`handler deadline exhausted before ${what}`));
-    return withDeadline(call({ timeoutMs }), timeoutMs, what);
+    return inSpan(what, this.trace, () => withDeadline(call({ timeoutMs }), timeoutMs, what));
   }
 }

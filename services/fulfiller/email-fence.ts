@@ -7,6 +7,7 @@
 import { errorMessage, TransientError } from "../common/errors.js";
 import { serializeError } from "../common/http.js";
 import { DeadlineExceededError, withDeadline } from "../common/pubsub.js";
+import { inSpan } from "../common/tracing.js";
 import type { OrderEmail } from "./compose-email.js";
 import { MailOutcomeUnknownError, MailRefusedError } from "./errors.js";
 import {
@@ -90,23 +91,25 @@ async function sendAndRecord(
   const what = label(attempt.slot);
   let messageId: string | null;
   try {
-    ({ messageId } = await withDeadline(
-      work.deps.mailer.send(
-        {
-          to: settings.emailTo,
-          from: settings.emailFrom,
-          subject: email.subject,
-          text: email.text,
-          html: email.html,
-          customArgs: email.customArgs,
-          // A dynamic template is the order email's; the stop notice is always the text itself.
-          templateId: attempt.slot === "email" ? settings.templateId : undefined,
-          templateData: attempt.slot === "email" ? email.templateData : undefined,
-        },
-        sendOptions,
+    ({ messageId } = await inSpan(`sending the ${what}`, attempt.deadline.trace, () =>
+      withDeadline(
+        work.deps.mailer.send(
+          {
+            to: settings.emailTo,
+            from: settings.emailFrom,
+            subject: email.subject,
+            text: email.text,
+            html: email.html,
+            customArgs: email.customArgs,
+            // A dynamic template is the order email's; the stop notice is always the text itself.
+            templateId: attempt.slot === "email" ? settings.templateId : undefined,
+            templateData: attempt.slot === "email" ? email.templateData : undefined,
+          },
+          sendOptions,
+        ),
+        sendOptions.timeoutMs,
+        `sending the ${what}`,
       ),
-      sendOptions.timeoutMs,
-      `sending the ${what}`,
     ));
   } catch (err) {
     if (err instanceof MailRefusedError) {
@@ -160,8 +163,16 @@ async function sendAndRecord(
     );
     return { ack: true, result: "stop_notice_sent", sessionId: attempt.sessionId };
   }
+  // From the receiver taking the webhook to SendGrid accepting the email: the
+  // webhook-to-email latency metric (DESIGN section 11) reads it from this line.
+  const receivedAt = Date.parse(attempt.message.attributes.received_at ?? "");
   attempt.log.info(
-    { outcome: "fulfilled", sendgrid_message_id: messageId, by: options.by },
+    {
+      outcome: "fulfilled",
+      sendgrid_message_id: messageId,
+      by: options.by,
+      ...(Number.isFinite(receivedAt) ? { webhook_to_email_ms: work.clock() - receivedAt } : {}),
+    },
     "order email sent",
   );
   return { ack: true, result: "fulfilled", sessionId: attempt.sessionId };

@@ -4,6 +4,7 @@
  * order-work.ts; this file only routes and drains.
  */
 import type { Logger } from "../common/logger.js";
+import type { Context } from "../common/tracing.js";
 import { serializeError } from "../common/http.js";
 import { parseStripeEvent, SENDGRID_EVENTS_TYPE } from "../common/event.js";
 import { handleChargeEvent } from "./after-sale.js";
@@ -57,9 +58,12 @@ export class Fulfiller {
   async handlePush(
     message: PushMessage & { dataProblem?: string | null },
     log: Logger,
+    trace?: Context,
   ): Promise<PushOutcome> {
     const work = this.work;
     const deadline = work.newDeadline();
+    // Each outside call of the attempt is a span of the order's trace.
+    deadline.trace = trace;
     if (message.dataProblem) return work.deadLetter({ message, reason: message.dataProblem, log, deadline });
     if (message.attributes.event_type === SENDGRID_EVENTS_TYPE) {
       const outcome = await recordDeliveries(message.data, { store: work.store, deadline, log });

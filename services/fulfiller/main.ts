@@ -1,4 +1,5 @@
 import { Firestore } from "@google-cloud/firestore";
+import { setupTracing } from "../common/tracing.js";
 import { PubSub } from "@google-cloud/pubsub";
 import { createLogger } from "../common/logger.js";
 import { createSecretManagerClient, resolveSecrets } from "../common/secrets.js";
@@ -17,6 +18,10 @@ async function main(): Promise<void> {
   const env = await resolveSecrets("fulfiller", process.env, createSecretManagerClient);
   const config = loadFulfillerConfig(env);
   const logger = createLogger({ service: "fulfiller", level: config.LOG_LEVEL });
+  const tracing = await setupTracing("fulfiller", {
+    ...process.env,
+    OTEL_TRACES_EXPORTER: config.OTEL_TRACES_EXPORTER,
+  });
   if (config.PUSH_AUTH === "none") {
     logger.warn(
       { alert: "push_auth_disabled" },
@@ -76,6 +81,7 @@ async function main(): Promise<void> {
       await deadLetter.close();
       await pubsub.close();
       await db.terminate();
+      await tracing.shutdown();
     },
   });
   logger.info(
@@ -86,6 +92,7 @@ async function main(): Promise<void> {
       dead_letter_topic: config.PUBSUB_DLQ_TOPIC,
       stripe_api_base: config.STRIPE_API_BASE ?? null,
       sendgrid_api_base: config.SENDGRID_API_BASE ?? null,
+      traces: tracing.exporter,
     },
     "fulfiller ready",
   );

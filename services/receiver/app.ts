@@ -4,6 +4,7 @@ import type { Logger } from "../common/logger.js";
 import { eventAttributes, SENDGRID_EVENTS_TYPE } from "../common/event.js";
 import { healthMiddleware, requestMiddleware, type RequestState } from "../common/http.js";
 import { withDeadline, type MessagePublisher } from "../common/pubsub.js";
+import { injectTrace } from "../common/tracing.js";
 import { AppError } from "../common/errors.js";
 import { readRawBody, MAX_BODY_BYTES } from "../common/read-raw-body.js";
 import { verifyStripeWebhook, WebhookRejectedError } from "./verify-signature.js";
@@ -58,13 +59,15 @@ export function createApp(deps: ReceiverDeps): Koa {
       if (err instanceof WebhookRejectedError) state.logFields = { outcome: "rejected", reason: err.reason };
       throw err;
     }
-    state.logFields = { event_id: event.id, event_type: event.type };
+    state.logFields = { source: "stripe", event_id: event.id, event_type: event.type };
     if (allowed && !allowed.has(event.type)) {
       state.logFields.outcome = "not_allowlisted";
       ctx.body = { received: true, event_id: event.id, published: false };
       return;
     }
     const attributes = eventAttributes(event, new Date(receivedAt));
+    // The fulfiller continues this request's trace from the message.
+    injectTrace(state.trace, attributes);
     const messageId = await publish(state, payload, attributes);
     ctx.body = { received: true, event_id: event.id, message_id: messageId };
   };
@@ -119,12 +122,14 @@ export function createApp(deps: ReceiverDeps): Koa {
       throw err;
     }
     state.logFields.event_count = events.length;
-    const messageId = await publish(state, payload, {
+    const attributes: Record<string, string> = {
       source: "sendgrid",
       event_type: SENDGRID_EVENTS_TYPE,
       event_count: String(events.length),
       received_at: new Date(receivedAt).toISOString(),
-    });
+    };
+    injectTrace(state.trace, attributes);
+    const messageId = await publish(state, payload, attributes);
     ctx.body = { received: true, event_count: events.length, message_id: messageId };
   });
 

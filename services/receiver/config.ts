@@ -15,6 +15,8 @@ const schema = z.object({
   SENDGRID_WEBHOOK_PUBLIC_KEY: z.string().optional(),
   PUBSUB_EMULATOR_HOST: fields.hostPort().optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
+  /** Where spans go: gcp (Cloud Trace; the default on Cloud Run), console, or none (the default elsewhere). */
+  OTEL_TRACES_EXPORTER: z.enum(["gcp", "console", "none"]).optional(),
 });
 
 /** Every variable this service reads (Terraform's env is checked against it). */

@@ -6,12 +6,17 @@ import { PubSubPublisher } from "../common/pubsub.js";
 import { loadReceiverConfig } from "./config.js";
 import { createApp } from "./app.js";
 import { SendGridWebhookVerifier } from "./verify-sendgrid.js";
+import { setupTracing } from "../common/tracing.js";
 import { ConfigError, errorMessage } from "../common/errors.js";
 
 async function main(): Promise<void> {
   const env = await resolveSecrets("receiver", process.env, createSecretManagerClient);
   const config = loadReceiverConfig(env);
   const logger = createLogger({ service: "receiver", level: config.LOG_LEVEL });
+  const tracing = await setupTracing("receiver", {
+    ...process.env,
+    OTEL_TRACES_EXPORTER: config.OTEL_TRACES_EXPORTER,
+  });
   const pubsub = new PubSub({ projectId: config.GOOGLE_CLOUD_PROJECT });
   const publisher = new PubSubPublisher(pubsub, config.PUBSUB_TOPIC, {
     timeoutMs: config.PUBLISH_TIMEOUT_MS,
@@ -44,6 +49,7 @@ async function main(): Promise<void> {
     onShutdown: async () => {
       await publisher.close();
       await pubsub.close();
+      await tracing.shutdown();
     },
   });
   logger.info(
@@ -54,6 +60,7 @@ async function main(): Promise<void> {
       allowlist: config.STRIPE_EVENT_TYPES,
       sendgrid_events: sendgrid ? "verified" : "off",
       emulator: config.PUBSUB_EMULATOR_HOST ?? null,
+      traces: tracing.exporter,
     },
     "receiver ready",
   );

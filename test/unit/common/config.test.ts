@@ -3,7 +3,10 @@ import { FakeSecrets } from "../../support/fake-secrets.js";
 import { ConfigError } from "../../../services/common/errors.js";
 import { loadReceiverConfig } from "../../../services/receiver/config.js";
 import { resolveSecrets, secretVersionName } from "../../../services/common/secrets.js";
-import { traceFields } from "../../../services/common/logger.js";
+import { extractParent, injectTrace, logTraceFields } from "../../../services/common/tracing.js";
+
+const traceFields = (header: string | undefined, project: string) =>
+  logTraceFields(extractParent({}, header), project);
 
 describe("unit: configuration", () => {
   it("when every variable is valid, then defaults fill the rest and secrets are split and trimmed", () => {
@@ -90,10 +93,29 @@ describe("unit: trace correlation", () => {
   it("when X-Cloud-Trace-Context is present, then the Cloud Logging trace fields are set", () => {
     expect(traceFields("105445aa7843bc8bf206b12000100000/1;o=1", "p1")).to.deep.equal({
       "logging.googleapis.com/trace": "projects/p1/traces/105445aa7843bc8bf206b12000100000",
-      "logging.googleapis.com/spanId": "1",
+      // Cloud Logging joins spans by their hex id: the header's decimal 1 is 0000000000000001.
+      "logging.googleapis.com/spanId": "0000000000000001",
       "logging.googleapis.com/trace_sampled": true,
     });
     expect(traceFields("garbage", "p1")).to.deep.equal({});
     expect(traceFields(undefined, "p1")).to.deep.equal({});
+    expect(traceFields("105445aa7843bc8bf206b12000100000/18446744073709551615;o=0", "p1")).to.deep.include({
+      "logging.googleapis.com/spanId": "ffffffffffffffff",
+      "logging.googleapis.com/trace_sampled": false,
+    });
+  });
+
+  it("when traceparent is present, then it wins over X-Cloud-Trace-Context, and is carried on as it came", () => {
+    const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    const context = extractParent({ traceparent }, "105445aa7843bc8bf206b12000100000/1;o=1");
+    expect(logTraceFields(context, undefined)).to.deep.equal({
+      "logging.googleapis.com/trace": "4bf92f3577b34da6a3ce929d0e0e4736",
+      "logging.googleapis.com/spanId": "00f067aa0ba902b7",
+      "logging.googleapis.com/trace_sampled": true,
+    });
+    const attributes: Record<string, string> = {};
+    injectTrace(context, attributes);
+    expect(attributes).to.deep.equal({ traceparent });
+    expect(logTraceFields(extractParent({ traceparent: "00-zz-bad" }), "p1")).to.deep.equal({});
   });
 });

@@ -140,4 +140,89 @@ describe("unit: Terraform keeps the services' configuration contract", () => {
     expect(build).to.include("google-cloud-cli:528.0.0-emulators");
     expect(build).to.include("node dist/services/cli/main.js doctor");
   });
+
+  it("when the dashboard is rendered, then it is valid JSON whose charts read only metrics this configuration defines or Google provides", () => {
+    const metrics = new Map(
+      blocks("monitoring.tf", "google_logging_metric").map(([name, body]) => [
+        name,
+        /name\s+= "\$\{var\.name_prefix\}-([a-z-]+)"/.exec(body)?.[1],
+      ]),
+    );
+    expect([...metrics.keys()]).to.include.members([
+      "events_received",
+      "fulfilment_outcomes",
+      "webhook_to_email_latency",
+      "dead_letters",
+      "needs_review",
+      "undelivered_emails",
+    ]);
+    // templatefile(): ${name} is a variable, $${...} a literal ${...}.
+    const vars = /templatefile\("\$\{path\.module\}\/dashboard\.json\.tftpl", \{([\s\S]*?)\}\)/.exec(
+      tf("monitoring.tf"),
+    )![1]!;
+    const given = Object.fromEntries(
+      [...vars.matchAll(/^\s+([a-z_]+)\s+= (.+)$/gm)].map((m) => [m[1]!, m[2]!.trim()]),
+    );
+    const template = readFileSync("terraform/dashboard.json.tftpl", "utf8");
+    const used = new Set([...template.matchAll(/(?<!\$)\$\{([a-z_]+)\}/g)].map((m) => m[1]!));
+    for (const name of used) expect(given, `template variable ${name}`).to.have.property(name);
+    const rendered = template
+      .replace(/(?<!\$)\$\{([a-z_]+)\}/g, (_, name: string) => `rendered-${name}`)
+      .replace(/\$\$\{/g, "${");
+    const dashboard = JSON.parse(rendered) as {
+      displayName: string;
+      mosaicLayout: {
+        tiles: {
+          widget: {
+            title: string;
+            xyChart: { dataSets: { timeSeriesQuery: { timeSeriesFilter: { filter: string } } }[] };
+          };
+        }[];
+      };
+    };
+    const tiles = dashboard.mosaicLayout.tiles;
+    expect(tiles).to.have.length(10);
+    for (const tile of tiles)
+      for (const set of tile.widget.xyChart.dataSets) {
+        const type = /metric\.type="([^"]+)"/.exec(set.timeSeriesQuery.timeSeriesFilter.filter)![1]!;
+        const user = /^logging\.googleapis\.com\/user\/rendered-([a-z_]+)$/.exec(type);
+        if (user) {
+          // The variable names a logging metric resource of this configuration.
+          expect(given[user[1]!], tile.widget.title).to.match(/^google_logging_metric\.[a-z_]+\.name$/);
+          expect(metrics.has(given[user[1]!]!.split(".")[1]!), tile.widget.title).to.equal(true);
+        } else expect(type, tile.widget.title).to.match(/^(pubsub|run)\.googleapis\.com\//);
+      }
+  });
+
+  it("when metrics read log fields, then they are the fields the services write", () => {
+    const fields = [...tf("monitoring.tf").matchAll(/jsonPayload\.([A-Za-z_.]+)/g)].map((m) => m[1]!);
+    // Each is written by the services (checked against their source, where the lines are built).
+    const written = [
+      "outcome",
+      "source",
+      "event_type",
+      "alert",
+      "webhook_to_email_ms",
+      "session_id",
+      "httpRequest.requestMethod",
+      "httpRequest.requestUrl",
+    ];
+    expect(new Set(fields)).to.satisfy((set: Set<string>) => [...set].every((f) => written.includes(f)));
+    const code = [
+      "services/common/http.ts",
+      "services/receiver/app.ts",
+      "services/fulfiller/email-fence.ts",
+      "services/fulfiller/app.ts",
+    ]
+      .map((f) => readFileSync(f, "utf8"))
+      .join("\n");
+    for (const field of [
+      "webhook_to_email_ms",
+      "requestMethod",
+      "requestUrl",
+      'source: "stripe"',
+      "outcome: outcome.result",
+    ])
+      expect(code, field).to.include(field);
+  });
 });
