@@ -8,6 +8,20 @@ import { createLogger } from "../../services/common/logger.js";
 import { serve } from "../../services/common/http.js";
 import { announce, benchPubSub, benchPublisher, env } from "./common.js";
 
+// BENCH_TRACING=1: the SDK registered as in production, spans batched to an exporter that
+// drops them (the network export itself is Cloud Trace's, asynchronous and off the request).
+if (process.env.BENCH_TRACING === "1") {
+  const sdk = await import("@opentelemetry/sdk-trace-node");
+  const provider = new sdk.NodeTracerProvider({
+    spanProcessors: [
+      new sdk.BatchSpanProcessor({
+        export: (_spans, done) => done({ code: 0 }),
+        shutdown: () => Promise.resolve(),
+      }),
+    ],
+  });
+  provider.register({ contextManager: null }); // as setupTracing does
+}
 const pubsub = benchPubSub();
 const publisher = benchPublisher(pubsub);
 const logger = createLogger({

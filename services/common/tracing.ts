@@ -131,6 +131,8 @@ export async function setupTracing(
     resource: resourceFromAttributes({ "service.name": service }),
     spanProcessors: [processor],
   });
-  provider.register();
+  // No context manager (AsyncLocalStorage on every promise): the code passes each
+  // request's and delivery's context explicitly, and there is no auto-instrumentation.
+  provider.register({ contextManager: null });
   return { exporter, shutdown: () => provider.shutdown() };
 }
