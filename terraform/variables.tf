@@ -170,7 +170,7 @@ variable "push_auth" {
 
 variable "receiver" {
   type = object({
-    min_instances         = optional(number, 0)
+    min_instances         = optional(number, 1)
     max_instances         = optional(number, 10)
     cpu                   = optional(string, "1")
     memory                = optional(string, "512Mi")
@@ -179,7 +179,7 @@ variable "receiver" {
     cpu_idle              = optional(bool, true)
     execution_environment = optional(string, "EXECUTION_ENVIRONMENT_GEN2")
   })
-  description = "Receiver Cloud Run sizing. No warm instance by default (a cold start is well inside Stripe's timeout, and Stripe retries); min_instances = 1 keeps one warm, billed at the idle rate while cpu_idle is true."
+  description = "Receiver Cloud Run sizing. One warm instance by default (DESIGN 8: Stripe times out slow webhooks), billed all day: at Cloud Run's idle rate while cpu_idle is true (CPU only during requests), at the full rate with cpu_idle = false. min_instances = 0 saves that and accepts a cold start (Stripe retries)."
   default     = {}
   validation {
     condition     = var.receiver.min_instances >= 0 && var.receiver.max_instances >= max(1, var.receiver.min_instances)
