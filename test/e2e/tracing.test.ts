@@ -20,12 +20,13 @@ describe("e2e: one trace from the webhook to the email", function () {
   });
   after(() => stack?.stop());
 
-  /** A paid order's event posted with `headers`; returns the session id. */
+  /** A paid order's event posted with `headers`; returns the event id. */
   async function post(headers: Record<string, string>): Promise<string> {
     const spec = { lines: [SCALE_LINE] };
     const session = buildSession(spec);
     stack.stripe!.addCheckout({ session, lineItems: buildLineItems(spec) });
-    const payload = JSON.stringify(buildEvent({ type: "checkout.session.completed", object: session }));
+    const event = buildEvent({ type: "checkout.session.completed", object: session });
+    const payload = JSON.stringify(event);
     const response = await fetch(`${stack.receiverUrl}/webhooks/stripe`, {
       method: "POST",
       headers: {
@@ -39,10 +40,14 @@ describe("e2e: one trace from the webhook to the email", function () {
       body: payload,
     });
     expect(response.status).to.equal(200);
-    return session.id as string;
+    return event.id as string;
   }
 
-  /** Every JSON line a service wrote that mentions `text`. */
+  /**
+   * Every JSON line a service wrote that mentions `text`. A delivery's lines all carry its
+   * event id (SendGrid's later delivery events for the same order are another delivery,
+   * with SendGrid's request's own trace).
+   */
   const linesOf = (service: "receiver" | "fulfiller", text: string) =>
     stack.lines
       .filter((l) => l.startsWith(`${service}| {`) && l.includes(text))
@@ -53,12 +58,12 @@ describe("e2e: one trace from the webhook to the email", function () {
   it("when the webhook carries traceparent, then the receiver's line and every fulfiller line of the delivery carry its trace id", async () => {
     const traceId = randomBytes(16).toString("hex");
     const spanId = randomBytes(8).toString("hex");
-    const sessionId = await post({ traceparent: `00-${traceId}-${spanId}-01` });
+    const eventId = await post({ traceparent: `00-${traceId}-${spanId}-01` });
     await waitFor("the order email", () =>
-      linesOf("fulfiller", sessionId).some((l) => l.message === "order email sent"),
+      linesOf("fulfiller", eventId).some((l) => l.message === "order email sent"),
     );
     await waitFor("the push request's line", () =>
-      linesOf("fulfiller", sessionId).some((l) => l.message === "POST /pubsub/push 204"),
+      linesOf("fulfiller", eventId).some((l) => l.message === "POST /pubsub/push 204"),
     );
     const expected = `projects/${stack.project}/traces/${traceId}`;
     const [received] = linesOf("receiver", traceId);
@@ -67,7 +72,7 @@ describe("e2e: one trace from the webhook to the email", function () {
       "logging.googleapis.com/trace_sampled": true,
       message: "POST /webhooks/stripe 200",
     });
-    const delivery = linesOf("fulfiller", sessionId);
+    const delivery = linesOf("fulfiller", eventId);
     expect(delivery.map((l) => l.message)).to.include.members([
       "order email accepted by SendGrid; recording it",
       "order email sent",
@@ -80,16 +85,16 @@ describe("e2e: one trace from the webhook to the email", function () {
 
   it("when the webhook carries only X-Cloud-Trace-Context, then that trace is followed the same way", async () => {
     const traceId = randomBytes(16).toString("hex");
-    const sessionId = await post({ "x-cloud-trace-context": `${traceId}/12345;o=1` });
+    const eventId = await post({ "x-cloud-trace-context": `${traceId}/12345;o=1` });
     await waitFor("the order email", () =>
-      linesOf("fulfiller", sessionId).some((l) => l.message === "order email sent"),
+      linesOf("fulfiller", eventId).some((l) => l.message === "order email sent"),
     );
     const expected = `projects/${stack.project}/traces/${traceId}`;
     expect(linesOf("receiver", traceId)[0]).to.deep.include({
       [TRACE]: expected,
       "logging.googleapis.com/spanId": (12345).toString(16).padStart(16, "0"),
     });
-    for (const line of linesOf("fulfiller", sessionId))
+    for (const line of linesOf("fulfiller", eventId))
       expect(line[TRACE], String(line.message)).to.equal(expected);
   });
 });
