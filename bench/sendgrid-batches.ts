@@ -3,7 +3,7 @@
  * 100 events against its Stripe path, same process, same no-op publisher (the publish is
  * measured by `npm run bench`). Three alternating rounds of each; medians and spread.
  */
-import { spawn } from "node:child_process";
+import { startReceiver } from "./receiver-process.js";
 import autocannon from "autocannon";
 import Stripe from "stripe";
 import { buildEvent, buildSession, SCALE_LINE, STRAP_LINE } from "../services/local/stripe-objects.js";
@@ -17,36 +17,6 @@ const SECRET = "whsec_bench_sendgrid";
 const ROUNDS = 3;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const keys = generateSendGridKeyPair();
-
-async function startReceiver(): Promise<{ port: number; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "bench/servers/receiver.ts"], {
-    env: {
-      ...process.env,
-      PORT: "0",
-      BENCH_NOOP: "1",
-      BENCH_SECRET: SECRET,
-      BENCH_SENDGRID_KEY: keys.publicKeyBase64,
-    },
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    let err = "";
-    child.stderr.on("data", (c: Buffer) => {
-      err += c.toString();
-      const m = /listening (\d+)/.exec(err);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once("exit", () => reject(new Error(`receiver exited: ${err}`)));
-  });
-  return {
-    port,
-    stop: () =>
-      new Promise((resolve) => {
-        child.once("exit", () => resolve());
-        child.kill("SIGKILL");
-      }),
-  };
-}
 
 function stripeRequests() {
   const now = Math.floor(Date.now() / 1000);
@@ -99,7 +69,11 @@ function sendgridRequests() {
 async function round(
   path: "stripe" | "sendgrid",
 ): Promise<{ rps: number; p99: number; bytes: number; non2xx: number }> {
-  const server = await startReceiver();
+  const server = await startReceiver({
+    BENCH_NOOP: "1",
+    BENCH_SECRET: SECRET,
+    BENCH_SENDGRID_KEY: keys.publicKeyBase64,
+  });
   try {
     const requests = path === "stripe" ? stripeRequests() : sendgridRequests();
     const url = `http://127.0.0.1:${server.port}`;

@@ -6,7 +6,7 @@
  * Run's do. Three alternating rounds of each; medians and spread.
  */
 import { randomBytes } from "node:crypto";
-import { spawn } from "node:child_process";
+import { startReceiver } from "./receiver-process.js";
 import autocannon from "autocannon";
 import Stripe from "stripe";
 import { buildEvent, buildSession, SCALE_LINE, STRAP_LINE } from "../services/local/stripe-objects.js";
@@ -14,36 +14,6 @@ import { buildEvent, buildSession, SCALE_LINE, STRAP_LINE } from "../services/lo
 const SECRET = "whsec_bench_tracing";
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
-
-async function startReceiver(tracing: boolean): Promise<{ port: number; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "bench/servers/receiver.ts"], {
-    env: {
-      ...process.env,
-      PORT: "0",
-      BENCH_NOOP: "1",
-      BENCH_SECRET: SECRET,
-      BENCH_TRACING: tracing ? "1" : "0",
-    },
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    let err = "";
-    child.stderr.on("data", (c: Buffer) => {
-      err += c.toString();
-      const m = /listening (\d+)/.exec(err);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once("exit", () => reject(new Error(`receiver exited: ${err}`)));
-  });
-  return {
-    port,
-    stop: () =>
-      new Promise((resolve) => {
-        child.once("exit", () => resolve());
-        child.kill("SIGKILL");
-      }),
-  };
-}
 
 function requests() {
   const now = Math.floor(Date.now() / 1000);
@@ -74,7 +44,11 @@ function requests() {
 }
 
 async function round(tracing: boolean): Promise<{ rps: number; p99: number; non2xx: number }> {
-  const server = await startReceiver(tracing);
+  const server = await startReceiver({
+    BENCH_NOOP: "1",
+    BENCH_SECRET: SECRET,
+    BENCH_TRACING: tracing ? "1" : "0",
+  });
   try {
     const url = `http://127.0.0.1:${server.port}`;
     const list = requests();

@@ -14,14 +14,11 @@ import {
   randomId,
 } from "../../services/local/stripe-objects.js";
 import type { OrderRecord } from "../../services/fulfiller/order-state.js";
-import { createLogger } from "../../services/common/logger.js";
 import { reconcile } from "../../services/cli/commands/reconcile.js";
 import type { StripeEventEnvelope } from "../../services/common/event.js";
 import { createStripeClient, StripeApiCatalog } from "../../services/fulfiller/adapters/stripe-catalog.js";
 import { FakePublisher } from "../support/fake-publisher.js";
 import { STRIPE_TEST_KEY } from "../support/fulfiller-harness.js";
-
-const quietLog = createLogger({ service: "test", level: "silent" });
 
 describe("integration: after checkout (section 5a)", function () {
   this.timeout(60_000);
@@ -273,7 +270,7 @@ describe("integration: after checkout (section 5a)", function () {
       expect(o.reason).to.match(/^stop-shipment notice outcome unknown/);
       expect(o.after_sale?.notice).to.equal("needs_review");
       expect(await h.push(h.envelope(event))).to.equal(204); // redelivery: no second try
-      const outcome = await h.fulfiller.operator.resend(c.sessionId, quietLog);
+      const outcome = await h.fulfiller.operator.resend(c.sessionId, h.logs.logger);
       expect(outcome.result).to.equal("stop_notice_sent");
       o = await order(c.sessionId);
       expect(o).to.include({ status: "fulfilled" });
@@ -287,24 +284,8 @@ describe("integration: after checkout (section 5a)", function () {
 
   describe("when trials wait for their first payment (FULFIL_TRIALS=false)", () => {
     const t = () => h.makeFulfiller({ fulfilTrials: false });
-    const push = async (fulfiller: ReturnType<typeof t>, event: Record<string, unknown>) => {
-      const env = h.envelope(event) as {
-        message: { data: string; attributes: Record<string, string>; messageId: string };
-      };
-      const result = await fulfiller.handlePush(
-        {
-          data: Buffer.from(env.message.data, "base64"),
-          rawData: env.message.data,
-          attributes: env.message.attributes,
-          messageId: env.message.messageId,
-          publishTime: null,
-          subscription: null,
-          deliveryAttempt: null,
-        },
-        quietLog,
-      );
-      return result;
-    };
+    const push = (fulfiller: ReturnType<typeof t>, event: Record<string, unknown>) =>
+      h.deliver(fulfiller, event);
 
     it("then the trial waits, its first paid invoice ships it once, and later invoices never do", async () => {
       const f = t();
@@ -378,11 +359,11 @@ describe("integration: after checkout (section 5a)", function () {
       const f = t();
       const c = createCheckout(h.stripe, { mode: "subscription", paymentStatus: "no_payment_required" });
       await push(f, c.event());
-      const dry = await f.operator.retry(c.sessionId, quietLog, { dryRun: true });
+      const dry = await f.operator.retry(c.sessionId, h.logs.logger, { dryRun: true });
       expect(dry).to.have.nested.property("decision.action", "record");
       const { invoice } = h.stripe.convertTrial(c.sessionId);
       c.subscription!.latest_invoice = invoice.id;
-      const result = await f.operator.retry(c.sessionId, quietLog);
+      const result = await f.operator.retry(c.sessionId, h.logs.logger);
       expect(result).to.have.nested.property("outcome.result", "fulfilled");
       expect(orderEmails(c.sessionId)).to.have.length(1);
     });
@@ -392,31 +373,19 @@ describe("integration: after checkout (section 5a)", function () {
     it("then retry under the right product ids ships it once; a second retry and a dry run change nothing", async () => {
       const wrong = h.makeFulfiller({ productIds: ["prod_NotTheScale"] });
       const c = createCheckout(h.stripe);
-      const env = h.envelope(c.event()) as { message: { data: string; attributes: Record<string, string> } };
-      const result = await wrong.handlePush(
-        {
-          data: Buffer.from(env.message.data, "base64"),
-          rawData: env.message.data,
-          attributes: env.message.attributes,
-          messageId: "m1",
-          publishTime: null,
-          subscription: null,
-          deliveryAttempt: null,
-        },
-        quietLog,
-      );
+      const result = await h.deliver(wrong, c.event());
       expect(result.result).to.equal("skipped");
       expect(await h.push(h.envelope(c.event()))).to.equal(204); // a redelivery: skipped is final
       expect(h.sendgrid.emailsFor(c.sessionId)).to.have.length(0);
 
-      const dry = await h.fulfiller.operator.retry(c.sessionId, quietLog, { dryRun: true });
+      const dry = await h.fulfiller.operator.retry(c.sessionId, h.logs.logger, { dryRun: true });
       expect(dry).to.have.nested.property("decision.action", "send");
       expect((await order(c.sessionId)).status).to.equal("skipped");
       expect(h.sendgrid.emailsFor(c.sessionId)).to.have.length(0);
 
       const [first, second] = await Promise.allSettled([
-        h.fulfiller.operator.retry(c.sessionId, quietLog),
-        h.fulfiller.operator.retry(c.sessionId, quietLog),
+        h.fulfiller.operator.retry(c.sessionId, h.logs.logger),
+        h.fulfiller.operator.retry(c.sessionId, h.logs.logger),
       ]);
       const results = [first, second].map((r) =>
         r.status === "fulfilled"
@@ -431,7 +400,7 @@ describe("integration: after checkout (section 5a)", function () {
         reasons.some((r) => r.startsWith("claimed for operator retry (was skipped")),
       );
       let refused: Error | undefined;
-      await h.fulfiller.operator.retry(c.sessionId, quietLog).catch((err: Error) => (refused = err));
+      await h.fulfiller.operator.retry(c.sessionId, h.logs.logger).catch((err: Error) => (refused = err));
       expect(refused?.message).to.equal(
         `order ${c.sessionId} is fulfilled; retry decides only skipped, failed, payment_failed, cancelled, awaiting_payment orders`,
       );
@@ -442,7 +411,7 @@ describe("integration: after checkout (section 5a)", function () {
       const c = createCheckout(h.stripe);
       await seedOrder(h.db, c.sessionId, "failed", { email: { state: "sent", sent_at: new Date() } });
       let refused: Error | undefined;
-      await h.fulfiller.operator.retry(c.sessionId, quietLog).catch((err: Error) => (refused = err));
+      await h.fulfiller.operator.retry(c.sessionId, h.logs.logger).catch((err: Error) => (refused = err));
       expect(refused?.message).to.match(/email is sent; it is never emailed again by retry/);
       expect(h.sendgrid.emailsFor(c.sessionId)).to.have.length(0);
     });
@@ -451,21 +420,7 @@ describe("integration: after checkout (section 5a)", function () {
   describe("when events after checkout were lost (`reconcile`)", () => {
     it("then it republishes exactly what the pipeline has yet to act on: a waiting trial paid or cancelled, a failure, an owed notice", async () => {
       const f = h.makeFulfiller({ fulfilTrials: false });
-      const push = (event: Record<string, unknown>) => {
-        const env = h.envelope(event) as { message: { data: string; attributes: Record<string, string> } };
-        return f.handlePush(
-          {
-            data: Buffer.from(env.message.data, "base64"),
-            rawData: env.message.data,
-            attributes: env.message.attributes,
-            messageId: "m",
-            publishTime: null,
-            subscription: null,
-            deliveryAttempt: null,
-          },
-          quietLog,
-        );
-      };
+      const push = (event: Record<string, unknown>) => h.deliver(f, event);
       const trialSpec = { mode: "subscription" as const, paymentStatus: "no_payment_required" as const };
       const paidTrial = createCheckout(h.stripe, trialSpec);
       const cancelledTrial = createCheckout(h.stripe, trialSpec);

@@ -2,7 +2,12 @@ import { randomUUID } from "node:crypto";
 import { Firestore } from "@google-cloud/firestore";
 import { PubSub, type Subscription } from "@google-cloud/pubsub";
 import { createApp } from "../../services/fulfiller/app.js";
-import { Fulfiller, type FulfilmentSettings } from "../../services/fulfiller/fulfil-order.js";
+import {
+  Fulfiller,
+  type FulfilmentSettings,
+  type PushOutcome,
+} from "../../services/fulfiller/fulfil-order.js";
+import { parsePushEnvelope } from "../../services/fulfiller/push-envelope.js";
 import { FirestoreOrderStore } from "../../services/fulfiller/adapters/firestore-order-store.js";
 import { createStripeClient, StripeApiCatalog } from "../../services/fulfiller/adapters/stripe-catalog.js";
 import { SendGridMailer } from "../../services/fulfiller/adapters/sendgrid-mailer.js";
@@ -118,6 +123,14 @@ export class FulfillerHarness {
       },
       subscription: "projects/test-project/subscriptions/stripe-events-push",
     };
+  }
+
+  /**
+   * Delivers `event` to `fulfiller` directly, as its push route would after parsing the
+   * envelope: for a second fulfiller (another configuration) over the same store.
+   */
+  deliver(fulfiller: Fulfiller, event: Record<string, unknown>): Promise<PushOutcome> {
+    return fulfiller.handlePush(parsePushEnvelope(this.envelope(event)), this.logs.logger);
   }
 
   async push(body: unknown, headers: Record<string, string> = {}): Promise<number> {
