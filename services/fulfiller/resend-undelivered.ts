@@ -6,9 +6,11 @@ import { composeOrderEmail } from "./compose-email.js";
 import { isUndelivered } from "./delivery-state.js";
 import { MailRefusedError } from "./errors.js";
 import { concludeOrder, type OrderRecord } from "./order-state.js";
+import { OperatorRefusedError } from "./operator-actions.js";
 import type { Mailer, OrderStore } from "./ports.js";
 
-export class ResendRefusedError extends Error {}
+/** The order is not one `orders resend --undelivered` may resend; nothing was changed. */
+export class ResendRefusedError extends OperatorRefusedError {}
 
 export interface ResendUndeliveredDeps {
   store: OrderStore;

@@ -4,7 +4,7 @@ import type { OrderStore } from "../../fulfiller/ports.js";
 import { Fulfiller, SUBSCRIPTION_MARKER } from "../../fulfiller/fulfil-order.js";
 import { createStripeClient, StripeApiCatalog } from "../../fulfiller/adapters/stripe-catalog.js";
 import { SendGridMailer } from "../../fulfiller/adapters/sendgrid-mailer.js";
-import { resendUndelivered, ResendRefusedError } from "../../fulfiller/resend-undelivered.js";
+import { resendUndelivered } from "../../fulfiller/resend-undelivered.js";
 import { isLiveKey } from "../../fulfiller/classify-event.js";
 import { confirmSentChange, emailInDoubt, OperatorRefusedError } from "../../fulfiller/operator-actions.js";
 import { formatAmount } from "../../fulfiller/currency.js";
@@ -23,6 +23,22 @@ export async function confirmSent(
     const next = confirmSentChange(order, sessionId, operator, now);
     return { next, result: next };
   });
+}
+
+/**
+ * Runs an operator's action on an order: a refusal (the order's state does not allow it;
+ * nothing was changed) is exit 1 with its reason; the clients are closed either way.
+ */
+async function operatorAction(clients: PipelineClients, action: () => Promise<void>): Promise<void> {
+  try {
+    await action();
+  } catch (err) {
+    if (!(err instanceof OperatorRefusedError)) throw err;
+    console.error(`error: ${err.message}`);
+    process.exitCode = 1;
+  } finally {
+    await clients.close();
+  }
 }
 
 /** The fulfiller as the operator's tools drive it: the same send, claim and record code as a delivery. */
@@ -166,7 +182,7 @@ export function ordersCommand(): Command {
       const log = createLogger({ service: "cli", level: "warn" });
       const loaded = await loadCliConfig(process.env);
       const clients = new PipelineClients(loaded);
-      try {
+      await operatorAction(clients, async () => {
         const existing = await clients.orders().get(sessionId);
         // A subscription's marker is set on Stripe, as after an automatic send, so Stripe is needed too.
         const isSubscription = existing?.details?.mode === "subscription";
@@ -215,13 +231,7 @@ export function ordersCommand(): Command {
           process.exitCode = 1;
         else if (isSubscription && outcome.result === "fulfilled")
           reportMarker(sessionId, (await clients.orders().get(sessionId))?.subscription_marker);
-      } catch (err) {
-        if (!(err instanceof OperatorRefusedError)) throw err;
-        console.error(`error: ${err.message}`);
-        process.exitCode = 1;
-      } finally {
-        await clients.close();
-      }
+      });
     });
 
   orders
@@ -246,7 +256,7 @@ export function ordersCommand(): Command {
       ]);
       const log = createLogger({ service: "cli", level: "warn" });
       const clients = new PipelineClients(config);
-      try {
+      await operatorAction(clients, async () => {
         const result = await operatorFulfiller(config, clients.orders()).operator.retry(sessionId, log, {
           dryRun: opts.dryRun,
         });
@@ -270,13 +280,7 @@ export function ordersCommand(): Command {
           console.log(`order ${sessionId}: ${outcome.result}${outcome.reason ? ` (${outcome.reason})` : ""}`);
         if (!outcome.ack || outcome.result === "failed" || outcome.result === "needs_review")
           process.exitCode = 1;
-      } catch (err) {
-        if (!(err instanceof OperatorRefusedError)) throw err;
-        console.error(`error: ${err.message}`);
-        process.exitCode = 1;
-      } finally {
-        await clients.close();
-      }
+      });
     });
 
   orders
@@ -300,7 +304,7 @@ export function ordersCommand(): Command {
         "FULFILMENT_EMAIL_TO",
       ]);
       const clients = new PipelineClients(config);
-      try {
+      await operatorAction(clients, async () => {
         const outcome = await resendUndelivered(sessionId, `operator:${process.env.USER ?? "unknown"}`, {
           store: clients.orders(),
           mailer: new SendGridMailer({ apiKey: config.SENDGRID_API_KEY!, apiBase: config.SENDGRID_API_BASE }),
@@ -320,13 +324,7 @@ export function ordersCommand(): Command {
         }
         console.error(`order ${sessionId}: ${outcome.result}: ${outcome.reason ?? ""}`);
         process.exitCode = 1;
-      } catch (err) {
-        if (!(err instanceof ResendRefusedError)) throw err;
-        console.error(`error: ${err.message}`);
-        process.exitCode = 1;
-      } finally {
-        await clients.close();
-      }
+      });
     });
   return orders;
 }
