@@ -10,6 +10,7 @@ export default {
     "services/fulfiller/classify-event.ts",
     "services/fulfiller/decide-fulfilment.ts",
     "services/fulfiller/order-state.ts",
+    "services/fulfiller/after-sale-state.ts",
     "services/fulfiller/currency.ts",
     "services/fulfiller/compose-email.ts",
     "services/fulfiller/order-details.ts",
