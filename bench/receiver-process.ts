@@ -1,5 +1,36 @@
-/** The shipped receiver (bench/servers/receiver.ts) in its own process, configured by `env`. */
+/** The shipped receiver (bench/servers/receiver.ts) in its own process, and what to send it. */
 import { spawn } from "node:child_process";
+import Stripe from "stripe";
+import { buildEvent, buildSession, SCALE_LINE, STRAP_LINE } from "../services/local/stripe-objects.js";
+
+/** 20 signed `checkout.session.completed` requests; `headers()` adds per-request headers. */
+export function signedStripeRequests(secret: string, headers: () => Record<string, string> = () => ({})) {
+  const now = Math.floor(Date.now() / 1000);
+  return Array.from({ length: 20 }, () => {
+    const body = JSON.stringify(
+      buildEvent({
+        type: "checkout.session.completed",
+        object: buildSession({ lines: [SCALE_LINE, STRAP_LINE] }),
+      }),
+      null,
+      2,
+    );
+    return {
+      method: "POST" as const,
+      path: "/webhooks/stripe",
+      headers: {
+        "content-type": "application/json",
+        ...headers(),
+        "stripe-signature": Stripe.webhooks.generateTestHeaderString({
+          payload: body,
+          secret,
+          timestamp: now,
+        }),
+      },
+      body,
+    };
+  });
+}
 
 export async function startReceiver(
   env: Record<string, string>,

@@ -3,10 +3,8 @@
  * 100 events against its Stripe path, same process, same no-op publisher (the publish is
  * measured by `npm run bench`). Three alternating rounds of each; medians and spread.
  */
-import { startReceiver } from "./receiver-process.js";
+import { signedStripeRequests, startReceiver } from "./receiver-process.js";
 import autocannon from "autocannon";
-import Stripe from "stripe";
-import { buildEvent, buildSession, SCALE_LINE, STRAP_LINE } from "../services/local/stripe-objects.js";
 import {
   buildSendGridEvent,
   generateSendGridKeyPair,
@@ -17,33 +15,6 @@ const SECRET = "whsec_bench_sendgrid";
 const ROUNDS = 3;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const keys = generateSendGridKeyPair();
-
-function stripeRequests() {
-  const now = Math.floor(Date.now() / 1000);
-  return Array.from({ length: 20 }, () => {
-    const body = JSON.stringify(
-      buildEvent({
-        type: "checkout.session.completed",
-        object: buildSession({ lines: [SCALE_LINE, STRAP_LINE] }),
-      }),
-      null,
-      2,
-    );
-    return {
-      method: "POST" as const,
-      path: "/webhooks/stripe",
-      headers: {
-        "content-type": "application/json",
-        "stripe-signature": Stripe.webhooks.generateTestHeaderString({
-          payload: body,
-          secret: SECRET,
-          timestamp: now,
-        }),
-      },
-      body,
-    };
-  });
-}
 
 function sendgridRequests() {
   return Array.from({ length: 20 }, (_, r) => {
@@ -75,7 +46,7 @@ async function round(
     BENCH_SENDGRID_KEY: keys.publicKeyBase64,
   });
   try {
-    const requests = path === "stripe" ? stripeRequests() : sendgridRequests();
+    const requests = path === "stripe" ? signedStripeRequests(SECRET) : sendgridRequests();
     const url = `http://127.0.0.1:${server.port}`;
     await autocannon({ url, connections: 8, duration: 1, requests });
     const result = await autocannon({ url, connections: 16, duration: SECONDS, requests });

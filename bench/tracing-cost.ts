@@ -6,42 +6,12 @@
  * Run's do. Three alternating rounds of each; medians and spread.
  */
 import { randomBytes } from "node:crypto";
-import { startReceiver } from "./receiver-process.js";
+import { signedStripeRequests, startReceiver } from "./receiver-process.js";
 import autocannon from "autocannon";
-import Stripe from "stripe";
-import { buildEvent, buildSession, SCALE_LINE, STRAP_LINE } from "../services/local/stripe-objects.js";
 
 const SECRET = "whsec_bench_tracing";
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
-
-function requests() {
-  const now = Math.floor(Date.now() / 1000);
-  return Array.from({ length: 20 }, () => {
-    const body = JSON.stringify(
-      buildEvent({
-        type: "checkout.session.completed",
-        object: buildSession({ lines: [SCALE_LINE, STRAP_LINE] }),
-      }),
-      null,
-      2,
-    );
-    return {
-      method: "POST" as const,
-      path: "/webhooks/stripe",
-      headers: {
-        "content-type": "application/json",
-        traceparent: `00-${randomBytes(16).toString("hex")}-${randomBytes(8).toString("hex")}-01`,
-        "stripe-signature": Stripe.webhooks.generateTestHeaderString({
-          payload: body,
-          secret: SECRET,
-          timestamp: now,
-        }),
-      },
-      body,
-    };
-  });
-}
 
 async function round(tracing: boolean): Promise<{ rps: number; p99: number; non2xx: number }> {
   const server = await startReceiver({
@@ -51,7 +21,9 @@ async function round(tracing: boolean): Promise<{ rps: number; p99: number; non2
   });
   try {
     const url = `http://127.0.0.1:${server.port}`;
-    const list = requests();
+    const list = signedStripeRequests(SECRET, () => ({
+      traceparent: `00-${randomBytes(16).toString("hex")}-${randomBytes(8).toString("hex")}-01`,
+    }));
     await autocannon({ url, connections: 8, duration: 1, requests: list });
     const result = await autocannon({ url, connections: 32, duration: SECONDS, requests: list });
     return { rps: result.requests.average, p99: result.latency.p99, non2xx: result.non2xx };

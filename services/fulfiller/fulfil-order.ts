@@ -125,13 +125,4 @@ export class Fulfiller {
       return work.handleFailure(attempt, err);
     }
   }
-
-  /** `orders resolve --resend` (kept here for callers of the old API). */
-  resend(sessionId: string, log: Logger): Promise<PushOutcome> {
-    return this.operator.resend(sessionId, log);
-  }
-
-  markSubscriptionShipped(sessionId: string, log: Logger) {
-    return this.operator.markSubscriptionShipped(sessionId, log);
-  }
 }

@@ -213,7 +213,7 @@ export function ordersCommand(): Command {
             }
           }
           if (isSubscription && doubt === "email") {
-            const marker = await operatorFulfiller(config, clients.orders()).markSubscriptionShipped(
+            const marker = await operatorFulfiller(config, clients.orders()).operator.markSubscriptionShipped(
               sessionId,
               log,
             );
