@@ -1,51 +1,22 @@
 // Exact outcomes of the after-sale rules, reasons and history included: operators read
 // them in `orders show`, and the boundaries decide between a notice and none.
 import { expect } from "chai";
-import {
-  planStopNotice,
-  type NoticeRequest,
-  type SaleChange,
-} from "../../../services/fulfiller/after-sale-state.js";
+import { planStopNotice } from "../../../services/fulfiller/after-sale-state.js";
 import { handledEventTypes } from "../../../services/fulfiller/classify-event.js";
 import { isTrialSession, judgePayment } from "../../../services/fulfiller/decide-fulfilment.js";
 import {
   assertClaimHeld,
   ClaimLostError,
-  concludeOrder,
   HISTORY_LIMIT,
   isFinal,
   RETRYABLE_STATUSES,
   type OrderRecord,
 } from "../../../services/fulfiller/order-state.js";
 import type { CheckoutSession } from "../../../services/fulfiller/session.js";
-import { at, firstClaim } from "../../support/order-claims.js";
+import { at, firstClaim, noticeRequest as request, sale, shipped } from "../../support/order-claims.js";
 
 const NOW = at(120_000);
-const sale = (over: Partial<SaleChange> = {}): SaleChange => ({
-  kind: "refunded",
-  eventId: "evt_r1",
-  chargeId: "ch_1",
-  paymentIntentId: "pi_1",
-  disputeId: null,
-  currency: "eur",
-  amount: 5000,
-  amountRefunded: 5000,
-  ...over,
-});
-const request = (over: Partial<NoticeRequest> = {}): NoticeRequest => ({
-  sale: sale(),
-  claimId: "notice-a",
-  now: NOW,
-  leaseMs: 60_000,
-  ...over,
-});
-function shipped(over: Partial<OrderRecord> = {}): OrderRecord {
-  const order = concludeOrder(
-    { ...firstClaim(), email: { state: "sent", sent_at: at(1000), message_id: "sg-1" } },
-    { status: "fulfilled", reason: "line item", now: at(1000) },
-  );
-  return { ...order, ...over };
-}
+
 const afterSale = (over: Partial<NonNullable<OrderRecord["after_sale"]>> = {}) => ({
   kind: "refunded" as const,
   at: NOW,

@@ -1,20 +1,12 @@
 // The after-sale rules as pure functions (section 5a): the payment verdict before the
 // order email, the stop-notice claim after it, and the notice's text.
 import { expect } from "chai";
-import {
-  planStopNotice,
-  type NoticeRequest,
-  type SaleChange,
-} from "../../../services/fulfiller/after-sale-state.js";
+import { planStopNotice } from "../../../services/fulfiller/after-sale-state.js";
 import { judgePayment } from "../../../services/fulfiller/decide-fulfilment.js";
 import { composeStopNotice } from "../../../services/fulfiller/compose-stop-notice.js";
-import {
-  concludeOrder,
-  type OrderRecord,
-  type PaymentCheck,
-} from "../../../services/fulfiller/order-state.js";
+import { type OrderRecord, type PaymentCheck } from "../../../services/fulfiller/order-state.js";
 import { confirmSentChange, emailInDoubt } from "../../../services/fulfiller/operator-actions.js";
-import { at, firstClaim, T0 } from "../../support/order-claims.js";
+import { at, firstClaim, noticeRequest as notice, sale, shipped, T0 } from "../../support/order-claims.js";
 
 const check = (over: Partial<PaymentCheck> = {}): PaymentCheck => ({
   payment_intent_id: "pi_1",
@@ -52,34 +44,6 @@ describe("unit: the payment re-checked before the order email", () => {
     });
   });
 });
-
-const sale = (over: Partial<SaleChange> = {}): SaleChange => ({
-  kind: "refunded",
-  eventId: "evt_r1",
-  chargeId: "ch_1",
-  paymentIntentId: "pi_1",
-  disputeId: null,
-  currency: "eur",
-  amount: 5000,
-  amountRefunded: 5000,
-  ...over,
-});
-const notice = (over: Partial<NoticeRequest> = {}): NoticeRequest => ({
-  sale: sale(),
-  claimId: "notice-a",
-  now: at(120_000),
-  leaseMs: 60_000,
-  ...over,
-});
-
-/** An order whose email went out. */
-function shipped(over: Partial<OrderRecord> = {}): OrderRecord {
-  const order = concludeOrder(
-    { ...firstClaim(), email: { state: "sent", sent_at: at(1000), message_id: "sg-1" } },
-    { status: "fulfilled", reason: "line item", now: at(1000) },
-  );
-  return { ...order, ...over };
-}
 
 describe("unit: the stop-shipment notice's claim", () => {
   it("when a shipped order is refunded in full, then the notice is claimed and the order keeps its status", () => {
