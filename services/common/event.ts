@@ -2,6 +2,8 @@
  * The Stripe event contract as this product relies on it, and the Pub/Sub message
  * that carries one. Nothing here imports an SDK.
  */
+import { isoTime } from "./iso-time.js";
+
 export interface StripeEventEnvelope {
   id: string;
   object?: string;
@@ -59,13 +61,13 @@ export const DEAD_LETTER_ATTRIBUTES = ["dead_letter_reason", "dead_letter_at", "
  * Pub/Sub attributes for an event. Values must be strings; a null or absent value
  * is left out rather than sent as "null".
  */
-export function eventAttributes(event: StripeEventEnvelope, receivedAt: Date): Record<string, string> {
+export function eventAttributes(event: StripeEventEnvelope, receivedAtMs: number): Record<string, string> {
   const attributes: Record<string, string> = {
     source: "stripe",
     event_id: event.id,
     event_type: event.type,
     livemode: event.livemode ? "true" : "false",
-    received_at: receivedAt.toISOString(),
+    received_at: isoTime(receivedAtMs),
   };
   const objectId = event.data.object.id;
   if (typeof objectId === "string" && objectId) attributes.object_id = objectId;

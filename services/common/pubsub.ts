@@ -62,15 +62,75 @@ export class DeadlineExceededError extends TransientError {
   }
 }
 
-/** Rejects with a DeadlineExceededError when `promise` has not settled within `ms`. */
-export async function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new DeadlineExceededError(what, Math.max(0, Math.round(ms)))), ms);
+/**
+ * Settles as `promise` does, or rejects with a DeadlineExceededError when it has not
+ * settled within `ms`. One promise and one timer, no race: this is on every webhook.
+ */
+export function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new DeadlineExceededError(what, Math.max(0, Math.round(ms)))), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: Error) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
   });
-  try {
-    return await Promise.race([promise, deadline]);
-  } finally {
-    clearTimeout(timer);
+}
+
+/**
+ * One bound (`ms`) applied to many concurrent calls, on one coarse timer instead of a
+ * timer per call: the receiver bounds every publish this way, thousands a second. A call
+ * still pending `ms` after it began is rejected with a DeadlineExceededError at the next
+ * sweep, so within `resolutionMs` after its deadline. All calls share the same bound, so
+ * they expire in the order they began, and a sweep stops at the first still in time.
+ */
+export class DeadlineGroup {
+  private readonly pending = new Set<{ at: number; reject: (err: Error) => void }>();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly resolutionMs: number;
+
+  constructor(
+    private readonly ms: number,
+    private readonly what: string,
+    resolutionMs = 25,
+  ) {
+    this.resolutionMs = Math.max(1, Math.min(resolutionMs, ms / 4));
   }
+
+  /** Settles as `promise` does, or rejects once it has been pending longer than the bound. */
+  run<T>(promise: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const entry = { at: performance.now() + this.ms, reject };
+      this.pending.add(entry);
+      this.timer ??= setInterval(this.sweep, this.resolutionMs).unref();
+      promise.then(
+        (value) => {
+          this.pending.delete(entry);
+          resolve(value);
+        },
+        (err: Error) => {
+          this.pending.delete(entry);
+          reject(err);
+        },
+      );
+    });
+  }
+
+  private readonly sweep = (): void => {
+    const now = performance.now();
+    for (const entry of this.pending) {
+      if (entry.at > now) break;
+      this.pending.delete(entry);
+      entry.reject(new DeadlineExceededError(this.what, Math.round(this.ms)));
+    }
+    if (this.pending.size === 0) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
+  };
 }

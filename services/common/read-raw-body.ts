@@ -26,13 +26,11 @@ export function readRawBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promi
     const chunks: Buffer[] = [];
     let size = 0;
     let done = false;
+    // The listeners stay: `done` makes later events no-ops, and the request is dropped
+    // once answered (removing four listeners per request measurably cost throughput).
     const finish = (err: Error | null) => {
       if (done) return;
       done = true;
-      req.off("data", onData);
-      req.off("end", onEnd);
-      req.off("error", onError);
-      req.off("aborted", onAborted);
       if (err) {
         req.resume();
         reject(err);

@@ -13,7 +13,9 @@
 import {
   defaultTextMapGetter,
   defaultTextMapSetter,
+  INVALID_SPAN_CONTEXT,
   isSpanContextValid,
+  ProxyTracerProvider,
   ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
@@ -29,7 +31,7 @@ const w3c = new W3CTraceContextPropagator();
 /** Asked for each span, not kept: a ProxyTracer keeps the first provider it saw. */
 const tracer = () => trace.getTracer("stripe-fulfilment");
 
-export { SpanKind, type Context };
+export { ROOT_CONTEXT, SpanKind, type Context };
 
 /** `TRACE_ID/SPAN_ID;o=OPTIONS`, the span id in decimal. */
 export function parseCloudTraceContext(header: string | undefined): SpanContext | null {
@@ -63,7 +65,19 @@ export function extractParent(
 
 /** Adds `traceparent` (and `tracestate`) for `context` to message attributes. */
 export function injectTrace(context: Context, attributes: Record<string, string>): void {
+  if (context === ROOT_CONTEXT) return; // no trace to carry
   w3c.inject(context, attributes, defaultTextMapSetter);
+}
+
+/** The no-op provider the API delegates to until an SDK registers one. */
+const NOOP_PROVIDER = new ProxyTracerProvider().getDelegate();
+/** What a span without an SDK and without a parent is: nothing to record, no ids to carry. */
+const NO_SPAN = { span: trace.wrapSpanContext(INVALID_SPAN_CONTEXT), context: ROOT_CONTEXT };
+
+/** Whether an SDK is registered (spans are recorded), rather than the API's no-op. */
+function recording(): boolean {
+  const provider = trace.getTracerProvider();
+  return !(provider instanceof ProxyTracerProvider) || provider.getDelegate() !== NOOP_PROVIDER;
 }
 
 /** A child span of `parent`; without an SDK a non-recording span that keeps the parent's ids. */
@@ -72,6 +86,8 @@ export function startSpan(
   parent: Context,
   kind: SpanKind = SpanKind.INTERNAL,
 ): { span: Span; context: Context } {
+  // The receiver's hot path when no SDK is registered and the caller sent no trace.
+  if (parent === ROOT_CONTEXT && !recording()) return NO_SPAN;
   const span = tracer().startSpan(name, { kind }, parent);
   return { span, context: trace.setSpan(parent, span) };
 }
@@ -96,6 +112,7 @@ export function logTraceFields(
   context: Context,
   project: string | undefined,
 ): Record<string, string | boolean> {
+  if (context === ROOT_CONTEXT) return {};
   const span = trace.getSpanContext(context);
   if (!span || !isSpanContextValid(span)) return {};
   return {

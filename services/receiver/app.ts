@@ -3,7 +3,7 @@ import Router from "@koa/router";
 import type { Logger } from "../common/logger.js";
 import { eventAttributes, SENDGRID_EVENTS_TYPE } from "../common/event.js";
 import { healthMiddleware, requestMiddleware, type RequestState } from "../common/http.js";
-import { withDeadline, type MessagePublisher } from "../common/pubsub.js";
+import { DeadlineGroup, type MessagePublisher } from "../common/pubsub.js";
 import { injectTrace } from "../common/tracing.js";
 import { AppError } from "../common/errors.js";
 import { readRawBody, MAX_BODY_BYTES } from "../common/read-raw-body.js";
@@ -47,11 +47,12 @@ export function createApp(deps: ReceiverDeps): Koa {
     const state = ctx.state as RequestState;
     const receivedAt = now();
     const payload = await readRawBody(ctx.req, deps.maxBodyBytes ?? MAX_BODY_BYTES);
+    const header = ctx.req.headers["stripe-signature"]; // node joins a repeated header into one string
     let event;
     try {
       event = verifyStripeWebhook({
         payload,
-        header: ctx.get("Stripe-Signature") || undefined,
+        header: typeof header === "string" ? header : undefined,
         secrets: deps.webhookSecrets,
         now: receivedAt,
       });
@@ -65,7 +66,7 @@ export function createApp(deps: ReceiverDeps): Koa {
       ctx.body = { received: true, event_id: event.id, published: false };
       return;
     }
-    const attributes = eventAttributes(event, new Date(receivedAt));
+    const attributes = eventAttributes(event, receivedAt);
     // The fulfiller continues this request's trace from the message.
     injectTrace(state.trace, attributes);
     const messageId = await publish(state, payload, attributes);
@@ -74,17 +75,14 @@ export function createApp(deps: ReceiverDeps): Koa {
   for (const path of WEBHOOK_PATHS) router.post(path, receive);
 
   /** Awaits the publish under its bound: 503 (the sender retries) unless Pub/Sub has it. */
+  const deadline = new DeadlineGroup(deps.publishTimeoutMs, "publish");
   const publish = async (
     state: RequestState,
     payload: Buffer,
     attributes: Record<string, string>,
   ): Promise<string> => {
     try {
-      const messageId = await withDeadline(
-        deps.publisher.publish(payload, attributes),
-        deps.publishTimeoutMs,
-        "publish",
-      );
+      const messageId = await deadline.run(deps.publisher.publish(payload, attributes));
       state.logFields.outcome = "published";
       state.logFields.message_id = messageId;
       return messageId;

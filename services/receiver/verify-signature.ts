@@ -37,9 +37,13 @@ export interface VerifyOptions {
 export function verifyStripeWebhook(options: VerifyOptions): StripeEventEnvelope {
   const tolerance = options.toleranceSeconds ?? SIGNATURE_TOLERANCE_SECONDS;
   const header = requireHeader(options.header);
-  matchAnySecret(options.payload, header, options.secrets, tolerance, options.now);
+  if (options.payload.length === 0) throw new WebhookRejectedError("invalid_signature", "empty body");
+  // Decoded once: the SDK would decode the bytes again for every secret, and the parse once more.
+  // (The signature is over the bytes; the SDK signs their UTF-8 decoding, as here.)
+  const text = options.payload.toString("utf8");
+  matchAnySecret(text, header, options.secrets, tolerance, options.now);
   rejectFutureTimestamp(header, tolerance, options.now);
-  return parseEvent(options.payload);
+  return parseEvent(text);
 }
 
 function requireHeader(header: string | undefined): string {
@@ -50,13 +54,12 @@ function requireHeader(header: string | undefined): string {
 }
 
 function matchAnySecret(
-  payload: Buffer,
+  payload: string,
   header: string,
   secrets: readonly string[],
   tolerance: number,
   now: number,
 ): void {
-  if (payload.length === 0) throw new WebhookRejectedError("invalid_signature", "empty body");
   const verifier = Stripe.webhooks.signature;
   if (!verifier) throw new Error("stripe SDK has no webhook signature helper");
   let lastReason = "no secret configured";
@@ -80,10 +83,10 @@ function rejectFutureTimestamp(header: string, tolerance: number, now: number): 
   }
 }
 
-function parseEvent(payload: Buffer): StripeEventEnvelope {
+function parseEvent(payload: string): StripeEventEnvelope {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(payload.toString("utf8"));
+    parsed = JSON.parse(payload);
   } catch {
     throw new WebhookRejectedError("invalid_event", "signed body is not JSON");
   }

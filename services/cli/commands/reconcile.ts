@@ -121,7 +121,7 @@ export async function reconcile(
         continue;
       }
       if (!options.dryRun) {
-        const attributes = { ...eventAttributes(event, now), reconciled_at: now.toISOString() };
+        const attributes = { ...eventAttributes(event, now.getTime()), reconciled_at: now.toISOString() };
         await deps.publisher.publish(Buffer.from(JSON.stringify(event)), attributes);
       }
       result.republished.push({
