@@ -1,6 +1,7 @@
 /** Process and HTTP measurement helpers for the benchmarks. */
-import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import path from "node:path";
 
 export function rssMiB(pid: number): number {
   try {
@@ -24,15 +25,36 @@ export function sampleRss(pid: number, everyMs = 200): { stop(): number } {
   };
 }
 
+/**
+ * Compiles the services and the benchmark servers into a fresh directory inside the
+ * repository (so the compiled code resolves node_modules); the caller removes it.
+ */
+export function compileBench(): string {
+  const distDir = mkdtempSync(path.resolve(".bench-dist-"));
+  execFileSync(process.execPath, [
+    "node_modules/typescript/bin/tsc",
+    "-p",
+    "tsconfig.bench.json",
+    "--outDir",
+    distDir,
+  ]);
+  return distDir;
+}
+
 export interface Spawned {
   child: ChildProcess;
   port: number;
-  stop(): Promise<void>;
+  /** SIGKILL unless told otherwise; resolves once the process has exited. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
 /** Starts a compiled benchmark server and waits for its "listening PORT" line (on stderr). */
-export async function spawnServer(script: string, env: Record<string, string>): Promise<Spawned> {
-  const child = spawn(process.execPath, [script], {
+export async function spawnServer(
+  script: string,
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+): Promise<Spawned> {
+  const child = spawn(process.execPath, [...nodeArgs, script], {
     env: { ...process.env, ...env, PORT: "0" },
     stdio: ["ignore", "ignore", "pipe"],
   });
@@ -52,10 +74,10 @@ export async function spawnServer(script: string, env: Record<string, string>): 
   return {
     child,
     port,
-    async stop() {
+    async stop(signal: NodeJS.Signals = "SIGKILL") {
       if (child.exitCode !== null) return;
       const exited = new Promise((r) => child.once("exit", r));
-      child.kill("SIGKILL");
+      child.kill(signal);
       await exited;
     },
   };

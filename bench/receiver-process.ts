@@ -3,14 +3,22 @@ import { spawn } from "node:child_process";
 import Stripe from "stripe";
 import { buildEvent, buildSession, SCALE_LINE, STRAP_LINE } from "../services/local/stripe-objects.js";
 
-/** 20 signed `checkout.session.completed` requests; `headers()` adds per-request headers. */
-export function signedStripeRequests(secret: string, headers: () => Record<string, string> = () => ({})) {
+/**
+ * `count` signed ~5.7 KB `checkout.session.completed` requests (pretty-printed as Stripe
+ * sends them), signed now: the tolerance is 300 s, so sign again for each run.
+ * `headers()` adds per-request headers.
+ */
+export function signedStripeRequests(
+  secret: string,
+  headers: () => Record<string, string> = () => ({}),
+  count = 40,
+) {
   const now = Math.floor(Date.now() / 1000);
-  return Array.from({ length: 20 }, () => {
+  return Array.from({ length: count }, () => {
     const body = JSON.stringify(
       buildEvent({
         type: "checkout.session.completed",
-        object: buildSession({ lines: [SCALE_LINE, STRAP_LINE] }),
+        object: buildSession({ lines: [SCALE_LINE, STRAP_LINE], metadata: { order_ref: "x".repeat(900) } }),
       }),
       null,
       2,

@@ -1,8 +1,14 @@
-/** (b) Baseline: bare node:http doing the same raw-body read, stripe verification and awaited publish. */
+/**
+ * (b) Baseline: bare node:http doing the same raw-body read, stripe verification and
+ * awaited publish (the same message: the body and DESIGN section 4's attributes).
+ */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import Stripe from "stripe";
-import { announce, benchPubSub, benchPublisher, env } from "./common.js";
+import { eventAttributes, type StripeEventEnvelope } from "../../services/common/event.js";
+import { announce, benchPubSub, benchPublisher, env, exitOnSignal } from "./common.js";
+
+exitOnSignal();
 
 const publisher = benchPublisher(benchPubSub());
 const server = http.createServer((req, res) => {
@@ -10,14 +16,18 @@ const server = http.createServer((req, res) => {
   req.on("data", (c: Buffer) => chunks.push(c));
   req.on("end", () => {
     const body = Buffer.concat(chunks);
-    let event: { id: string; type: string };
+    let event: StripeEventEnvelope;
     try {
-      event = Stripe.webhooks.constructEvent(body, req.headers["stripe-signature"] ?? "", env.secret);
+      event = Stripe.webhooks.constructEvent(
+        body,
+        req.headers["stripe-signature"] ?? "",
+        env.secret,
+      ) as unknown as StripeEventEnvelope;
     } catch {
       res.writeHead(400).end();
       return;
     }
-    publisher.publish(body, { event_id: event.id, event_type: event.type }).then(
+    publisher.publish(body, eventAttributes(event, Date.now())).then(
       (id) => {
         res.writeHead(200, { "content-type": "application/json" });
         res.end(JSON.stringify({ received: true, event_id: event.id, message_id: id }));

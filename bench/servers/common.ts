@@ -48,3 +48,8 @@ export function samplePublisher(pubsub: PubSub): MessagePublisher {
 export function announce(port: number): void {
   process.stderr.write(`listening ${port}\n`);
 }
+
+/** Exit cleanly on SIGINT/SIGTERM, so that `node --cpu-prof` writes its profile. */
+export function exitOnSignal(): void {
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => process.exit(0));
+}

@@ -2,7 +2,9 @@
 import express from "express";
 import type { AddressInfo } from "node:net";
 import Stripe from "stripe";
-import { announce, benchPubSub, env, samplePublisher } from "./common.js";
+import { announce, benchPubSub, env, exitOnSignal, samplePublisher } from "./common.js";
+
+exitOnSignal();
 
 const stripe = new Stripe("sk_test_bench");
 const publisher = samplePublisher(benchPubSub());

@@ -18,7 +18,7 @@ describe("e2e: `npm run bench` smoke run", function () {
         timeout: 170_000,
       });
       expect(run.status, run.stderr).to.equal(0);
-      expect(run.stdout).to.include("| server | publisher | offered | req/s");
+      expect(run.stdout).to.include("| publisher | offered | round | order | receiver req/s | bare req/s");
       const results = JSON.parse(readFileSync(path.join(out, "results.json"), "utf8")) as {
         ratios: Record<string, number | null>;
         fulfiller: {
