@@ -653,7 +653,7 @@ Written by \`npm run bench${r.mode === "quick" ? " -- --quick" : ""}\` on ${r.da
 Every figure stands beside its baseline from the same run; absolute numbers on a shared
 2-core machine are noise, ratios are the result. The load generator (autocannon) runs on
 the same two cores as the server under test and the emulator, so every variant pays the
-same tax. Raw figures: \`bench/results.json\` (not committed; regenerate it).
+same tax. Raw figures: \`bench/results.json\` (from the same run as this page).
 
 ## What is measured
 
