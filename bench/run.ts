@@ -130,9 +130,16 @@ async function runLoad(
   try {
     const requests = signedStripeRequests(SECRET);
     const url = `http://127.0.0.1:${server.port}`;
-    // Warm-up at the same concurrency: the JIT is still optimising the receiver's longer
-    // path after one second, and every variant gets the same.
-    await autocannon({ url, connections: options.rate ? 20 : 32, duration: PLAN.warmup, requests });
+    // Warm-up at the same concurrency and rate as the measurement (the JIT is still
+    // optimising the receiver's longer path after one second; a saturating warm-up before a
+    // light-load run would leave the emulator a backlog); every variant gets the same.
+    await autocannon({
+      url,
+      connections: options.rate ? 20 : 32,
+      duration: PLAN.warmup,
+      requests,
+      ...(options.rate ? { overallRate: options.rate } : {}),
+    });
     const rss = sampleRss(server.child.pid!);
     const result = await autocannon({
       url,
