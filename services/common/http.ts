@@ -48,7 +48,8 @@ class RequestLogState implements RequestState {
  * Outermost middleware: trace correlation, errors mapped to JSON answers (messages shown
  * for 4xx only), and exactly one structured log line per request with its outcome and
  * latency. This runs on every webhook, so it reads each request property once and makes
- * no span, child logger or context it does not need (docs/BENCHMARKS.md, "profile").
+ * no span, child logger or context it does not need (docs/BENCHMARKS.md, "Where the
+ * receiver's time goes").
  */
 export function requestMiddleware(logger: Logger, project: string | undefined): Koa.Middleware {
   return async (ctx, next) => {

@@ -62,24 +62,17 @@ export class DeadlineExceededError extends TransientError {
   }
 }
 
-/**
- * Settles as `promise` does, or rejects with a DeadlineExceededError when it has not
- * settled within `ms`. One promise and one timer, no race: this is on every webhook.
- */
-export function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new DeadlineExceededError(what, Math.max(0, Math.round(ms)))), ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (err: Error) => {
-        clearTimeout(timer);
-        reject(err);
-      },
-    );
+/** Rejects with a DeadlineExceededError when `promise` has not settled within `ms`. */
+export async function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DeadlineExceededError(what, Math.max(0, Math.round(ms)))), ms);
   });
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
