@@ -4,7 +4,7 @@
  * profile is the server's own work, not the emulator's), and only the samples taken
  * during the measured load (start-up, module loading and warm-up are cut off).
  *
- * `npm run bench:profile [-- receiver|bare] [--seconds N]` prints the top entries;
+ * `npm run bench:profile [-- receiver|bare-http] [--seconds N] [--top N]` prints the top entries;
  * `npm run bench` runs it for both and writes them into docs/BENCHMARKS.md.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -119,7 +119,7 @@ export function summarise(
 export async function profileServer(
   distDir: string,
   server: "receiver" | "bare-http",
-  options: { seconds: number; top?: number },
+  options: { seconds: number; top?: number; warmupSeconds?: number },
 ): Promise<ServerProfile> {
   const dir = mkdtempSync(path.join(os.tmpdir(), "bench-prof-"));
   try {
@@ -130,7 +130,7 @@ export async function profileServer(
     );
     const url = `http://127.0.0.1:${spawned.port}`;
     const requests = signedStripeRequests(SECRET);
-    await autocannon({ url, connections: 10, duration: 2, requests }); // JIT warm-up
+    await autocannon({ url, connections: 32, duration: options.warmupSeconds ?? 2, requests }); // JIT warm-up
     const from = Number(process.hrtime.bigint() / 1000n);
     const load = await autocannon({ url, connections: 32, duration: options.seconds, requests });
     await spawned.stop("SIGINT"); // a clean exit writes the profile
@@ -164,13 +164,14 @@ export function renderProfile(p: ServerProfile): string {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const argv = process.argv.slice(2);
   const seconds = argv.includes("--seconds") ? Number(argv[argv.indexOf("--seconds") + 1]) : 8;
+  const top = argv.includes("--top") ? Number(argv[argv.indexOf("--top") + 1]) : 15;
   const servers = (["receiver", "bare-http"] as const).filter(
     (s) => argv.includes(s) || !argv.some((a) => a === "receiver" || a === "bare-http"),
   );
   const distDir = compileBench();
   try {
     for (const server of servers) {
-      console.log(`${renderProfile(await profileServer(distDir, server, { seconds }))}\n`);
+      console.log(`${renderProfile(await profileServer(distDir, server, { seconds, top }))}\n`);
     }
   } finally {
     rmSync(distDir, { recursive: true, force: true });

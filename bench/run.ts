@@ -34,7 +34,7 @@ const PLAN = {
     seconds: 1,
     warmup: 1,
     lightLoad: 0,
-    profileSeconds: 0,
+    profileSeconds: 1,
     batchMs: [],
     startupRuns: 1,
     orders: 5,
@@ -452,7 +452,13 @@ async function main() {
     if (PLAN.profileSeconds) {
       for (const server of ["receiver", "bare-http"] as const) {
         log(`profile: ${server} at saturation under --cpu-prof…`);
-        profiles.push(await profileServer(distDir, server, { seconds: PLAN.profileSeconds, top: 12 }));
+        profiles.push(
+          await profileServer(distDir, server, {
+            seconds: PLAN.profileSeconds,
+            warmupSeconds: PLAN.warmup,
+            top: 12,
+          }),
+        );
       }
     }
 

@@ -19,6 +19,10 @@ describe("e2e: `npm run bench` smoke run", function () {
       });
       expect(run.status, run.stderr).to.equal(0);
       expect(run.stdout).to.include("| publisher | offered | round | order | receiver req/s | bare req/s");
+      // The profile of each server under load, its own functions among the top entries.
+      expect(run.stdout).to.match(/receiver: \d+ requests at \d+ req\/s, busy \d+ µs per request/);
+      expect(run.stdout).to.match(/bare-http: \d+ requests at \d+ req\/s/);
+      expect(run.stdout).to.include("| self % | µs/request | package or file |");
       const results = JSON.parse(readFileSync(path.join(out, "results.json"), "utf8")) as {
         ratios: Record<string, number | null>;
         fulfiller: {
