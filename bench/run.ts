@@ -12,8 +12,6 @@ import { startFirestoreEmulator, startPubSubEmulator, type Emulator } from "../s
 import { freePort, waitForHttpOk } from "../services/local/ports.js";
 import { buildEvent, buildSession } from "../services/local/stripe-objects.js";
 import { startStack } from "../services/local/stack.js";
-import { sendTestEvents } from "../services/cli/commands/send-test-event.js";
-import { LOCAL } from "../services/local/defaults.js";
 import { FirestoreOrderStore } from "../services/fulfiller/adapters/firestore-order-store.js";
 import { compileBench, median, percentile, round, rssMiB, sampleRss, spawnServer } from "./measure.js";
 import { signedStripeRequests } from "./receiver-process.js";
@@ -228,17 +226,7 @@ async function measurePipeline(emulators: { pubsub: string; firestore: string })
     const batches = [];
     const perBatch = Math.ceil(PLAN.orders / 8);
     for (let b = 0; b < 8; b++) {
-      batches.push(
-        sendTestEvents({
-          url: `${stack.receiverUrl}/webhooks/stripe`,
-          secret: LOCAL.webhookSecret,
-          scenario: "paid",
-          scale: true,
-          count: Math.max(0, Math.min(perBatch, PLAN.orders - b * perBatch)),
-          duplicates: 1,
-          stripeAdmin: stack.stripe!.url,
-        }),
-      );
+      batches.push(stack.sendOrders({ count: Math.max(0, Math.min(perBatch, PLAN.orders - b * perBatch)) }));
     }
     const sent = (await Promise.all(batches)).flat();
     const postedAt = performance.now();
@@ -261,15 +249,7 @@ async function measurePipeline(emulators: { pubsub: string; firestore: string })
     const single: number[] = [];
     for (let i = 0; i < PLAN.latencyEvents; i++) {
       const postedAt = Date.now();
-      const [one] = await sendTestEvents({
-        url: `${stack.receiverUrl}/webhooks/stripe`,
-        secret: LOCAL.webhookSecret,
-        scenario: "paid",
-        scale: true,
-        count: 1,
-        duplicates: 1,
-        stripeAdmin: stack.stripe!.url,
-      });
+      const [one] = await stack.sendOrders();
       const until = Date.now() + 20_000;
       let email = stack.sendgrid.emailsFor(one!.session_id)[0];
       while (!email && Date.now() < until) {

@@ -22,6 +22,7 @@ import {
   SCALE_PRODUCT_ID,
 } from "./stripe-objects.js";
 import { handledEventTypes } from "../fulfiller/classify-event.js";
+import { sendTestEvents, type SendOptions, type SentEvent } from "../cli/commands/send-test-event.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -57,6 +58,11 @@ export interface RunningStack {
   names: { topic: string; dlqTopic: string; dlqSubscription: string; pushSubscription: string };
   env: Record<string, string>;
   processes: { receiver: ChildProcess; fulfiller: ChildProcess };
+  /**
+   * Signed `checkout.session.completed` events posted to this stack's receiver; by default
+   * one paid order with the scale, its session registered with the Stripe stand-in.
+   */
+  sendOrders(options?: Partial<Omit<SendOptions, "url" | "secret">>): Promise<SentEvent[]>;
   restartFulfiller(signal?: NodeJS.Signals): Promise<void>;
   stop(): Promise<void>;
 }
@@ -239,6 +245,17 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       names,
       env,
       processes,
+      sendOrders: (send = {}) =>
+        sendTestEvents({
+          url: `${receiverUrl}/webhooks/stripe`,
+          secret: LOCAL.webhookSecret,
+          scenario: "paid",
+          scale: true,
+          count: 1,
+          duplicates: 1,
+          stripeAdmin: stripe?.url ?? null,
+          ...send,
+        }),
       async restartFulfiller(signal: NodeJS.Signals = "SIGKILL") {
         await stopChild(processes.fulfiller, signal);
         processes.fulfiller = spawnService("fulfiller", fulfillerPort, options.fulfillerEnv);

@@ -1,7 +1,5 @@
 import { expect } from "chai";
 import { Firestore } from "@google-cloud/firestore";
-import { sendTestEvents } from "../../services/cli/commands/send-test-event.js";
-import { LOCAL } from "../../services/local/defaults.js";
 import { FirestoreOrderStore } from "../../services/fulfiller/adapters/firestore-order-store.js";
 import { requireEmulators } from "../support/emulator-state.js";
 import { startTestStack } from "../support/stack.js";
@@ -31,15 +29,7 @@ describe("e2e: the delivery loop on the local stack (signed SendGrid events back
   const cli = (args: string[], env: Record<string, string> = {}) => runCli(args, { ...stack.env, ...env });
 
   it("when the order email bounces, then the receiver verifies the signed events, the order shows undelivered, and one resend goes out", async () => {
-    const [sent] = await sendTestEvents({
-      url: `${stack.receiverUrl}/webhooks/stripe`,
-      secret: LOCAL.webhookSecret,
-      scenario: "paid",
-      scale: true,
-      count: 1,
-      duplicates: 1,
-      stripeAdmin: stack.stripe!.url,
-    });
+    const [sent] = await stack.sendOrders();
     const id = sent!.session_id;
     // Two batches (processed, then bounce) that Pub/Sub may push in either order: wait for both.
     await waitFor(

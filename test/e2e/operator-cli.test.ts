@@ -2,8 +2,6 @@ import { expect } from "chai";
 import { randomUUID } from "node:crypto";
 import { Firestore } from "@google-cloud/firestore";
 import { PubSub } from "@google-cloud/pubsub";
-import { sendTestEvents } from "../../services/cli/commands/send-test-event.js";
-import { LOCAL } from "../../services/local/defaults.js";
 import { FirestoreOrderStore } from "../../services/fulfiller/adapters/firestore-order-store.js";
 import { DeadLetterSubscription } from "../../services/cli/dead-letters.js";
 import { purgeDeadLetters } from "../../services/cli/commands/dlq.js";
@@ -56,15 +54,7 @@ describe("e2e: operator CLI against the emulators and the local stack", function
 
   /** An order whose session Stripe does not know yet: the fulfiller dead-letters it. */
   async function deadLetteredOrder() {
-    const [sent] = await sendTestEvents({
-      url: `${stack.receiverUrl}/webhooks/stripe`,
-      secret: LOCAL.webhookSecret,
-      scenario: "paid",
-      scale: true,
-      count: 1,
-      duplicates: 1,
-      stripeAdmin: null,
-    });
+    const [sent] = await stack.sendOrders({ stripeAdmin: null });
     await waitFor("the order to fail", async () => (await store.get(sent!.session_id))?.status === "failed");
     await waitFor(
       "the dead letter",
@@ -309,15 +299,7 @@ describe("e2e: operator CLI against the emulators and the local stack", function
 
   /** A paid order with the scale, sent through the receiver and fulfilled. */
   async function fulfilledOrder(): Promise<string> {
-    const [sent] = await sendTestEvents({
-      url: `${stack.receiverUrl}/webhooks/stripe`,
-      secret: LOCAL.webhookSecret,
-      scenario: "paid",
-      scale: true,
-      count: 1,
-      duplicates: 1,
-      stripeAdmin: stack.stripe!.url,
-    });
+    const [sent] = await stack.sendOrders();
     const id = sent!.session_id;
     await waitFor(`order ${id} fulfilled`, async () => (await store.get(id))?.status === "fulfilled");
     return id;

@@ -1,11 +1,7 @@
 import { expect } from "chai";
 import { Firestore } from "@google-cloud/firestore";
 import { PubSub } from "@google-cloud/pubsub";
-import {
-  postSignedEvent,
-  sendTestEvents,
-  type Scenario,
-} from "../../services/cli/commands/send-test-event.js";
+import { postSignedEvent, type Scenario } from "../../services/cli/commands/send-test-event.js";
 import { LOCAL } from "../../services/local/defaults.js";
 import { FirestoreOrderStore } from "../../services/fulfiller/adapters/firestore-order-store.js";
 import { requireEmulators } from "../support/emulator-state.js";
@@ -35,14 +31,12 @@ describe("e2e: receiver → Pub/Sub push → fulfiller → SendGrid (local stack
     scenario: Scenario,
     options: { count?: number; duplicates?: number; scale?: boolean; register?: boolean } = {},
   ) =>
-    sendTestEvents({
-      url: `${stack.receiverUrl}/webhooks/stripe`,
-      secret: LOCAL.webhookSecret,
+    stack.sendOrders({
       scenario,
-      scale: options.scale ?? true,
-      count: options.count ?? 1,
-      duplicates: options.duplicates ?? 1,
-      stripeAdmin: options.register === false ? null : stack.stripe!.url,
+      ...(options.scale === undefined ? {} : { scale: options.scale }),
+      ...(options.count === undefined ? {} : { count: options.count }),
+      ...(options.duplicates === undefined ? {} : { duplicates: options.duplicates }),
+      ...(options.register === false ? { stripeAdmin: null } : {}),
     });
 
   async function finalStatus(sessionId: string): Promise<string> {
