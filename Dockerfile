@@ -24,8 +24,15 @@ WORKDIR /app
 COPY --from=deps --chown=root:root /app/node_modules ./node_modules
 COPY --from=build --chown=root:root /app/dist ./dist
 COPY package.json ./
+COPY scripts/warm-compile-cache.mjs ./scripts/
+# Node's compile cache: each service starts once at build time, as `node` and from these
+# paths (Node keys the cache by user, path and content), so a cold start on Cloud Run reads
+# the Google client libraries' compiled code instead of compiling it again (docs/BENCHMARKS.md).
+ENV NODE_COMPILE_CACHE=/app/.compile-cache
+RUN install -d -o node -g node /app/.compile-cache
 # Unprivileged at run time; the code is owned by root and read-only to it.
 USER node
+RUN node scripts/warm-compile-cache.mjs
 EXPOSE 8080
 # node is PID 1 and handles SIGTERM itself (graceful drain in services/common/http.ts).
 CMD ["node", "dist/services/receiver/main.js"]

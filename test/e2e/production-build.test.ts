@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { readyPort, trackChild } from "../support/log-registry.js";
-import { spawn, spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { spawn, spawnSync, type SpawnSyncReturns } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { waitForHttpOk } from "../../services/local/ports.js";
@@ -9,7 +9,9 @@ import { requireEmulators } from "../support/emulator-state.js";
 
 describe("e2e: the built dist/ starts both services with production dependencies only", function () {
   this.timeout(240_000);
+  const CACHE = ".compile-cache";
   let dir: string;
+  let warm: SpawnSyncReturns<string>;
 
   before(function () {
     requireEmulators(this);
@@ -28,6 +30,14 @@ describe("e2e: the built dist/ starts both services with production dependencies
       encoding: "utf8",
     });
     expect(install.status, install.stderr).to.equal(0);
+    // As the Dockerfile does next: fill Node's compile cache by starting each service once.
+    mkdirSync(path.join(dir, "scripts"));
+    cpSync("scripts/warm-compile-cache.mjs", path.join(dir, "scripts/warm-compile-cache.mjs"));
+    warm = spawnSync(process.execPath, ["scripts/warm-compile-cache.mjs"], {
+      cwd: dir,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_COMPILE_CACHE: path.join(dir, CACHE) },
+      encoding: "utf8",
+    });
   });
   after(() => {
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -39,25 +49,52 @@ describe("e2e: the built dist/ starts both services with production dependencies
     }
   });
 
+  it("when the image's warm-up step runs, then Node's compile cache holds both services' code", () => {
+    expect(warm.status, warm.stdout + warm.stderr).to.equal(0);
+    expect(warm.stdout).to.match(/warm-compile-cache: \d+ compiled files/);
+    const [versionDir, ...others] = readdirSync(path.join(dir, CACHE));
+    expect(others, "one cache for this Node and user").to.deep.equal([]);
+    expect(readdirSync(path.join(dir, CACHE, versionDir!)).length).to.be.above(500);
+  });
+
   for (const service of ["receiver", "fulfiller"] as const) {
-    it(`when the ${service} starts from dist/, then /ready answers and SIGTERM exits 0`, async () => {
+    it(`when the ${service} starts with the warmed cache, then its Pub/Sub client is read from it, not compiled`, async () => {
+      // NODE_DEBUG_NATIVE=COMPILE_CACHE makes Node say, per file, whether the cached code was accepted.
       const child = spawn(process.execPath, [path.join(dir, `dist/services/${service}/main.js`)], {
         cwd: dir,
         env: {
-          PATH: process.env.PATH,
-          PORT: "0",
-          GOOGLE_CLOUD_PROJECT: "prod-check",
-          PUBSUB_EMULATOR_HOST: process.env.PUBSUB_EMULATOR_HOST,
-          FIRESTORE_EMULATOR_HOST: process.env.FIRESTORE_EMULATOR_HOST,
-          METADATA_SERVER_DETECTION: "none",
-          STRIPE_WEBHOOK_SECRET: "whsec_prod_check",
-          STRIPE_API_KEY: "sk_test_prod_check",
-          SENDGRID_API_KEY: "SG.prod-check",
-          EMAIL_FROM: "orders@example.com",
-          FULFILMENT_EMAIL_TO: "ship@example.com",
-          PUSH_AUDIENCE: "aud",
-          PUSH_SERVICE_ACCOUNT: "push@prod-check.iam.gserviceaccount.com",
+          ...productionEnv(),
+          NODE_COMPILE_CACHE: path.join(dir, CACHE),
+          NODE_DEBUG_NATIVE: "COMPILE_CACHE",
         },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let debug = "";
+      child.stderr.on("data", (c: Buffer) => (debug += c.toString()));
+      let stdout = "";
+      child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+      const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+      try {
+        const port = await readyPort(service, () => stdout, exited);
+        await waitForHttpOk(`http://127.0.0.1:${port}/ready`, { timeoutMs: 20_000 });
+        child.kill("SIGTERM");
+        expect(await exited, stdout + debug.slice(-2000)).to.equal(0);
+      } finally {
+        child.kill("SIGKILL");
+      }
+      const verdict = (file: string) =>
+        new RegExp(`V8 code cache for \\w+ \\S*/${file.replace(/[/.]/g, "\\$&")} was (\\w+)`).exec(
+          debug,
+        )?.[1];
+      expect(verdict(`node_modules/@google-cloud/pubsub/build/src/index.js`)).to.equal("accepted");
+      expect(verdict(`dist/services/${service}/main.js`)).to.equal("accepted");
+      expect(debug).not.to.match(/was rejected/);
+    });
+
+    it(`when the ${service} starts from dist/, then /ready answers and SIGTERM exits 0`, async () => {
+      const child = spawn(process.execPath, [path.join(dir, `dist/services/${service}/main.js`)], {
+        cwd: dir,
+        env: productionEnv(),
         stdio: ["ignore", "pipe", "pipe"],
       });
       const output = trackChild(`dist-${service}`, child);
@@ -74,3 +111,22 @@ describe("e2e: the built dist/ starts both services with production dependencies
     });
   }
 });
+
+/** Plain configuration values, as Cloud Run would pass them (no Secret Manager). */
+function productionEnv(): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    PORT: "0",
+    GOOGLE_CLOUD_PROJECT: "prod-check",
+    PUBSUB_EMULATOR_HOST: process.env.PUBSUB_EMULATOR_HOST,
+    FIRESTORE_EMULATOR_HOST: process.env.FIRESTORE_EMULATOR_HOST,
+    METADATA_SERVER_DETECTION: "none",
+    STRIPE_WEBHOOK_SECRET: "whsec_prod_check",
+    STRIPE_API_KEY: "sk_test_prod_check",
+    SENDGRID_API_KEY: "SG.prod-check",
+    EMAIL_FROM: "orders@example.com",
+    FULFILMENT_EMAIL_TO: "ship@example.com",
+    PUSH_AUDIENCE: "aud",
+    PUSH_SERVICE_ACCOUNT: "push@prod-check.iam.gserviceaccount.com",
+  };
+}
