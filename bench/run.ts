@@ -17,6 +17,7 @@ import { compileBench, median, percentile, round, rssMiB, sampleRss, spawnServer
 import { signedStripeRequests } from "./receiver-process.js";
 import { profileServer, renderProfile, type ServerProfile } from "./profile.js";
 import { measureDuplicateCost } from "./fulfiller-cost.js";
+import { countInstructions, valgrindAvailable, type InstructionCount } from "./instructions.js";
 
 const argv = process.argv.slice(2);
 const mode = argv.includes("--smoke") ? "smoke" : argv.includes("--quick") ? "quick" : "full";
@@ -35,6 +36,7 @@ const PLAN = {
     profileSeconds: 1,
     batchMs: [],
     startupRuns: 1,
+    instructions: { warm: 150, measure: 50 },
     orders: 5,
     duplicates: 10,
     noop: false,
@@ -50,6 +52,7 @@ const PLAN = {
     profileSeconds: 3,
     batchMs: [1, 10],
     startupRuns: 3,
+    instructions: { warm: 800, measure: 300 },
     orders: 40,
     duplicates: 100,
     noop: true,
@@ -64,7 +67,8 @@ const PLAN = {
     lightLoad: 200,
     profileSeconds: 6,
     batchMs: [1, 5, 10],
-    startupRuns: 7,
+    startupRuns: 5,
+    instructions: { warm: 1500, measure: 500 },
     orders: 200,
     duplicates: 300,
     noop: true,
@@ -162,6 +166,31 @@ async function runLoad(
   } finally {
     await server.stop();
   }
+}
+
+/**
+ * Instructions per request, receiver against bare, no-op publisher, both under callgrind at
+ * once (a count does not depend on what else runs). Null where valgrind is not installed.
+ */
+async function measureInstructions(): Promise<Results["instructions"]> {
+  if (!valgrindAvailable()) {
+    log("instructions per request: valgrind is not installed, skipped");
+    return null;
+  }
+  log(`instructions per request under callgrind (${PLAN.instructions.measure} requests each)…`);
+  const env = { BENCH_SECRET: SECRET, BENCH_NOOP: "1", GOOGLE_CLOUD_PROJECT: "bench-project" };
+  const [receiver, bare] = await Promise.all(
+    [SERVERS.receiver, SERVERS.bare].map((script) =>
+      countInstructions(path.join(distDir, script), env, SECRET, PLAN.instructions),
+    ),
+  );
+  return {
+    receiver: receiver!,
+    bare: bare!,
+    // Like the throughput ratios: above 1, the receiver does less than the bare handler.
+    receiver_vs_bare_main_thread: round(bare!.main_k / receiver!.main_k, 3),
+    receiver_vs_bare_all_threads: round(bare!.all_k / receiver!.all_k, 3),
+  };
 }
 
 async function measureStartup(distDir: string, emulators: { pubsub: string; firestore: string }) {
@@ -450,6 +479,7 @@ async function main() {
     log("start-up and memory…");
     const startup = await measureStartup(distDir, { pubsub: ps.host, firestore: fs.host });
     const modules = PLAN.modules ? (log("production node_modules size…"), productionModules()) : null;
+    const instructions = await measureInstructions();
 
     const profiles = [];
     if (PLAN.profileSeconds) {
@@ -544,6 +574,7 @@ async function main() {
       fulfiller: { pipeline, duplicate },
       dlq_replay: replay,
       startup,
+      instructions,
       production_node_modules: modules,
       duration_seconds: round((Date.now() - startedAt) / 1000, 1),
     };
@@ -588,6 +619,13 @@ type Results = Record<string, unknown> & {
   };
   dlq_replay: Awaited<ReturnType<typeof measureReplay>>;
   startup: Record<string, { ready_ms_median: number; rss_at_rest_mib: number; runs: number }>;
+  /** Instructions per request (callgrind), no-op publisher; null without valgrind. */
+  instructions: {
+    receiver: InstructionCount;
+    bare: InstructionCount;
+    receiver_vs_bare_main_thread: number;
+    receiver_vs_bare_all_threads: number;
+  } | null;
   production_node_modules: { mib: number; packages: number } | null;
   machine: { cores: number; cpu: string; node: string; memory_gib: number };
   date: string;
@@ -623,6 +661,15 @@ function renderTable(r: Results): string {
     "|---|---|",
     ...Object.entries(r.goals).map(([k, v]) => `| ${k} | ${v ? "yes" : "NO"} |`),
     "",
+    ...(r.instructions
+      ? [
+          "| instructions per request (callgrind, no-op publisher) | receiver | bare | receiver / bare |",
+          "|---|---|---|---|",
+          `| main thread (JavaScript, event loop) | ${r.instructions.receiver.main_k}k | ${r.instructions.bare.main_k}k | ${r.instructions.receiver_vs_bare_main_thread} |`,
+          `| all threads (with GC and compilers) | ${r.instructions.receiver.all_k}k | ${r.instructions.bare.all_k}k | ${r.instructions.receiver_vs_bare_all_threads} |`,
+          "",
+        ]
+      : ["(instructions per request: valgrind is not installed)", ""]),
     "| start-up (median) | ready ms | RSS at rest MiB |",
     "|---|---|---|",
     ...Object.entries(r.startup).map(([k, v]) => `| ${k} | ${v.ready_ms_median} | ${v.rss_at_rest_mib} |`),
@@ -692,6 +739,12 @@ same tax. Raw figures: \`bench/results.json\` (from the same run as this page).
 - **Where the receiver's time goes**: \`npm run bench:profile\` (bench/profile.ts) runs a server
   under \`node --cpu-prof\` at saturation with the no-op publisher and keeps only the samples
   taken during the measured load; self time by function and by package.
+- **Instructions per request** (bench/instructions.ts): the receiver and (b) with the no-op
+  publisher under \`valgrind --tool=callgrind\`, counters zeroed after ${r.instructions ? "a warm-up" : "a warm-up (not run here)"}, then
+  ${r.instructions?.receiver.requests ?? "N"} requests counted. A count, not a time: it does not move with the machine's
+  pace, which swings by a factor of two between minutes here. The main thread (JavaScript and
+  the event loop) bounds throughput. User space only: the kernel's share, the same socket
+  write for both, is left out, so the ratio understates how close the two are.
 - **Fulfiller**: orders end to end (receiver → emulator push → fulfiller → Stripe and SendGrid
   stand-ins), webhook-to-email latency one event at a time, and the cost of a duplicate
   delivery, with Firestore operations and outside calls counted by wrapping the real adapters.
@@ -712,6 +765,7 @@ same tax. Raw figures: \`bench/results.json\` (from the same run as this page).
 | receiver / Express sample at saturation | > 1 | ${fmt(s.receiver_vs_express_sample ?? null)} |
 | p99 at light load, receiver / bare | ≤ 1.2 | ${fmt(s.receiver_p99_vs_bare_light_load ?? null)} |
 | peak RSS under load, receiver / bare | ≤ 1.15 | ${fmt(s.receiver_rss_under_load_vs_bare ?? null)} |
+| instructions per request, receiver / bare (callgrind, no-op publisher, main thread; as a ratio of speed, higher is better) | (no target: the count does not move with the machine) | ${r.instructions?.receiver_vs_bare_main_thread ?? "n/a"} (all threads ${r.instructions?.receiver_vs_bare_all_threads ?? "n/a"}) |
 | start to \`/ready\`, receiver / fulfiller, as the image runs (bare node: ${r.startup.bare_node_http?.ready_ms_median ?? "n/a"} ms) | ≤ 300 ms | ${r.startup.receiver?.ready_ms_median ?? "n/a"} / ${r.startup.fulfiller?.ready_ms_median ?? "n/a"} ms |
 | the same without the compile cache | | ${r.startup.receiver_no_compile_cache?.ready_ms_median ?? "n/a"} / ${r.startup.fulfiller_no_compile_cache?.ready_ms_median ?? "n/a"} ms |
 

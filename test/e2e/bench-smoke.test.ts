@@ -6,7 +6,7 @@ import path from "node:path";
 import { requireEmulators } from "../support/emulator-state.js";
 
 describe("e2e: `npm run bench` smoke run", function () {
-  this.timeout(180_000);
+  this.timeout(300_000);
 
   it("when run with --smoke, then it prints its table and writes results.json with the ratios", function () {
     requireEmulators(this); // it starts its own emulators, so it needs gcloud's
@@ -15,7 +15,7 @@ describe("e2e: `npm run bench` smoke run", function () {
       const run = spawnSync(process.execPath, ["--import", "tsx", "bench/run.ts", "--smoke", "--out", out], {
         encoding: "utf8",
         env: { ...process.env, PUBSUB_EMULATOR_HOST: "", FIRESTORE_EMULATOR_HOST: "" },
-        timeout: 170_000,
+        timeout: 290_000,
       });
       expect(run.status, run.stderr).to.equal(0);
       expect(run.stdout).to.include("| publisher | offered | round | order | receiver req/s | bare req/s");
@@ -28,13 +28,45 @@ describe("e2e: `npm run bench` smoke run", function () {
         fulfiller: {
           duplicate: { firestore_transactions_per_duplicate: number; stripe_calls_per_duplicate: number };
         };
+        startup: Record<string, { ready_ms_median: number }>;
+        instructions: {
+          receiver: { main_k: number; all_k: number; requests: number };
+          bare: { main_k: number; all_k: number; requests: number };
+          receiver_vs_bare_main_thread: number;
+        } | null;
       };
       expect(results.ratios.receiver_vs_bare_http).to.be.a("number").greaterThan(0);
       expect(results.ratios.receiver_vs_express_sample).to.be.a("number").greaterThan(0);
       expect(results.fulfiller.duplicate.firestore_transactions_per_duplicate).to.equal(1);
       expect(results.fulfiller.duplicate.stripe_calls_per_duplicate).to.equal(0);
+      // Start-up as the image runs it (the compile cache warmed) and without the cache.
+      for (const name of [
+        "receiver",
+        "fulfiller",
+        "receiver_no_compile_cache",
+        "fulfiller_no_compile_cache",
+      ]) {
+        expect(results.startup[name]?.ready_ms_median, name).to.be.a("number").greaterThan(0);
+      }
+      if (valgrindInstalled()) {
+        const counts = results.instructions!;
+        expect(counts.receiver.requests).to.equal(50);
+        for (const c of [counts.receiver, counts.bare]) {
+          // Each request parses a ~6 KB event and computes an HMAC: hundreds of thousands of instructions.
+          expect(c.main_k).to.be.greaterThan(50);
+          expect(c.all_k).to.be.at.least(c.main_k);
+        }
+        expect(counts.receiver_vs_bare_main_thread).to.be.within(0.2, 2);
+        expect(run.stdout).to.include("| main thread (JavaScript, event loop) |");
+      } else {
+        expect(results.instructions).to.equal(null);
+      }
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
   });
 });
+
+function valgrindInstalled(): boolean {
+  return spawnSync("valgrind", ["--version"]).status === 0;
+}

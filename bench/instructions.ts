@@ -1,0 +1,125 @@
+/**
+ * Instructions per request under callgrind: what the server's code executes, counted
+ * rather than timed, so a figure that does not move with the machine's pace. On a shared
+ * 2-core virtual machine the same server's throughput swings by a factor of two between
+ * minutes, and this count is the same within a few per cent run after run.
+ *
+ * Each server runs under `valgrind --tool=callgrind --separate-threads=yes`; after a
+ * warm-up (so the JIT has settled) the counters are zeroed, a fixed number of requests is
+ * sent, and the counters are dumped. The main thread (JavaScript, the event loop) is what
+ * bounds throughput; the other threads are V8's garbage collector and compilers. User-space
+ * instructions only: the kernel's share (the socket write of each answer, the same for
+ * every server) is not counted, so the ratio understates how close the servers are.
+ */
+import autocannon from "autocannon";
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { signedStripeRequests } from "./receiver-process.js";
+
+export interface InstructionCount {
+  /** Thousands of instructions per request on the main thread. */
+  main_k: number;
+  /** Thousands of instructions per request over all of the process's threads. */
+  all_k: number;
+  requests: number;
+}
+
+export function valgrindAvailable(): boolean {
+  try {
+    execFileSync("valgrind", ["--version"], { stdio: "ignore" });
+    execFileSync("callgrind_control", ["--version"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The totals line of one callgrind dump file. */
+export function callgrindTotal(text: string): number {
+  const match = /^(?:summary|totals):\s+(\d+)/m.exec(text);
+  if (!match) throw new Error("no summary or totals line in the callgrind output");
+  return Number(match[1]);
+}
+
+/**
+ * Counts one compiled bench server (`script`) with the no-op publisher: `warm` requests,
+ * then the counted `measure` requests, 8 connections.
+ */
+export async function countInstructions(
+  script: string,
+  env: Record<string, string>,
+  secret: string,
+  options: { warm: number; measure: number },
+): Promise<InstructionCount> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "bench-callgrind-"));
+  const child = spawn(
+    "valgrind",
+    [
+      "--tool=callgrind",
+      "--separate-threads=yes",
+      "--dump-instr=no",
+      `--callgrind-out-file=${dir}/cg.%p`,
+      process.execPath,
+      script,
+    ],
+    { env: { ...process.env, ...env, PORT: "0" }, stdio: ["ignore", "ignore", "pipe"] },
+  );
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  try {
+    let stderr = "";
+    const port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`${script} did not start under valgrind: ${stderr}`)),
+        120_000,
+      );
+      child.stderr.on("data", (c: Buffer) => {
+        stderr += c.toString();
+        const m = /listening (\d+)/.exec(stderr);
+        if (m) {
+          clearTimeout(timer);
+          resolve(Number(m[1]));
+        }
+      });
+      child.once("exit", (code) => reject(new Error(`${script} exited ${code} under valgrind: ${stderr}`)));
+    });
+    const requests = signedStripeRequests(secret);
+    const url = `http://127.0.0.1:${port}`;
+    const send = async (amount: number) => {
+      const result = await autocannon({ url, connections: 8, amount, requests, timeout: 600 });
+      const failed = result.errors + result.timeouts + result.non2xx;
+      if (failed > 0) throw new Error(`${script}: ${failed} of ${amount} requests failed under valgrind`);
+      return result.requests.total;
+    };
+    await send(options.warm);
+    execFileSync("callgrind_control", ["--zero", String(child.pid)], { stdio: "ignore" });
+    const counted = await send(options.measure);
+    execFileSync("callgrind_control", ["--dump", String(child.pid)], { stdio: "ignore" });
+    // The dump is one file per thread: cg.PID.1-01 (the main thread), cg.PID.1-02, …
+    const prefix = `cg.${child.pid}.1-`;
+    let files: string[] = [];
+    for (let i = 0; i < 200 && files.length === 0; i++) {
+      files = readdirSync(dir).filter((f) => f.startsWith(prefix));
+      if (files.length === 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    await new Promise((r) => setTimeout(r, 500)); // the other threads' files follow the first
+    files = readdirSync(dir).filter((f) => f.startsWith(prefix));
+    const totals = new Map(
+      files.map((f) => [f.slice(prefix.length), callgrindTotal(readFileSync(path.join(dir, f), "utf8"))]),
+    );
+    const main = totals.get("01");
+    if (main === undefined)
+      throw new Error(`${script}: callgrind wrote no main-thread dump (${files.join(", ")})`);
+    const all = [...totals.values()].reduce((a, b) => a + b, 0);
+    return {
+      main_k: Math.round(main / counted / 1000),
+      all_k: Math.round(all / counted / 1000),
+      requests: counted,
+    };
+  } finally {
+    child.kill("SIGKILL");
+    await exited;
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
