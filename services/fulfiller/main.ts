@@ -1,10 +1,9 @@
 import { Firestore } from "@google-cloud/firestore";
 import { setupTracing } from "../common/tracing.js";
-import { PubSub } from "@google-cloud/pubsub";
 import { createLogger } from "../common/logger.js";
 import { createSecretManagerClient, resolveSecrets } from "../common/secrets.js";
 import { exitOnStartupError, Readiness, serve } from "../common/http.js";
-import { PubSubPublisher } from "../common/pubsub.js";
+import { OnDemandPublisher, PubSubPublisher } from "../common/pubsub.js";
 import { loadFulfillerConfig } from "./config.js";
 import { createApp } from "./app.js";
 import { Fulfiller } from "./fulfil-order.js";
@@ -28,8 +27,19 @@ async function main(): Promise<void> {
       "PUSH_AUTH=none: push requests are NOT authenticated. Only for the local emulator stack; never deploy this.",
     );
   }
-  const pubsub = new PubSub({ projectId: config.GOOGLE_CLOUD_PROJECT });
-  const deadLetter = new PubSubPublisher(pubsub, config.PUBSUB_DLQ_TOPIC, { timeoutMs: 5000 });
+  // Dead letters are rare: the Pub/Sub client is loaded on the first one, not at start-up.
+  const deadLetter = new OnDemandPublisher(async () => {
+    const { PubSub } = await import("@google-cloud/pubsub");
+    const pubsub = new PubSub({ projectId: config.GOOGLE_CLOUD_PROJECT });
+    const topic = new PubSubPublisher(pubsub, config.PUBSUB_DLQ_TOPIC, { timeoutMs: 5000 });
+    return {
+      publish: (data, attributes) => topic.publish(data, attributes),
+      close: async () => {
+        await topic.close();
+        await pubsub.close();
+      },
+    };
+  });
   const db = new Firestore({ projectId: config.GOOGLE_CLOUD_PROJECT, ignoreUndefinedProperties: true });
   const fulfiller = new Fulfiller({
     store: new FirestoreOrderStore(db),
@@ -79,7 +89,6 @@ async function main(): Promise<void> {
       // A send cut off from its client (at the timeout) still records its outcome.
       await fulfiller.settled(remainingMs);
       await deadLetter.close();
-      await pubsub.close();
       await db.terminate();
       await tracing.shutdown();
     },
