@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   let sendgrid: SendGridWebhookVerifier | undefined;
   if (config.SENDGRID_WEBHOOK_PUBLIC_KEY) {
     try {
-      sendgrid = new SendGridWebhookVerifier(config.SENDGRID_WEBHOOK_PUBLIC_KEY);
+      sendgrid = await SendGridWebhookVerifier.create(config.SENDGRID_WEBHOOK_PUBLIC_KEY);
     } catch (err) {
       throw new ConfigError("receiver", [
         `SENDGRID_WEBHOOK_PUBLIC_KEY: is not an ECDSA public key (copy the verification key from SendGrid's Event Webhook settings): ${errorMessage(err)}`,

@@ -1,4 +1,4 @@
-import { EventWebhook } from "@sendgrid/eventwebhook";
+import type { EventWebhook } from "@sendgrid/eventwebhook";
 import { AppError } from "../common/errors.js";
 import { SIGNATURE_TOLERANCE_SECONDS } from "./verify-signature.js";
 
@@ -39,11 +39,22 @@ export interface SendGridVerifyOptions {
  * ±300 s, as for Stripe, so a captured batch cannot be replayed later.
  */
 export class SendGridWebhookVerifier {
-  private readonly webhook = new EventWebhook();
   private readonly key: ReturnType<EventWebhook["convertPublicKeyToECDSA"]>;
 
-  /** Throws when the key is not an ECDSA public key (caught at start-up). */
-  constructor(publicKey: string) {
+  /**
+   * Loads SendGrid's library (and its ECDSA code) only where the webhook is configured:
+   * it is off by default, and the library is a few per cent of the receiver's start-up.
+   * Rejects when the key is not an ECDSA public key (caught at start-up).
+   */
+  static async create(publicKey: string): Promise<SendGridWebhookVerifier> {
+    const { EventWebhook } = await import("@sendgrid/eventwebhook");
+    return new SendGridWebhookVerifier(new EventWebhook(), publicKey);
+  }
+
+  private constructor(
+    private readonly webhook: EventWebhook,
+    publicKey: string,
+  ) {
     this.key = this.webhook.convertPublicKeyToECDSA(publicKey.trim());
   }
 

@@ -44,7 +44,7 @@ describe("unit: SendGrid's signed Event Webhook at the receiver", () => {
         publishTimeoutMs: 300,
         logger: logs.logger,
         now: () => NOW,
-        sendgrid: publicKey ? new SendGridWebhookVerifier(publicKey) : undefined,
+        sendgrid: publicKey ? await SendGridWebhookVerifier.create(publicKey) : undefined,
       }),
     );
   }
@@ -131,7 +131,11 @@ describe("unit: SendGrid's signed Event Webhook at the receiver", () => {
     expect(publisher.published).to.have.length(0);
   });
 
-  it("when the configured key is not an ECDSA public key, then the verifier refuses to be built", () => {
-    expect(() => new SendGridWebhookVerifier("bm90IGEga2V5")).to.throw();
+  it("when the configured key is not an ECDSA public key, then the verifier refuses to be built", async () => {
+    const refused = await SendGridWebhookVerifier.create("bm90IGEga2V5").then(
+      () => null,
+      (err: unknown) => err,
+    );
+    expect(refused).to.be.instanceOf(Error);
   });
 });
