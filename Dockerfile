@@ -28,6 +28,8 @@ COPY scripts/warm-compile-cache.mjs ./scripts/
 # Node's compile cache: each service starts once at build time, as `node` and from these
 # paths (Node keys the cache by user, path and content), so a cold start on Cloud Run reads
 # the Google client libraries' compiled code instead of compiling it again (docs/BENCHMARKS.md).
+# The cache stays writable by `node`: what a process compiles later (the CLI) is added to that
+# instance's own copy; Node checks each entry against its file's content before using it.
 ENV NODE_COMPILE_CACHE=/app/.compile-cache
 RUN install -d -o node -g node /app/.compile-cache
 # Unprivileged at run time; the code is owned by root and read-only to it.

@@ -63,10 +63,13 @@ export class PubSubPublisher implements MessagePublisher {
  */
 export class OnDemandPublisher implements MessagePublisher {
   private created: Promise<MessagePublisher> | undefined;
+  private closed = false;
 
   constructor(private readonly create: () => Promise<MessagePublisher>) {}
 
   publish(data: Buffer, attributes: Record<string, string>): Promise<string> {
+    // After close, a late publish must not make a client that nothing would close.
+    if (this.closed) return Promise.reject(new TransientError("the publisher is closed"));
     this.created ??= this.create().catch((err: unknown) => {
       this.created = undefined;
       throw new TransientError("the publisher could not be created", { cause: err });
@@ -76,6 +79,7 @@ export class OnDemandPublisher implements MessagePublisher {
 
   /** Closes the publisher if one was made; nothing to do otherwise. */
   async close(): Promise<void> {
+    this.closed = true;
     const created = this.created;
     this.created = undefined;
     if (!created) return;

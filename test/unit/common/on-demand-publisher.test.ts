@@ -43,6 +43,12 @@ describe("unit: OnDemandPublisher (the fulfiller's dead-letter client, made on f
     expect(state.made).to.equal(1);
     await publisher.close();
     expect(state.closed).to.equal(1);
+    const late = await publisher.publish(Buffer.from("e"), {}).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(late, "a publish after close").to.be.instanceOf(TransientError);
+    expect(state.made, "no new client after close").to.equal(1);
   });
 
   it("when making the client fails, then that publish fails as transient and the next one tries again", async () => {
