@@ -12,10 +12,11 @@
  * every server) is not counted, so the ratio understates how close the servers are.
  */
 import autocannon from "autocannon";
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { spawnServer } from "./measure.js";
 import { signedStripeRequests } from "./receiver-process.js";
 
 export interface InstructionCount {
@@ -54,38 +55,23 @@ export async function countInstructions(
   options: { warm: number; measure: number },
 ): Promise<InstructionCount> {
   const dir = mkdtempSync(path.join(os.tmpdir(), "bench-callgrind-"));
-  const child = spawn(
-    "valgrind",
-    [
+  const server = await spawnServer(script, env, {
+    launcher: [
+      "valgrind",
       "--tool=callgrind",
       "--separate-threads=yes",
       "--dump-instr=no",
       `--callgrind-out-file=${dir}/cg.%p`,
-      process.execPath,
-      script,
     ],
-    { env: { ...process.env, ...env, PORT: "0" }, stdio: ["ignore", "ignore", "pipe"] },
-  );
-  const exited = new Promise((resolve) => child.once("exit", resolve));
+    startTimeoutMs: 120_000,
+  }).catch((err: unknown) => {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  });
+  const pid = server.child.pid!;
   try {
-    let stderr = "";
-    const port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`${script} did not start under valgrind: ${stderr}`)),
-        120_000,
-      );
-      child.stderr.on("data", (c: Buffer) => {
-        stderr += c.toString();
-        const m = /listening (\d+)/.exec(stderr);
-        if (m) {
-          clearTimeout(timer);
-          resolve(Number(m[1]));
-        }
-      });
-      child.once("exit", (code) => reject(new Error(`${script} exited ${code} under valgrind: ${stderr}`)));
-    });
     const requests = signedStripeRequests(secret);
-    const url = `http://127.0.0.1:${port}`;
+    const url = `http://127.0.0.1:${server.port}`;
     const send = async (amount: number) => {
       const result = await autocannon({ url, connections: 8, amount, requests, timeout: 600 });
       const failed = result.errors + result.timeouts + result.non2xx;
@@ -93,11 +79,11 @@ export async function countInstructions(
       return result.requests.total;
     };
     await send(options.warm);
-    execFileSync("callgrind_control", ["--zero", String(child.pid)], { stdio: "ignore" });
+    execFileSync("callgrind_control", ["--zero", String(pid)], { stdio: "ignore" });
     const counted = await send(options.measure);
-    execFileSync("callgrind_control", ["--dump", String(child.pid)], { stdio: "ignore" });
+    execFileSync("callgrind_control", ["--dump", String(pid)], { stdio: "ignore" });
     // The dump is one file per thread: cg.PID.1-01 (the main thread), cg.PID.1-02, …
-    const prefix = `cg.${child.pid}.1-`;
+    const prefix = `cg.${pid}.1-`;
     let files: string[] = [];
     for (let i = 0; i < 200 && files.length === 0; i++) {
       files = readdirSync(dir).filter((f) => f.startsWith(prefix));
@@ -118,8 +104,7 @@ export async function countInstructions(
       requests: counted,
     };
   } finally {
-    child.kill("SIGKILL");
-    await exited;
+    await server.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -48,19 +48,31 @@ export interface Spawned {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
+export interface SpawnOptions {
+  /** Node's own flags (`--cpu-prof`, …). */
+  nodeArgs?: string[];
+  /** A command that runs node, as in `valgrind --tool=callgrind … node script`. */
+  launcher?: string[];
+  startTimeoutMs?: number;
+}
+
 /** Starts a compiled benchmark server and waits for its "listening PORT" line (on stderr). */
 export async function spawnServer(
   script: string,
   env: Record<string, string>,
-  nodeArgs: string[] = [],
+  options: SpawnOptions = {},
 ): Promise<Spawned> {
-  const child = spawn(process.execPath, [...nodeArgs, script], {
+  const [command, ...launcherArgs] = [...(options.launcher ?? []), process.execPath];
+  const child = spawn(command, [...launcherArgs, ...(options.nodeArgs ?? []), script], {
     env: { ...process.env, ...env, PORT: "0" },
     stdio: ["ignore", "ignore", "pipe"],
   });
   let stderr = "";
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${script} did not start: ${stderr}`)), 30_000);
+    const timer = setTimeout(
+      () => reject(new Error(`${script} did not start: ${stderr}`)),
+      options.startTimeoutMs ?? 30_000,
+    );
     child.stderr.on("data", (c: Buffer) => {
       stderr += c.toString();
       const m = /listening (\d+)/.exec(c.toString());

@@ -126,7 +126,7 @@ export async function profileServer(
     const spawned = await spawnServer(
       path.join(distDir, `bench/servers/${server}.js`),
       { BENCH_NOOP: "1", BENCH_SECRET: SECRET },
-      ["--cpu-prof", `--cpu-prof-dir=${dir}`],
+      { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${dir}`] },
     );
     const url = `http://127.0.0.1:${spawned.port}`;
     const requests = signedStripeRequests(SECRET);
