@@ -31,18 +31,22 @@ describe("e2e: the delivery loop on the local stack (signed SendGrid events back
   it("when the order email bounces, then the receiver verifies the signed events, the order shows undelivered, and one resend goes out", async () => {
     const [sent] = await stack.sendOrders();
     const id = sent!.session_id;
-    // Two batches (processed, then bounce) that Pub/Sub may push in either order: wait for both.
+    // Two batches (processed, then bounce) that Pub/Sub may push in either order, and
+    // the fulfiller's own record of the send: SendGrid's events can be recorded before
+    // it (they race the fulfiller's last write), so wait for all three. The condition
+    // also proves the fulfiller's write kept the delivery record it found.
     await waitFor(
-      "both delivery events to be recorded",
+      "both delivery events and the sent email to be recorded",
       async () => {
-        const delivery = (await store.get(id))?.email.delivery;
-        return delivery?.state === "bounce" && delivery.events === 2;
+        const order = await store.get(id);
+        const delivery = order?.email.delivery;
+        return order?.status === "fulfilled" && delivery?.state === "bounce" && delivery.events === 2;
       },
       30_000,
     );
     expect(stack.sendgrid.eventPosts.map((p) => p.status)).to.deep.equal([200, 200]);
     const order = await store.get(id);
-    expect(order?.status).to.equal("fulfilled");
+    expect(order?.email.state).to.equal("sent");
     expect(order?.email.delivery?.history.map((h) => h.state)).to.have.members(["processed", "bounce"]);
     expect(stack.lines.some((l) => l.includes('"alert":"email_undelivered"'))).to.equal(true);
 
