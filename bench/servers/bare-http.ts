@@ -6,11 +6,11 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import Stripe from "stripe";
 import { eventAttributes, type StripeEventEnvelope } from "../../services/common/event.js";
-import { announce, benchPubSub, benchPublisher, env, exitOnSignal } from "./common.js";
+import { announce, benchPublisher, env, exitOnSignal } from "./common.js";
 
 exitOnSignal();
 
-const publisher = benchPublisher(benchPubSub());
+const publisher = await benchPublisher();
 const server = http.createServer((req, res) => {
   const chunks: Buffer[] = [];
   req.on("data", (c: Buffer) => chunks.push(c));

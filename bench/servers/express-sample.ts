@@ -2,12 +2,12 @@
 import express from "express";
 import type { AddressInfo } from "node:net";
 import Stripe from "stripe";
-import { announce, benchPubSub, env, exitOnSignal, samplePublisher } from "./common.js";
+import { announce, env, exitOnSignal, samplePublisher } from "./common.js";
 
 exitOnSignal();
 
 const stripe = new Stripe("sk_test_bench");
-const publisher = samplePublisher(benchPubSub());
+const publisher = await samplePublisher();
 const app = express();
 app.post("/webhooks/stripe", express.raw({ type: "application/json" }), async (req, res) => {
   let event: Stripe.Event;

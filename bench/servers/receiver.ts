@@ -6,7 +6,7 @@ import { createApp } from "../../services/receiver/app.js";
 import { SendGridWebhookVerifier } from "../../services/receiver/verify-sendgrid.js";
 import { createLogger } from "../../services/common/logger.js";
 import { serve } from "../../services/common/http.js";
-import { announce, benchPubSub, benchPublisher, env } from "./common.js";
+import { announce, benchPublisher, env } from "./common.js";
 
 // BENCH_TRACING=1: the SDK registered as in production, spans batched to an exporter that
 // drops them (the network export itself is Cloud Trace's, asynchronous and off the request).
@@ -22,8 +22,7 @@ if (process.env.BENCH_TRACING === "1") {
   });
   provider.register({ contextManager: null }); // as setupTracing does
 }
-const pubsub = benchPubSub();
-const publisher = benchPublisher(pubsub);
+const publisher = await benchPublisher();
 const logger = createLogger({
   service: "receiver",
   level: process.env.BENCH_LOG_LEVEL === "warn" ? "warn" : "info",
