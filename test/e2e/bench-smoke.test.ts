@@ -45,6 +45,8 @@ describe("e2e: `npm run bench` smoke run", function () {
         "fulfiller",
         "receiver_no_compile_cache",
         "fulfiller_no_compile_cache",
+        "bare_node_http_with_pubsub_client",
+        "bare_node_http_with_firestore_client",
       ]) {
         expect(results.startup[name]?.ready_ms_median, name).to.be.a("number").greaterThan(0);
       }
