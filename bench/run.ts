@@ -205,7 +205,12 @@ async function measureStartup(distDir: string, emulators: { pubsub: string; fire
     SENDGRID_API_KEY: "SG.bench",
     EMAIL_FROM: "orders@example.com",
     FULFILMENT_EMAIL_TO: "ship@example.com",
-    PUSH_AUTH: "none",
+    // As Cloud Run runs them: K_SERVICE set, so spans go to Cloud Trace (its exporter is
+    // loaded at start-up), and the fulfiller checks the forwarded push token (PUSH_AUTH=cloud-run).
+    K_SERVICE: "bench",
+    OTEL_TRACES_EXPORTER: "gcp",
+    PUSH_AUDIENCE: "https://fulfiller.example",
+    PUSH_SERVICE_ACCOUNT: "push@bench-project.iam.gserviceaccount.com",
     LOG_LEVEL: "warn",
   };
   const once = async (args: string[], readyPath: string, extra: Record<string, string>) => {
@@ -786,7 +791,8 @@ same tax. Raw figures: \`bench/results.json\` (from the same run as this page).
   delivery, with Firestore operations and outside calls counted by wrapping the real adapters.
 - **Operator CLI**: \`dlq replay --all\` throughput on the emulator.
 - **Start-up**: process start to \`/ready\` answering 200 from the compiled \`dist/\` with plain
-  configuration (no Secret Manager), median of ${r.startup.receiver?.runs ?? 0} runs, beside a bare \`node:http\`
+  configuration (no Secret Manager) and otherwise as Cloud Run runs them (\`K_SERVICE\` set, so the
+  Cloud Trace exporter is loaded; \`PUSH_AUTH=cloud-run\`), median of ${r.startup.receiver?.runs ?? 0} runs, beside a bare \`node:http\`
   server's start (the machine's own pace); RSS 1 s after ready. Each service is measured as the
   image runs it, with Node's compile cache filled by the Dockerfile's warm-up step
   (\`scripts/warm-compile-cache.mjs\`), and without it (\`_no_compile_cache\`), the runs alternating. Beside
