@@ -33,6 +33,7 @@ const PLAN = {
     replay: 20,
     rounds: 1,
     seconds: 1,
+    slices: 1,
     warmup: 1,
     lightLoad: 0,
     profileSeconds: 1,
@@ -49,6 +50,7 @@ const PLAN = {
     replay: 500,
     rounds: 1,
     seconds: 4,
+    slices: 2,
     warmup: 1,
     lightLoad: 200,
     profileSeconds: 3,
@@ -65,6 +67,7 @@ const PLAN = {
     replay: 500,
     rounds: 3,
     seconds: 8,
+    slices: 4,
     warmup: 2,
     lightLoad: 200,
     profileSeconds: 6,
@@ -107,7 +110,7 @@ interface LoadResult {
   round?: number;
 }
 
-/** One round: each variant in turn (the order rotating between rounds), and its ratios. */
+/** One round: each variant measured (the order rotating between rounds), and its ratios. */
 interface Round {
   publisher: "emulator" | "noop";
   offered: number | "saturation";
@@ -167,6 +170,74 @@ async function runLoad(
     };
   } finally {
     await server.stop();
+  }
+}
+
+/**
+ * One saturation round: every variant's server started at once and warmed, then measured in
+ * PLAN.slices turns of PLAN.seconds / PLAN.slices each, the variants taking turns in each
+ * slice (A B C A B C …). A slow stretch of the machine, which here lasts seconds to minutes,
+ * then falls on every variant alike instead of on whichever ran during it. Throughput is the
+ * requests of all of a variant's slices over their time; p50 and p99 are the median of its
+ * slices'; the RSS peak is over all of its slices.
+ */
+async function runSaturationRound(
+  order: Variant[],
+  options: { publisher: "emulator" | "noop"; topic: string },
+): Promise<Partial<Record<Variant, LoadResult>>> {
+  const requests = signedStripeRequests(SECRET);
+  const servers = new Map<Variant, Awaited<ReturnType<typeof spawnServer>>>();
+  try {
+    for (const variant of order) {
+      servers.set(
+        variant,
+        await spawnServer(path.join(distDir, SERVERS[variant]), {
+          BENCH_TOPIC: options.topic,
+          BENCH_SECRET: SECRET,
+          BENCH_NOOP: options.publisher === "noop" ? "1" : "0",
+        }),
+      );
+    }
+    const url = (variant: Variant) => `http://127.0.0.1:${servers.get(variant)!.port}`;
+    for (const variant of order) {
+      await autocannon({ url: url(variant), connections: 32, duration: PLAN.warmup, requests });
+    }
+    const rss = new Map(order.map((v) => [v, sampleRss(servers.get(v)!.child.pid!)]));
+    const slices = new Map<Variant, autocannon.Result[]>(order.map((v) => [v, []]));
+    for (let slice = 0; slice < PLAN.slices; slice++) {
+      for (const variant of order) {
+        slices.get(variant)!.push(
+          await autocannon({
+            url: url(variant),
+            connections: 32,
+            duration: PLAN.seconds / PLAN.slices,
+            requests,
+          }),
+        );
+      }
+    }
+    const out: Partial<Record<Variant, LoadResult>> = {};
+    for (const variant of order) {
+      const results = slices.get(variant)!;
+      const total = results.reduce((n, r) => n + r.requests.total, 0);
+      const seconds = results.reduce((n, r) => n + r.duration, 0);
+      out[variant] = {
+        variant,
+        publisher: options.publisher,
+        offered: "saturation",
+        rps: round(total / seconds, 1),
+        p50: median(results.map((r) => r.latency.p50)),
+        p99: median(results.map((r) => r.latency.p99)),
+        max: Math.max(...results.map((r) => r.latency.max)),
+        errors: results.reduce((n, r) => n + r.errors + r.timeouts, 0),
+        non2xx: results.reduce((n, r) => n + r.non2xx, 0),
+        rss_peak_mib: rss.get(variant)!.stop(),
+        body_bytes: Buffer.byteLength(requests[0]!.body),
+      };
+    }
+    return out;
+  } finally {
+    await Promise.all([...servers.values()].map((server) => server.stop()));
   }
 }
 
@@ -491,8 +562,8 @@ async function main() {
     await pubsub.createTopic(topic);
     await pubsub.close();
 
-    // Receiver: rounds of each variant in turn, the order rotating, so that a ratio
-    // compares runs minutes apart at most; the goal is the median round's ratio.
+    // Receiver: rounds of every variant, the order rotating; at saturation the variants take
+    // turns in short slices within a round. The goal is the median round's ratio.
     const loads: LoadResult[] = [];
     const rounds: Round[] = [];
     const variants: Variant[] = ["receiver", "bare", "express"];
@@ -501,11 +572,21 @@ async function main() {
       for (let r = 1; r <= PLAN.rounds; r++, turn++) {
         const order = variants.map((_, k) => variants[(k + turn) % variants.length]!);
         const runs: Round["runs"] = {};
-        for (const variant of order) {
-          log(`receiver load: ${variant} at ${rate ?? "saturation"} (${publisher} publisher), round ${r}…`);
-          const run = { ...(await runLoad(variant, { publisher, rate, topic })), round: r };
-          runs[variant] = run;
-          loads.push(run);
+        if (rate === undefined) {
+          log(`receiver load: ${order.join(", ")} at saturation in turns (${publisher} publisher), round ${r}…`);
+          const measured = await runSaturationRound(order, { publisher, topic });
+          for (const variant of order) {
+            const run = { ...measured[variant]!, round: r };
+            runs[variant] = run;
+            loads.push(run);
+          }
+        } else {
+          for (const variant of order) {
+            log(`receiver load: ${variant} at ${rate} (${publisher} publisher), round ${r}…`);
+            const run = { ...(await runLoad(variant, { publisher, rate, topic })), round: r };
+            runs[variant] = run;
+            loads.push(run);
+          }
         }
         const { receiver, bare, express } = runs;
         const div = (a?: number, b?: number) => (a !== undefined && b ? round(a / b, 3) : null);
@@ -631,6 +712,7 @@ async function main() {
       receiver: {
         body_bytes: loads[0]?.body_bytes ?? 0,
         seconds_per_run: PLAN.seconds,
+        slices_per_run: PLAN.slices,
         warmup_seconds: PLAN.warmup,
         light_load: PLAN.lightLoad,
         rounds: rounds.map(({ runs: _runs, ...r }) => r),
@@ -675,6 +757,8 @@ type Results = Record<string, unknown> & {
     rounds: Omit<Round, "runs">[];
     body_bytes: number;
     seconds_per_run: number;
+    /** At saturation, each variant's measured seconds are taken in this many turns. */
+    slices_per_run?: number;
     warmup_seconds: number;
     light_load: number;
   };
@@ -797,10 +881,13 @@ same tax. Raw figures: \`bench/results.json\` (from the same run as this page).
   (c) the shape of Stripe's sample (Express, \`express.raw\`, \`constructEvent\`, an awaited
   \`topic.publishMessage\` with the client's defaults, as a sample deploys it).
   Each runs compiled, in its own process, publishing to the same Pub/Sub emulator topic.
-  **Rounds**: in each round the three run one after another (${r.receiver.warmup_seconds} s warm-up at the
-  same concurrency, then ${r.receiver.seconds_per_run} s measured), the order rotating from round to round; a
-  ratio is taken within a round (runs a minute apart at most), and a goal is judged on the
-  median round, printed with the spread and every round. Saturation is 32 connections,
+  **Rounds**: in each round every variant gets ${r.receiver.warmup_seconds} s of warm-up at the same concurrency, then
+  ${r.receiver.seconds_per_run} s measured, the order rotating from round to round. At saturation the three servers
+  run side by side and take turns in ${r.receiver.slices_per_run ?? 1} slices of ${r.receiver.seconds_per_run / (r.receiver.slices_per_run ?? 1)} s each (A B C A B C …), so that
+  a slow stretch of the machine, which here lasts seconds to minutes, falls on all of them
+  alike; at light load each runs its ${r.receiver.seconds_per_run} s in one piece (its p99 needs one histogram). A
+  ratio is taken within a round, and a goal is judged on the median round, printed with
+  the spread and every round. Saturation is 32 connections,
   with the emulator and again with a no-op publisher (each server's own cost without the
   publish); light load is ${r.receiver.light_load || "not run"} req/s offered over 20 connections, where the goal is p99.
 - **Where the receiver's time goes**: \`npm run bench:profile\` (bench/profile.ts) runs a server
