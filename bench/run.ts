@@ -573,7 +573,9 @@ async function main() {
         const order = variants.map((_, k) => variants[(k + turn) % variants.length]!);
         const runs: Round["runs"] = {};
         if (rate === undefined) {
-          log(`receiver load: ${order.join(", ")} at saturation in turns (${publisher} publisher), round ${r}…`);
+          log(
+            `receiver load: ${order.join(", ")} at saturation in turns (${publisher} publisher), round ${r}…`,
+          );
           const measured = await runSaturationRound(order, { publisher, topic });
           for (const variant of order) {
             const run = { ...measured[variant]!, round: r };
