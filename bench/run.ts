@@ -959,6 +959,15 @@ ${r.profiles.map((p) => renderProfile(p)).join("\n\n") || "(not run in this mode
   receiver 603 (+45: the log line, 31 of it pino building the line and 14 the write to
   stdout). The log line is the largest single cost the receiver adds, and it is required
   (DESIGN section 11); Koa and the router together are the next.
+- **Why the wall clock is further apart than the count**: with the no-op publisher the
+  receiver executes about 1.2 times (b)'s instructions per request but takes 1.1 to 1.6
+  times its time. Callgrind's cache and branch simulation (measured once on 2026-11-29,
+  400 requests, main thread, per request) shows where: (b) 576 k instructions, 10.7 k
+  first-level instruction-cache misses, 5.8 k data-cache misses, 5.6 k mispredicted
+  branches; the receiver 690 k, 15.8 k (1.47 times), 7.9 k (1.35 times), 9.0 k (1.62
+  times). Weighting a miss at about ten cycles and a misprediction at about fifteen puts
+  the receiver at about 0.78 of (b), near what the clock shows: Koa, the router and pino
+  add code that the CPU has to fetch and predict, not only instructions.
 - **With the emulator the gap widens**: 870 against 1022 on the main thread, because the
   receiver's publish costs about 51 more per message than (b)'s through the same client.
   That is consistent with the time-window batching (1 ms): a server that finishes fewer
