@@ -124,16 +124,25 @@ interface Round {
   rss_vs_bare: number | null;
 }
 
-async function runLoad(
-  variant: Variant,
-  options: { publisher: "emulator" | "noop"; rate?: number; batchMs?: number; topic: string },
-): Promise<LoadResult> {
-  const server = await spawnServer(path.join(distDir, SERVERS[variant]), {
+/** A bench server's configuration (bench/servers/common.ts reads it). */
+function serverEnv(options: {
+  publisher: "emulator" | "noop";
+  topic: string;
+  batchMs?: number;
+}): Record<string, string> {
+  return {
     BENCH_TOPIC: options.topic,
     BENCH_SECRET: SECRET,
     BENCH_NOOP: options.publisher === "noop" ? "1" : "0",
     ...(options.batchMs === undefined ? {} : { BENCH_BATCH_MS: String(options.batchMs) }),
-  });
+  };
+}
+
+async function runLoad(
+  variant: Variant,
+  options: { publisher: "emulator" | "noop"; rate?: number; batchMs?: number; topic: string },
+): Promise<LoadResult> {
+  const server = await spawnServer(path.join(distDir, SERVERS[variant]), serverEnv(options));
   try {
     const requests = signedStripeRequests(SECRET);
     const url = `http://127.0.0.1:${server.port}`;
@@ -189,14 +198,7 @@ async function runSaturationRound(
   const servers = new Map<Variant, Awaited<ReturnType<typeof spawnServer>>>();
   try {
     for (const variant of order) {
-      servers.set(
-        variant,
-        await spawnServer(path.join(distDir, SERVERS[variant]), {
-          BENCH_TOPIC: options.topic,
-          BENCH_SECRET: SECRET,
-          BENCH_NOOP: options.publisher === "noop" ? "1" : "0",
-        }),
-      );
+      servers.set(variant, await spawnServer(path.join(distDir, SERVERS[variant]), serverEnv(options)));
     }
     const url = (variant: Variant) => `http://127.0.0.1:${servers.get(variant)!.port}`;
     for (const variant of order) {
