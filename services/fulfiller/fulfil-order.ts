@@ -66,7 +66,12 @@ export class Fulfiller {
     deadline.trace = trace;
     if (message.dataProblem) return work.deadLetter({ message, reason: message.dataProblem, log, deadline });
     if (message.attributes.event_type === SENDGRID_EVENTS_TYPE) {
-      const outcome = await recordDeliveries(message.data, { store: work.store, deadline, log });
+      const outcome = await recordDeliveries(message.data, {
+        store: work.store,
+        deadline,
+        log,
+        deadlineMs: work.settings.deadlineMs,
+      });
       if (outcome.result === "dead_letter")
         return work.deadLetter({ message, reason: outcome.reason ?? "bad sendgrid.events", log, deadline });
       return {

@@ -10,6 +10,7 @@ import {
   type DeliveryState,
 } from "./delivery-state.js";
 import type { OrderStore } from "./ports.js";
+import { resendInFlight } from "./resend-undelivered.js";
 
 export interface DeliveryOutcome {
   ack: boolean;
@@ -23,10 +24,17 @@ export interface DeliveryOutcome {
  * (or `stop_notice.delivery`); no claim lease, since no email is sent. An order that
  * does not exist is logged and ignored. Any failed write answers 503: the batch comes
  * again, and what was recorded already is counted once.
+ *
+ * SendGrid can report on an email before its sender has recorded the email's message id.
+ * For the first send that is harmless (no id yet: nothing is filtered out), but while an
+ * operator's resend is in flight the order still holds the old message's id, and the new
+ * message's events would be dropped as an earlier send's. So such a batch answers 503
+ * and comes again once the resend has recorded its id (`deadlineMs`: the handler deadline
+ * the resend runs under, which bounds how long it can hold the order).
  */
 export async function recordDeliveries(
   data: Buffer,
-  deps: { store: OrderStore; deadline: Deadline; log: Logger },
+  deps: { store: OrderStore; deadline: Deadline; log: Logger; deadlineMs: number },
 ): Promise<DeliveryOutcome> {
   let batch: unknown;
   try {
@@ -42,33 +50,54 @@ export async function recordDeliveries(
 
   let recorded = 0;
   let unknownOrders = 0;
+  let awaitingResend = 0;
   for (const [orderId, orderEvents] of byOrder) {
     const log = deps.log.child({ session_id: orderId });
     try {
       const outcome = await deps.deadline.run("recording delivery events", () =>
-        deps.store.transact<{ found: boolean; became: DeliveryState | null }>(orderId, (order) => {
-          if (!order) return { result: { found: false, became: null } };
-          let next = order;
-          let became: DeliveryState | null = null;
-          for (const kind of ["order", "stop_notice"] as const) {
-            const mine = orderEvents.filter((e) => e.kind === kind);
-            if (!mine.length) continue;
-            if (kind === "order") {
-              const applied = applyDeliveryEvents(order.email.delivery, mine, order.email.message_id);
-              next = { ...next, email: { ...next.email, delivery: applied.next } };
-              became = applied.became;
-            } else if (order.stop_notice) {
-              const applied = applyDeliveryEvents(
-                order.stop_notice.delivery,
-                mine,
-                order.stop_notice.message_id,
-              );
-              next = { ...next, stop_notice: { ...order.stop_notice, delivery: applied.next } };
+        deps.store.transact<{ found: boolean; became: DeliveryState | null; awaitingResend?: true }>(
+          orderId,
+          (order, now) => {
+            if (!order) return { result: { found: false, became: null } };
+            const current = order.email.message_id;
+            if (
+              current &&
+              resendInFlight(order, now, deps.deadlineMs) &&
+              orderEvents.some(
+                (e) => e.kind === "order" && e.sgMessageId && !e.sgMessageId.startsWith(current),
+              )
+            )
+              return { result: { found: true, became: null, awaitingResend: true } };
+            let next = order;
+            let became: DeliveryState | null = null;
+            for (const kind of ["order", "stop_notice"] as const) {
+              const mine = orderEvents.filter((e) => e.kind === kind);
+              if (!mine.length) continue;
+              if (kind === "order") {
+                const applied = applyDeliveryEvents(order.email.delivery, mine, order.email.message_id);
+                next = { ...next, email: { ...next.email, delivery: applied.next } };
+                became = applied.became;
+              } else if (order.stop_notice) {
+                const applied = applyDeliveryEvents(
+                  order.stop_notice.delivery,
+                  mine,
+                  order.stop_notice.message_id,
+                );
+                next = { ...next, stop_notice: { ...order.stop_notice, delivery: applied.next } };
+              }
             }
-          }
-          return { next, result: { found: true, became } };
-        }),
+            return { next, result: { found: true, became } };
+          },
+        ),
       );
+      if (outcome.awaitingResend) {
+        awaitingResend += 1;
+        log.info(
+          { event_count: orderEvents.length },
+          "delivery events for a message the order does not name yet, while a resend is in flight; Pub/Sub will redeliver",
+        );
+        continue;
+      }
       if (!outcome.found) {
         unknownOrders += 1;
         log.warn(
@@ -93,8 +122,20 @@ export async function recordDeliveries(
     }
   }
   deps.log.info(
-    { event_count: batch.length, recorded, ignored, unknown_orders: unknownOrders },
+    {
+      event_count: batch.length,
+      recorded,
+      ignored,
+      unknown_orders: unknownOrders,
+      awaiting_resend: awaitingResend,
+    },
     "delivery events processed",
   );
+  if (awaitingResend > 0)
+    return {
+      ack: false,
+      result: "transient_failure",
+      reason: `${awaitingResend} order(s) have a resend in flight whose message id is not recorded yet`,
+    };
   return { ack: true, result: "delivery_recorded" };
 }

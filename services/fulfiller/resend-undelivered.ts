@@ -33,6 +33,19 @@ export interface ResendOutcome {
 }
 
 /**
+ * A resend holds `email.resend` from its claim until it records its outcome. One that has
+ * held it for twice the handler deadline is taken to have died (its outcome unknown).
+ */
+export function resendInFlight(order: OrderRecord, now: Date, deadlineMs: number): boolean {
+  const resend = order.email.resend;
+  return (
+    resend?.state === "sending" &&
+    !!resend.started_at &&
+    now.getTime() - resend.started_at.getTime() < deadlineMs * 2
+  );
+}
+
+/**
  * `orders resend SESSION_ID --undelivered`: the order email once more, for a fulfilled
  * order whose email bounced or was dropped (after the address or the suppression was
  * fixed). Under its own claim on `email.resend`, so two operators cannot both send; the
@@ -57,12 +70,7 @@ export async function resendUndelivered(
       throw new ResendRefusedError(
         `the order email's delivery state is ${state ?? "not known yet"}; only a bounce or a drop is resent`,
       );
-    const resend = current.email.resend;
-    if (
-      resend?.state === "sending" &&
-      resend.started_at &&
-      now.getTime() - resend.started_at.getTime() < deps.settings.deadlineMs * 2
-    )
+    if (resendInFlight(current, now, deps.settings.deadlineMs))
       throw new ResendRefusedError(`a resend of ${sessionId} is in progress`);
     if (!current.details) throw new ResendRefusedError(`order ${sessionId} has no recorded details to send`);
     const next = {

@@ -121,6 +121,49 @@ describe("integration: delivery events recorded on the order, and the resend aft
     expect(recorded?.email.delivery).to.deep.include({ state: "delivered", events: 1 });
   });
 
+  it("when the resent email's events arrive before the resend has recorded its message id, then the batch is refused (503) and counts once it comes again", async () => {
+    const order = await fulfilled();
+    expect(await push(events(order, [["bounce", T]]))).to.equal(204);
+    // An operator's resend has claimed the order and SendGrid has accepted the new message,
+    // but the resend has not written the new id yet (the race the e2e delivery loop met).
+    const setResend = (resend: { state: "sending"; claim_id: string; started_at: Date }) =>
+      h.store.transact(order.sessionId, (o) => ({
+        next: o ? { ...o, email: { ...o.email, resend } } : undefined,
+        result: undefined,
+      }));
+    await setResend({ state: "sending", claim_id: "c1", started_at: new Date() });
+    const newer = { ...order, messageId: "resentMsg1" };
+    const early = events(newer, [
+      ["processed", T + 10],
+      ["delivered", T + 11],
+    ]);
+    expect(await push(early)).to.equal(503);
+    expect((await h.store.get(order.sessionId))?.email.delivery).to.deep.include({
+      state: "bounce",
+      events: 1,
+    });
+    // The old message's own late events still count meanwhile: they name the recorded id.
+    expect(await push(events(order, [["deferred", T + 1]]))).to.equal(204);
+
+    await h.store.transact(order.sessionId, (o) => ({
+      next: o
+        ? { ...o, email: { ...o.email, message_id: "resentMsg1", resend: { state: "sent" }, delivery: null } }
+        : undefined,
+      result: undefined,
+    }));
+    expect(await push(early)).to.equal(204); // Pub/Sub's redelivery
+    expect((await h.store.get(order.sessionId))?.email.delivery).to.deep.include({
+      state: "delivered",
+      events: 2,
+    });
+
+    // A resend that has held the order past twice the deadline died: another message's
+    // events are an earlier send's again, acknowledged and ignored, so nothing loops.
+    await setResend({ state: "sending", claim_id: "c2", started_at: new Date(Date.now() - 3 * 5_000) });
+    expect(await push(events({ ...order, messageId: "otherMsg" }, [["bounce", T + 20]]))).to.equal(204);
+    expect((await h.store.get(order.sessionId))?.email.delivery?.state).to.equal("delivered");
+  });
+
   it("when an operator resends after a bounce, then one email goes out under the new message id; again, nothing, until the new one bounces too", async () => {
     const order = await fulfilled();
     const deps = {
