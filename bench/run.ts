@@ -39,7 +39,7 @@ const PLAN = {
     profileSeconds: 1,
     batchMs: [],
     startupRuns: 1,
-    instructions: { warm: 150, measure: 50 },
+    instructions: { warm: 50, measure: 30 },
     orders: 5,
     duplicates: 10,
     noop: false,
