@@ -90,6 +90,14 @@ export function parseDeliveryEvents(batch: readonly Record<string, unknown>[]): 
 }
 
 /**
+ * Whether `event` may be about the email sent as `messageId`: SendGrid's sg_message_id
+ * starts with the X-Message-Id the send returned. Without either id, nothing rules it out.
+ */
+export function ofMessage(event: DeliveryEvent, messageId: string | null | undefined): boolean {
+  return !messageId || !event.sgMessageId || event.sgMessageId.startsWith(messageId);
+}
+
+/**
  * The record after `events` (all for one email). Events of another message than
  * `messageId` (an earlier send, before a resend) and events already counted change
  * nothing. `became` names the state the email moved to, if it moved.
@@ -103,8 +111,7 @@ export function applyDeliveryEvents(
   const before = current?.state ?? null;
   const ordered = [...events].sort((a, b) => a.at.getTime() - b.at.getTime());
   for (const event of ordered) {
-    // SendGrid's sg_message_id starts with the X-Message-Id the send returned.
-    if (messageId && event.sgMessageId && !event.sgMessageId.startsWith(messageId)) continue;
+    if (!ofMessage(event, messageId)) continue;
     if (event.sgEventId && next?.seen.includes(event.sgEventId)) continue;
     const base: DeliveryRecord = next ?? {
       state: event.state,

@@ -5,6 +5,7 @@ import type { Deadline } from "./deadline.js";
 import {
   applyDeliveryEvents,
   isUndelivered,
+  ofMessage,
   parseDeliveryEvents,
   type DeliveryEvent,
   type DeliveryState,
@@ -59,13 +60,9 @@ export async function recordDeliveries(
           orderId,
           (order, now) => {
             if (!order) return { result: { found: false, became: null } };
-            const current = order.email.message_id;
             if (
-              current &&
               resendInFlight(order, now, deps.deadlineMs) &&
-              orderEvents.some(
-                (e) => e.kind === "order" && e.sgMessageId && !e.sgMessageId.startsWith(current),
-              )
+              orderEvents.some((e) => e.kind === "order" && !ofMessage(e, order.email.message_id))
             )
               return { result: { found: true, became: null, awaitingResend: true } };
             let next = order;
