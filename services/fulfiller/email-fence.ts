@@ -14,6 +14,7 @@ import {
   ClaimLostError,
   concludeOrder,
   HISTORY_LIMIT,
+  releaseOrder,
   type EmailRecord,
   type OrderRecord,
 } from "./order-state.js";
@@ -50,33 +51,129 @@ export async function sendUnderClaim(
   options: SendOptions,
 ): Promise<PushOutcome> {
   if (work.draining) throw new TransientError("shutting down: not starting a send");
-  const reserveMs = attempt.deadline.reserveMs;
-  const leaseLeftMs = attempt.leaseExpiresAt - work.clock() - reserveMs;
-  const sendOptions = attempt.deadline.next(`sending the ${label(attempt.slot)}`, MIN_SEND_MS);
-  sendOptions.timeoutMs = Math.min(sendOptions.timeoutMs, leaseLeftMs);
-  if (sendOptions.timeoutMs < MIN_SEND_MS)
-    throw new TransientError(`too little of the lease left to send the ${label(attempt.slot)}`);
-  await work.update(
-    attempt,
-    (order, now) =>
-      withEmail(
-        options.prepare ? options.prepare(order) : order,
-        attempt.slot,
-        (record) => ({
-          ...record,
-          state: "sending",
-          started_at: now,
-          error: null,
-        }),
-        now,
-      ),
-    { requireLiveLease: true, minRemainingMs: sendOptions.timeoutMs + reserveMs },
-  );
+  sendTimeoutMs(work, attempt);
+  const mark = await markSending(work, attempt, options);
+  // The `sending` write may have taken a while: the send gets only what is left now.
+  let sendOptions: CallOptions;
+  try {
+    sendOptions = { timeoutMs: sendTimeoutMs(work, attempt) };
+  } catch (err) {
+    await withdrawSending(work, attempt, mark, { release: false, why: errorMessage(err) });
+    throw err;
+  }
   work.sendsInFlight += 1;
   try {
     return await sendAndRecord(work, attempt, email, sendOptions, options);
   } finally {
     work.sendsInFlight -= 1;
+  }
+}
+
+/**
+ * How long the send may take: what is left of the attempt's work time and of its lease,
+ * the end of the deadline kept back for recording the outcome. Throws TransientError
+ * when that is too little to be worth starting.
+ */
+function sendTimeoutMs(work: OrderWork, attempt: Attempt): number {
+  const what = `sending the ${label(attempt.slot)}`;
+  const leaseLeftMs = attempt.leaseExpiresAt - work.clock() - attempt.deadline.reserveMs;
+  const timeoutMs = Math.min(attempt.deadline.next(what, MIN_SEND_MS).timeoutMs, leaseLeftMs);
+  if (timeoutMs < MIN_SEND_MS)
+    throw new TransientError(`too little of the lease left to send the ${label(attempt.slot)}`);
+  return timeoutMs;
+}
+
+/** What the `sending` write replaced, so that a send that never started can put it back. */
+interface SendingMark {
+  before: EmailRecord;
+  startedAt: Date;
+}
+
+/**
+ * Writes `sending` under a live claim. Inside the transaction, on every try, it refuses
+ * once the attempt's deadline is too near to send: a retry the SDK makes after the
+ * attempt has given up must not mark a send that will never happen. If the write is given
+ * up on and commits even so, the record is put back once it lands.
+ */
+async function markSending(work: OrderWork, attempt: Attempt, options: SendOptions): Promise<SendingMark> {
+  const reserveMs = attempt.deadline.reserveMs;
+  const mark: Partial<SendingMark> = {};
+  await work.update(
+    attempt,
+    (order, now) => {
+      if (attempt.deadline.remainingMs() < reserveMs + MIN_SEND_MS)
+        throw new TransientError(
+          `handler deadline too near to start sending the ${label(attempt.slot)}; not recording it`,
+        );
+      const prepared = options.prepare ? options.prepare(order) : order;
+      mark.before = emailRecord(prepared, attempt.slot);
+      mark.startedAt = now;
+      return withEmail(
+        prepared,
+        attempt.slot,
+        (record) => ({ ...record, state: "sending", started_at: now, error: null }),
+        now,
+      );
+    },
+    {
+      requireLiveLease: true,
+      minRemainingMs: MIN_SEND_MS + reserveMs,
+      ifLate: () =>
+        withdrawSending(work, attempt, mark as SendingMark, {
+          release: true,
+          why: "the `sending` record landed after the attempt had given up",
+        }),
+    },
+  );
+  return mark as SendingMark;
+}
+
+/**
+ * No send was started, but `sending` is (or may be) on record: puts the record back as it
+ * was, if it is still this attempt's mark under this attempt's claim, and with `release`
+ * gives the claim back too. If that fails, the order stays `sending` and the next delivery
+ * makes it needs_review: safe, but an operator's minute.
+ */
+async function withdrawSending(
+  work: OrderWork,
+  attempt: Attempt,
+  mark: SendingMark,
+  { release, why }: { release: boolean; why: string },
+): Promise<void> {
+  const slot = attempt.slot;
+  try {
+    const change = (order: OrderRecord, now: Date): OrderRecord => {
+      const current = emailRecord(order, slot);
+      if (current.state !== "sending" || current.started_at?.getTime() !== mark.startedAt.getTime())
+        throw new ClaimLostError(order.session_id, "the email record is no longer this attempt's `sending`");
+      const restored = withEmail(order, slot, () => mark.before, now);
+      if (!release) return restored;
+      return slot === "stop_notice"
+        ? { ...restored, stop_notice: { ...restored.stop_notice!, claim_id: null, lease_expires_at: null } }
+        : releaseOrder(restored, now, why);
+    };
+    const check = {
+      requireLiveLease: false,
+      slot: slot === "stop_notice" ? "stop_notice" : "order",
+    } as const;
+    // After the deadline (a late commit) the bound is the lease: past it, the claim may be another's.
+    const boundMs = release
+      ? Math.max(1000, attempt.leaseExpiresAt - work.clock())
+      : attempt.deadline.remainingMs();
+    await withDeadline(
+      work.deps.store.updateClaimed(attempt.sessionId, attempt.claimId, change, check),
+      boundMs,
+      "putting back the email record",
+    );
+    attempt.log.warn(
+      { reason: why, email_kind: emailKind(slot), released: release },
+      `no ${label(slot)} was sent: the \`sending\` record is withdrawn`,
+    );
+  } catch (err) {
+    attempt.log.error(
+      { err: serializeError(err), reason: why, email_kind: emailKind(slot) },
+      `no ${label(slot)} was sent, but its \`sending\` record could not be withdrawn; the next delivery will make the order needs_review`,
+    );
   }
 }
 
@@ -280,6 +377,11 @@ function label(slot: EmailSlot): string {
 
 function emailKind(slot: EmailSlot): "order" | "stop_notice" {
   return slot === "email" ? "order" : "stop_notice";
+}
+
+/** The order's `slot` email record. */
+function emailRecord(order: OrderRecord, slot: EmailSlot): EmailRecord {
+  return slot === "email" ? order.email : (order.stop_notice ?? { state: "none" });
 }
 
 /** The order with its `slot` email record changed. */

@@ -227,18 +227,37 @@ export class OrderWork {
     }
   }
 
-  /** A claim-checked write of this attempt, bounded by what is left of its deadline like every outside call. */
-  update(
+  /**
+   * A claim-checked write of this attempt, bounded by what is left of its deadline like
+   * every outside call. A write given up on at the deadline may still commit afterwards
+   * (the SDK goes on with it); `ifLate` is then called with what it wrote.
+   */
+  async update(
     attempt: Attempt,
     change: (order: OrderRecord, now: Date) => OrderRecord,
-    options: { requireLiveLease: boolean; minRemainingMs?: number },
+    options: {
+      requireLiveLease: boolean;
+      minRemainingMs?: number;
+      ifLate?: (written: OrderRecord) => unknown;
+    },
   ): Promise<OrderRecord> {
-    return attempt.deadline.record("recording the order", () =>
-      this.deps.store.updateClaimed(attempt.sessionId, attempt.claimId, change, {
-        ...options,
-        slot: attempt.slot === "stop_notice" ? "stop_notice" : "order",
-      }),
-    );
+    const { ifLate, ...check } = options;
+    let write: Promise<OrderRecord> | undefined;
+    try {
+      return await attempt.deadline.record(
+        "recording the order",
+        () =>
+          (write = this.deps.store.updateClaimed(attempt.sessionId, attempt.claimId, change, {
+            ...check,
+            slot: attempt.slot === "stop_notice" ? "stop_notice" : "order",
+          })),
+      );
+    } catch (err) {
+      // Resolves only if the write committed after all; if it failed, there is nothing to undo.
+      // (ifLate reports its own failures.)
+      if (ifLate && write) void write.then(ifLate, () => undefined).catch(() => undefined);
+      throw err;
+    }
   }
 
   /** Ends the order's claim in `status`, with anything else the decision learnt merged in. */

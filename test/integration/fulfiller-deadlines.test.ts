@@ -7,20 +7,35 @@ import type { MessagePublisher } from "../../services/common/pubsub.js";
 import type { OrderStore } from "../../services/fulfiller/ports.js";
 import type { FirestoreOrderStore } from "../../services/fulfiller/adapters/firestore-order-store.js";
 import { buildEvent } from "../../services/local/stripe-objects.js";
+import { waitFor } from "../support/wait.js";
 
-/** The real store, with `updateClaimed` calls failing (by 1-based call number) or other calls hanging. */
+import { setTimeout as sleep } from "node:timers/promises";
+
+/**
+ * The real store, with `updateClaimed` calls (by 1-based call number) failing, starting
+ * late (`delayStartMs`: the transaction runs then, as an SDK retry would), or answering
+ * late after committing at once (`delayAnswerMs`), or other calls hanging.
+ */
 function faultyStore(
   real: FirestoreOrderStore,
-  faults: { failUpdateCalls?: number[]; hangRecordEvent?: boolean },
+  faults: {
+    failUpdateCalls?: number[];
+    slowUpdate?: { call: number; delayStartMs?: number; delayAnswerMs?: number };
+    hangRecordEvent?: boolean;
+  },
 ): OrderStore {
   let updates = 0;
   return {
     claim: (request) => real.claim(request),
-    updateClaimed: (sessionId, claimId, change, options) => {
+    updateClaimed: async (sessionId, claimId, change, options) => {
       updates += 1;
       if (faults.failUpdateCalls?.includes(updates))
-        return Promise.reject(new TransientError(`injected Firestore failure on update ${updates}`));
-      return real.updateClaimed(sessionId, claimId, change, options);
+        throw new TransientError(`injected Firestore failure on update ${updates}`);
+      const slow = faults.slowUpdate?.call === updates ? faults.slowUpdate : undefined;
+      if (slow?.delayStartMs) await sleep(slow.delayStartMs);
+      const written = await real.updateClaimed(sessionId, claimId, change, options);
+      if (slow?.delayAnswerMs) await sleep(slow.delayAnswerMs);
+      return written;
     },
     recordEvent: (eventId, eventType, outcome) =>
       faults.hangRecordEvent ? new Promise(() => {}) : real.recordEvent(eventId, eventType, outcome),
@@ -115,6 +130,84 @@ describe("integration: the attempt deadline holds, and no order is stranded", fu
       expect(order?.status).to.equal("needs_review");
       expect(h.sendgrid.attempts).to.equal(1);
       expect(h.sendgrid.emailsFor(c.sessionId)).to.have.length(1);
+    });
+  });
+
+  describe("when the `sending` write takes most of the deadline", () => {
+    it("then the send gets only what is left: too little, so nothing is sent, the record is put back, and the redelivery fulfils", async () => {
+      // Deadline 3 s, 1 s of it kept for recording; `sending` (update 1) answers after 1.8 s.
+      h = await new FulfillerHarness().start({
+        settings: { deadlineMs: 3000, leaseMs: 4000 },
+        wrapStore: (real) => faultyStore(real, { slowUpdate: { call: 1, delayAnswerMs: 1800 } }),
+      });
+      // SendGrid takes 1.5 s: sent with the time planned before the write, it would be
+      // accepted past the deadline, with no time left to record it (needs_review).
+      h.sendgrid.addFault({ match: "POST /v3/mail/send", delayMs: 1500, times: 5 });
+      const c = createCheckout(h.stripe);
+      const envelope = h.envelope(c.event());
+      const { value: status, ms } = await timed(() => h!.push(envelope));
+      expect(status).to.equal(503);
+      expect(ms).to.be.lessThan(3000 + 700);
+      expect(h.sendgrid.attempts).to.equal(0);
+      const released = await h.store.get(c.sessionId);
+      expect(released?.email.state).to.equal("none");
+      expect(released?.claim_id).to.equal(null);
+      expect(h.logs.find((l) => String(l.message).includes("`sending` record is withdrawn"))).to.not.equal(
+        undefined,
+      );
+
+      expect(await h.push(envelope)).to.equal(204);
+      expect(h.sendgrid.emailsFor(c.sessionId)).to.have.length(1);
+      expect((await h.store.get(c.sessionId))?.status).to.equal("fulfilled");
+    });
+  });
+
+  describe("when the `sending` write commits but answers only after the attempt has given up", () => {
+    it("then the late record is withdrawn and the claim released, so the redelivery sends (not needs_review)", async () => {
+      h = await new FulfillerHarness().start({
+        settings: { deadlineMs: 3000, leaseMs: 4000 },
+        wrapStore: (real) => faultyStore(real, { slowUpdate: { call: 1, delayAnswerMs: 3500 } }),
+      });
+      const c = createCheckout(h.stripe);
+      const envelope = h.envelope(c.event());
+      const { value: status, ms } = await timed(() => h!.push(envelope));
+      expect(status).to.equal(503);
+      expect(ms).to.be.lessThan(3000 + 700);
+      expect(h.sendgrid.attempts).to.equal(0);
+      // The commit's answer arrives about 0.5 s after the push was answered.
+      await waitFor(
+        "the late `sending` record to be withdrawn",
+        async () => (await h!.store.get(c.sessionId))?.claim_id === null,
+        5000,
+      );
+      const order = await h.store.get(c.sessionId);
+      expect(order?.email.state).to.equal("none");
+      expect(order?.history.at(-1)?.reason).to.include("landed after the attempt had given up");
+
+      expect(await h.push(envelope)).to.equal(204);
+      expect(h.sendgrid.emailsFor(c.sessionId)).to.have.length(1);
+      expect((await h.store.get(c.sessionId))?.status).to.equal("fulfilled");
+    });
+  });
+
+  describe("when the SDK tries the `sending` transaction again after the attempt's deadline", () => {
+    it("then that try writes nothing, and once the lease is over the redelivery sends (not needs_review)", async () => {
+      h = await new FulfillerHarness().start({
+        settings: { deadlineMs: 3000, leaseMs: 4000 },
+        wrapStore: (real) => faultyStore(real, { slowUpdate: { call: 1, delayStartMs: 3300 } }),
+      });
+      const c = createCheckout(h.stripe);
+      const envelope = h.envelope(c.event());
+      expect(await h.push(envelope)).to.equal(503);
+      await sleep(800); // the transaction has run by now
+      const order = await h.store.get(c.sessionId);
+      expect(order?.email.state).to.equal("none");
+      expect(h.sendgrid.attempts).to.equal(0);
+
+      const statuses = await h.pushUntilAcked(envelope, 40, 100);
+      expect(statuses.at(-1)).to.equal(204);
+      expect(h.sendgrid.emailsFor(c.sessionId)).to.have.length(1);
+      expect((await h.store.get(c.sessionId))?.status).to.equal("fulfilled");
     });
   });
 
