@@ -1,4 +1,4 @@
-import Stripe from "stripe";
+import { createHmac, timingSafeEqual } from "node:crypto";
 import { AppError } from "../common/errors.js";
 import { isStripeEvent, type StripeEventEnvelope } from "../common/event.js";
 
@@ -30,20 +30,25 @@ export interface VerifyOptions {
 }
 
 /**
- * Verifies a webhook in small steps, each with its own refusal:
- * requireHeader → matchAnySecret (stripe-node's verifier, 300 s tolerance) →
- * rejectFutureTimestamp (which the SDK alone does not) → parseEvent.
+ * Verifies a webhook in small steps, each with its own refusal: requireHeader →
+ * parseSignatureHeader → matchAnySecret → checkTimestamp (300 s either way; the SDK
+ * alone accepts any future timestamp) → parseEvent.
+ *
+ * This is Stripe's documented scheme (https://docs.stripe.com/webhooks/signature,
+ * "verify manually"): an HMAC-SHA256, keyed by the endpoint's secret, over
+ * `{t}.{raw body}`, compared in constant time with every `v1` signature in the header.
+ * It reads the header exactly as stripe-node's `verifyHeader` does (a unit test checks
+ * the two agree header by header), and hashes the raw bytes rather than a decoded copy.
+ * Not loading the SDK keeps about 0.1 s off the receiver's start (docs/BENCHMARKS.md).
  */
 export function verifyStripeWebhook(options: VerifyOptions): StripeEventEnvelope {
   const tolerance = options.toleranceSeconds ?? SIGNATURE_TOLERANCE_SECONDS;
   const header = requireHeader(options.header);
   if (options.payload.length === 0) throw new WebhookRejectedError("invalid_signature", "empty body");
-  // Decoded once: the SDK would decode the bytes again for every secret, and the parse once more.
-  // (The signature is over the bytes; the SDK signs their UTF-8 decoding, as here.)
-  const text = options.payload.toString("utf8");
-  matchAnySecret(text, header, options.secrets, tolerance, options.now);
-  rejectFutureTimestamp(header, tolerance, options.now);
-  return parseEvent(text);
+  const parsed = parseSignatureHeader(header);
+  matchAnySecret(options.payload, parsed, options.secrets);
+  checkTimestamp(parsed.timestamp, tolerance, options.now);
+  return parseEvent(options.payload.toString("utf8"));
 }
 
 function requireHeader(header: string | undefined): string {
@@ -53,34 +58,63 @@ function requireHeader(header: string | undefined): string {
   return header;
 }
 
-function matchAnySecret(
-  payload: string,
-  header: string,
-  secrets: readonly string[],
-  tolerance: number,
-  now: number,
-): void {
-  const verifier = Stripe.webhooks.signature;
-  if (!verifier) throw new Error("stripe SDK has no webhook signature helper");
-  let lastReason = "no secret configured";
-  for (const secret of secrets) {
-    try {
-      verifier.verifyHeader(payload, header, secret, tolerance, undefined, now);
-      return;
-    } catch (err) {
-      // The SDK's message says which check failed (header format, no match, tolerance).
-      lastReason = err instanceof Error ? (err.message.split("\n")[0] ?? err.message) : String(err);
-    }
-  }
-  throw new WebhookRejectedError("invalid_signature", lastReason);
+interface SignatureHeader {
+  /** `t`, in seconds since the epoch. */
+  timestamp: number;
+  /** Every `v1` value (Stripe sends two while an endpoint's secret is being rolled). */
+  signatures: string[];
 }
 
-function rejectFutureTimestamp(header: string, tolerance: number, now: number): void {
-  const match = /(?:^|,)\s*t=(\d+)\s*(?:,|$)/.exec(header);
-  const timestamp = match?.[1] ? Number(match[1]) : NaN;
-  if (!Number.isFinite(timestamp) || timestamp - Math.floor(now / 1000) > tolerance) {
-    throw new WebhookRejectedError("invalid_signature", "timestamp is in the future beyond the tolerance");
+/**
+ * `t=…,v1=…[,v1=…][,v0=…]`, read as stripe-node reads it: comma-separated `key=value`
+ * parts, the key compared exactly, the value up to the next `=`, a later `t` winning.
+ * Stricter in one way: `t` must be digits only (the SDK's parseInt takes "12abc" as 12).
+ */
+export function parseSignatureHeader(header: string): SignatureHeader {
+  let timestamp: number | undefined;
+  const signatures: string[] = [];
+  for (const part of header.split(",")) {
+    const [key, value] = part.split("=", 2);
+    if (key === "t") timestamp = value !== undefined && /^\d+$/.test(value) ? Number(value) : NaN;
+    else if (key === "v1") signatures.push(value ?? "");
   }
+  if (timestamp === undefined)
+    throw new WebhookRejectedError(
+      "invalid_signature",
+      "Unable to extract timestamp and signatures from header",
+    );
+  if (Number.isNaN(timestamp))
+    throw new WebhookRejectedError("invalid_signature", "timestamp is not a whole number of seconds");
+  if (signatures.length === 0)
+    throw new WebhookRejectedError("invalid_signature", "No signatures found with expected scheme");
+  return { timestamp, signatures };
+}
+
+function matchAnySecret(payload: Buffer, header: SignatureHeader, secrets: readonly string[]): void {
+  if (secrets.length === 0) throw new WebhookRejectedError("invalid_signature", "no secret configured");
+  // What was signed: the header's t, a dot, the body's bytes.
+  const prefix = `${header.timestamp}.`;
+  const candidates = header.signatures.map((signature) => Buffer.from(signature));
+  for (const secret of secrets) {
+    const expected = Buffer.from(createHmac("sha256", secret).update(prefix).update(payload).digest("hex"));
+    // Every candidate is compared, in constant time for its length, before deciding.
+    let matched = false;
+    for (const candidate of candidates)
+      if (candidate.length === expected.length && timingSafeEqual(candidate, expected)) matched = true;
+    if (matched) return;
+  }
+  throw new WebhookRejectedError(
+    "invalid_signature",
+    `No signatures found matching the expected signature for payload (${secrets.length} secret${secrets.length === 1 ? "" : "s"} tried)`,
+  );
+}
+
+function checkTimestamp(timestamp: number, tolerance: number, now: number): void {
+  const age = Math.floor(now / 1000) - timestamp;
+  if (age > tolerance)
+    throw new WebhookRejectedError("invalid_signature", "Timestamp outside the tolerance zone");
+  if (-age > tolerance)
+    throw new WebhookRejectedError("invalid_signature", "timestamp is in the future beyond the tolerance");
 }
 
 function parseEvent(payload: string): StripeEventEnvelope {

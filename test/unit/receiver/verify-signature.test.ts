@@ -1,3 +1,4 @@
+import { createHmac } from "node:crypto";
 import { expect } from "chai";
 import Stripe from "stripe";
 import { verifyStripeWebhook, WebhookRejectedError } from "../../../services/receiver/verify-signature.js";
@@ -38,9 +39,12 @@ describe("unit: Stripe signature verification, step by step", () => {
     expect(verdict("", signPayload("", TEST_SECRET, NOW_S))).to.equal("invalid_signature: empty body");
   });
 
-  it("when no secret matches, then invalid_signature with the SDK's first line; with none configured, says so", () => {
-    expect(verdict(payload, signPayload(payload, OTHER, NOW_S))).to.match(
-      /^invalid_signature: No signatures found matching the expected signature for payload/,
+  it("when no secret matches, then invalid_signature in Stripe's words and how many secrets were tried; with none configured, says so", () => {
+    expect(verdict(payload, signPayload(payload, OTHER, NOW_S))).to.equal(
+      "invalid_signature: No signatures found matching the expected signature for payload (1 secret tried)",
+    );
+    expect(verdict(payload, signPayload(payload, "whsec_third", NOW_S), [TEST_SECRET, OTHER])).to.equal(
+      "invalid_signature: No signatures found matching the expected signature for payload (2 secrets tried)",
     );
     expect(verdict(payload, signPayload(payload, TEST_SECRET, NOW_S), [])).to.equal(
       "invalid_signature: no secret configured",
@@ -74,7 +78,36 @@ describe("unit: Stripe signature verification, step by step", () => {
     expect(verdict(payload, `${future[1]},${future[0]}`)).to.equal(
       "invalid_signature: timestamp is in the future beyond the tolerance",
     );
-    expect(verdict(payload, `t=abc,${v1}`)).to.match(/^invalid_signature: /);
+    expect(verdict(payload, `t=abc,${v1}`)).to.equal(
+      "invalid_signature: timestamp is not a whole number of seconds",
+    );
+    // Each of these t values reads as a number to Number() or parseInt(); signed over that number, still refused.
+    for (const odd of [
+      `${NOW_S}abc`,
+      `${NOW_S}.0`,
+      ` ${NOW_S}`,
+      `0x${NOW_S.toString(16)}`,
+      `${NOW_S / 100}e2`,
+      "",
+    ]) {
+      const asNumber = Number.isNaN(Number(odd)) ? Number.parseInt(odd, 10) : Number(odd);
+      const signedOverIt = signPayload(payload, TEST_SECRET, asNumber).split(",")[1];
+      expect(verdict(payload, `t=${odd},${signedOverIt}`), odd).to.equal(
+        "invalid_signature: timestamp is not a whole number of seconds",
+      );
+    }
+    expect(verdict(payload, `t,${v1}`)).to.equal(
+      "invalid_signature: timestamp is not a whole number of seconds",
+    );
+    expect(verdict(payload, v1)).to.equal(
+      "invalid_signature: Unable to extract timestamp and signatures from header",
+    );
+    expect(verdict(payload, `${t},v0=${v1!.slice(3)}`)).to.equal(
+      "invalid_signature: No signatures found with expected scheme",
+    );
+    expect(verdict(payload, signPayload(payload, TEST_SECRET, NOW_S - 301))).to.equal(
+      "invalid_signature: Timestamp outside the tolerance zone",
+    );
     // Only a part named exactly t counts: another key ending in t is not the timestamp.
     expect(verdict(payload, `xt=${NOW_S + 10_000},${t},${v1}`)).to.equal(`ok ${event.id as string}`);
   });
@@ -97,5 +130,86 @@ describe("unit: Stripe signature verification, step by step", () => {
       timestamp: NOW_S,
     });
     expect(verdict(payload, header)).to.equal(`ok ${event.id as string}`);
+  });
+
+  describe("against stripe-node's verifyHeader, header by header", () => {
+    const body = JSON.stringify({ ...event, note: "Grüße, naïve café: ü € 😀" });
+    const hmac = (secret: string, t: string | number) =>
+      createHmac("sha256", secret).update(`${t}.${body}`, "utf8").digest("hex");
+    const timestamps: (string | null)[] = [
+      `${NOW_S}`,
+      `${NOW_S - 300}`,
+      `${NOW_S - 301}`,
+      `${NOW_S + 300}`,
+      `${NOW_S + 301}`,
+      `0${NOW_S}`,
+      `${NOW_S}abc`,
+      "abc",
+      "",
+      "-1",
+      null,
+    ];
+    const signatureParts = (t: string): string[][] => {
+      const good = hmac(TEST_SECRET, Number.parseInt(t, 10));
+      const bad = hmac(OTHER, Number.parseInt(t, 10));
+      return [
+        [`v1=${good}`],
+        [`v1=${bad}`],
+        [`v1=${bad}`, `v1=${good}`],
+        [`v1=${good}`, `v1=${bad}`],
+        [`v1=${good.toUpperCase()}`],
+        [`v1=${good}=x`],
+        [`v1=${good.slice(0, 63)}`],
+        [`v1=${good}0`],
+        [` v1=${good}`],
+        [`v1= ${good}`],
+        [`V1=${good}`],
+        [`v0=${good}`],
+        [`v0=${bad}`, `v1=${good}`],
+        [`v2=${good}`],
+        [`v1=${hmac(TEST_SECRET, t)}`],
+        [],
+      ];
+    };
+
+    function sdkAccepts(header: string, secrets: string[]): boolean {
+      return secrets.some((secret) => {
+        try {
+          return Stripe.webhooks.signature!.verifyHeader(body, header, secret, 300, undefined, NOW);
+        } catch {
+          return false;
+        }
+      });
+    }
+
+    it("then every header either accepts is accepted by both, unless its t is not digits or is over 300 s ahead (only ours refuses those)", () => {
+      let both = 0;
+      let onlySdk = 0;
+      let compared = 0;
+      for (const t of timestamps) {
+        for (const parts of signatureParts(t ?? "")) {
+          for (const tFirst of [true, false]) {
+            const tPart = t === null ? [] : [`t=${t}`];
+            const header = (tFirst ? [...tPart, ...parts] : [...parts, ...tPart]).join(",");
+            if (header === "") continue;
+            for (const secrets of [[TEST_SECRET], [OTHER, TEST_SECRET]]) {
+              compared++;
+              const sdk = sdkAccepts(header, secrets);
+              const ours = verdict(body, header, secrets).startsWith("ok ");
+              const stricter = t !== null && (!/^\d+$/.test(t) || Number(t) - NOW_S > 300);
+              if (ours) expect(sdk, `we accept what stripe-node refuses: ${header}`).to.equal(true);
+              if (sdk && !stricter)
+                expect(ours, `stripe-node accepts what we refuse: ${header}`).to.equal(true);
+              if (ours && sdk) both++;
+              if (sdk && !ours) onlySdk++;
+            }
+          }
+        }
+      }
+      expect(compared).to.be.greaterThan(600);
+      // Not vacuous: many headers verify, and the only difference is the stricter t.
+      expect(both).to.be.greaterThan(60);
+      expect(onlySdk).to.be.greaterThan(0);
+    });
   });
 });
