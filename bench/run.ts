@@ -879,9 +879,9 @@ same tax. Raw figures: \`bench/results.json\` (from the same run as this page).
   Stripe sends them), against
   (a) the receiver as shipped (\`createApp\` + \`PubSubPublisher\` + \`serve\`, one log line per
   request at info, as in production),
-  (b) a bare \`node:http\` handler doing the same raw-body read, \`constructEvent\` and awaited
-  publish of the same message (body and DESIGN section 4's attributes) through the same
-  publisher settings as (a), and
+  (b) a bare \`node:http\` handler doing the same raw-body read, the same verification (the
+  receiver's \`verifyStripeWebhook\`) and awaited publish of the same message (body and
+  DESIGN section 4's attributes) through the same publisher settings as (a), and
   (c) the shape of Stripe's sample (Express, \`express.raw\`, \`constructEvent\`, an awaited
   \`topic.publishMessage\` with the client's defaults, as a sample deploys it).
   Each runs compiled, in its own process, publishing to the same Pub/Sub emulator topic.
@@ -986,7 +986,7 @@ ${r.profiles.map((p) => renderProfile(p)).join("\n\n") || "(not run in this mode
   factor of two between minutes (hypervisor steal); that is why every ratio is paired within
   a round and the rounds are printed. Read a goal as met only when its median is.
 - **Start-up** is module loading (the Google client libraries, gRPC and protobuf, the
-  Stripe SDK, Koa) more than anything the services do. The image's compile cache removes
+  Stripe SDK in the fulfiller, Koa) more than anything the services do. The image's compile cache removes
   the compiling (the start-up rows with and without it). What only a rare path needs is
   loaded on that path: the fulfiller's Pub/Sub client on its first dead letter (about 170 ms
   of loading on this machine, beside Firestore's shared gRPC stack), SendGrid's webhook
@@ -994,12 +994,22 @@ ${r.profiles.map((p) => renderProfile(p)).join("\n\n") || "(not run in this mode
 - **Start-up, counted** (callgrind, user-space instructions from exec to the first answer,
   all threads, compile cache warm; measured once on 2026-11-29, millions): a bare
   \`node:http\` server 141; the same once it has built a Pub/Sub client 951, a Firestore
-  client 909; the Stripe SDK alone adds 353. The receiver is 1,630 to 1,660 (1,761 with the
-  Cloud Trace exporter, as on Cloud Run), the fulfiller 1,980 to 2,010 (2,108). On this
+  client 909; the Stripe SDK alone adds 353. The receiver was 1,630 to 1,660 (1,761 with the
+  Cloud Trace exporter, as on Cloud Run) while it loaded the Stripe SDK, the fulfiller 1,980
+  to 2,010 (2,108). On this
   machine a start-up runs at about 0.35 to 0.4 ms per million, so 300 ms is about 800
   million: less than the Pub/Sub client alone. While \`/ready\` waits for a built publisher
   (DESIGN section 4), the receiver cannot start within 300 ms here, and the floor rows of
   the summary show it in every run.
+- **The receiver without the Stripe SDK**: it verifies Stripe's documented scheme itself
+  (an HMAC-SHA256 of \`{t}.{raw body}\`, the header read as stripe-node reads it, a unit
+  test comparing the two header by header), so it no longer loads the SDK. Counted, its
+  start-up went from 1,761 to about 1,560 million instructions (with the trace exporter);
+  timed, alternating the two builds six times, about 120 ms less to \`/ready\` (median of the
+  differences). Per request it is no cheaper (662 and 673 thousand instructions on the main
+  thread against 658 and 663 with the SDK's verifier), and since (b) now uses the same
+  verifier (DESIGN section 10: "the same verification"), (b) became about 2% cheaper too
+  and the instruction ratio fell from about 0.85 to about 0.80.
 - **Tried for start-up and not adopted**: one esbuild bundle per service was 20 to 29%
   faster to \`/ready\` (no resolving and opening of about a thousand files) but executes 7
   to 14% more instructions (a bundled module's body is compiled when first called, outside

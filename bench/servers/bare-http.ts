@@ -1,10 +1,11 @@
 /**
- * (b) Baseline: bare node:http doing the same raw-body read, stripe verification and
- * awaited publish (the same message: the body and DESIGN section 4's attributes).
+ * (b) Baseline: bare node:http doing the same raw-body read, the same verification (the
+ * receiver's own, DESIGN section 10: "the same verification") and awaited publish (the
+ * same message: the body and DESIGN section 4's attributes).
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import Stripe from "stripe";
+import { verifyStripeWebhook } from "../../services/receiver/verify-signature.js";
 import { eventAttributes, type StripeEventEnvelope } from "../../services/common/event.js";
 import { announce, benchPublisher, env, exitOnSignal } from "./common.js";
 
@@ -18,11 +19,12 @@ const server = http.createServer((req, res) => {
     const body = Buffer.concat(chunks);
     let event: StripeEventEnvelope;
     try {
-      event = Stripe.webhooks.constructEvent(
-        body,
-        req.headers["stripe-signature"] ?? "",
-        env.secret,
-      ) as unknown as StripeEventEnvelope;
+      event = verifyStripeWebhook({
+        payload: body,
+        header: req.headers["stripe-signature"] as string | undefined,
+        secrets: [env.secret],
+        now: Date.now(),
+      });
     } catch {
       res.writeHead(400).end();
       return;
