@@ -192,8 +192,9 @@ describe("integration: the attempt deadline holds, and no order is stranded", fu
 
   describe("when the SDK tries the `sending` transaction again after the attempt's deadline", () => {
     it("then that try writes nothing, and once the lease is over the redelivery sends (not needs_review)", async () => {
+      // A lease long enough that the claim check alone would still let the late try write.
       h = await new FulfillerHarness().start({
-        settings: { deadlineMs: 3000, leaseMs: 4000 },
+        settings: { deadlineMs: 3000, leaseMs: 8000 },
         wrapStore: (real) => faultyStore(real, { slowUpdate: { call: 1, delayStartMs: 3300 } }),
       });
       const c = createCheckout(h.stripe);
@@ -204,7 +205,7 @@ describe("integration: the attempt deadline holds, and no order is stranded", fu
       expect(order?.email.state).to.equal("none");
       expect(h.sendgrid.attempts).to.equal(0);
 
-      const statuses = await h.pushUntilAcked(envelope, 40, 100);
+      const statuses = await h.pushUntilAcked(envelope, 80, 100);
       expect(statuses.at(-1)).to.equal(204);
       expect(h.sendgrid.emailsFor(c.sessionId)).to.have.length(1);
       expect((await h.store.get(c.sessionId))?.status).to.equal("fulfilled");
