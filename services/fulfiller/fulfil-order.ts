@@ -47,10 +47,13 @@ export class Fulfiller {
     this.work.draining = true;
   }
 
-  /** Resolves once no send is in flight (and its outcome recorded), or after `maxMs`. */
+  /**
+   * Resolves once no send is in flight (and its outcome recorded) and no `sending` record
+   * given up on may still land unwithdrawn, or after `maxMs`.
+   */
   async settled(maxMs: number): Promise<void> {
     const until = Date.now() + maxMs;
-    while (this.work.sendsInFlight > 0 && Date.now() < until) {
+    while ((this.work.sendsInFlight > 0 || this.work.lateWritesPending > 0) && Date.now() < until) {
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
   }

@@ -131,6 +131,8 @@ export class OrderWork {
   /** Set at SIGTERM: attempts that have not started sending give their order back. */
   draining = false;
   sendsInFlight = 0;
+  /** Writes given up on at the deadline whose `ifLate` may still have to run (the drain waits for them). */
+  lateWritesPending = 0;
 
   constructor(readonly deps: FulfillerDeps) {
     this.clock = deps.clock ?? Date.now;
@@ -255,7 +257,13 @@ export class OrderWork {
     } catch (err) {
       // Resolves only if the write committed after all; if it failed, there is nothing to undo.
       // (ifLate reports its own failures.)
-      if (ifLate && write) void write.then(ifLate, () => undefined).catch(() => undefined);
+      if (ifLate && write) {
+        this.lateWritesPending += 1;
+        void write
+          .then(ifLate, () => undefined)
+          .catch(() => undefined)
+          .finally(() => (this.lateWritesPending -= 1));
+      }
       throw err;
     }
   }

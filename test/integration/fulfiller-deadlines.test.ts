@@ -174,7 +174,13 @@ describe("integration: the attempt deadline holds, and no order is stranded", fu
       expect(status).to.equal(503);
       expect(ms).to.be.lessThan(3000 + 700);
       expect(h.sendgrid.attempts).to.equal(0);
-      // The commit's answer arrives about 0.5 s after the push was answered.
+      // The commit's answer arrives about 0.5 s after the push was answered; what a
+      // shutdown (SIGTERM) waits for includes it and the withdrawal.
+      const drainStarted = Date.now();
+      await h.fulfiller.settled(5000);
+      const drained = await h.store.get(c.sessionId);
+      expect(drained?.claim_id, "withdrawn and released before settled() returned").to.equal(null);
+      expect(Date.now() - drainStarted).to.be.lessThan(4000);
       await waitFor(
         "the late `sending` record to be withdrawn",
         async () => (await h!.store.get(c.sessionId))?.claim_id === null,
