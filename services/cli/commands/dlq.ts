@@ -158,7 +158,7 @@ async function withClients<T>(
   fn: (c: PipelineClients) => Promise<T>,
 ): Promise<T> {
   const config = await loadCliConfig(process.env, needs);
-  const clients = new PipelineClients(config);
+  const clients = await PipelineClients.open(config, ["pubsub"]);
   try {
     return await fn(clients);
   } finally {

@@ -5,8 +5,8 @@
  * policies) is reported as skipped, never as passed.
  */
 import { Command } from "commander";
-import { PubSub } from "@google-cloud/pubsub";
-import FirestoreModule, { Firestore } from "@google-cloud/firestore";
+import type { PubSub } from "@google-cloud/pubsub";
+import type { Firestore } from "@google-cloud/firestore";
 import type Stripe from "stripe";
 import { z } from "zod";
 import { errorMessage } from "../../common/errors.js";
@@ -14,10 +14,8 @@ import { fields, parseConfig, type Env } from "../../common/config.js";
 import { createSecretManagerClient, isSecretReference, resolveSecrets } from "../../common/secrets.js";
 import { withDeadline } from "../../common/pubsub.js";
 import { handledEventTypes, isLiveKey } from "../../fulfiller/classify-event.js";
-import { createStripeClient } from "../../fulfiller/adapters/stripe-catalog.js";
-import { FirestoreOrderStore, EVENTS } from "../../fulfiller/adapters/firestore-order-store.js";
+import type { FirestoreOrderStore } from "../../fulfiller/adapters/firestore-order-store.js";
 import { STRIPE_API_VERSION } from "../../local/stripe-objects.js";
-import { DeadLetterSubscription } from "../dead-letters.js";
 import { CALL_TIMEOUT_MS } from "../pipeline-clients.js";
 
 export type CheckStatus = "ok" | "problem" | "skipped";
@@ -134,6 +132,12 @@ export async function runDoctor(deps: DoctorDeps): Promise<CheckResult[]> {
   const config: DoctorConfig = parseConfig("doctor", schema, deps.env);
   const results: CheckResult[] = [];
   const emulated = !!config.PUBSUB_EMULATOR_HOST;
+  // Loaded here, not with the command's definition: `--help` and the other commands do without them.
+  const [{ PubSub }, { Firestore }, { FirestoreOrderStore }] = await Promise.all([
+    import("@google-cloud/pubsub"),
+    import("@google-cloud/firestore"),
+    import("../../fulfiller/adapters/firestore-order-store.js"),
+  ]);
   const pubsub = new PubSub({ projectId: config.GOOGLE_CLOUD_PROJECT });
   const db = new Firestore({ projectId: config.GOOGLE_CLOUD_PROJECT, ignoreUndefinedProperties: true });
   const store = new FirestoreOrderStore(db);
@@ -286,6 +290,7 @@ async function checkPubSub(
     results,
     "dead letters",
     async () => {
+      const { DeadLetterSubscription } = await import("../dead-letters.js");
       const dlq = new DeadLetterSubscription(pubsub, c.PUBSUB_DLQ_SUBSCRIPTION);
       try {
         const { messages } = await dlq.browse({ limit: 100 });
@@ -325,6 +330,8 @@ async function checkFirestore(
       if (c.FIRESTORE_EMULATOR_HOST)
         return skipped("TTL policy on stripe_events.expire_at", "the emulator has no TTL policies");
       // The admin client is a lazy CommonJS export: not a named ESM export.
+      const FirestoreModule = (await import("@google-cloud/firestore")).default;
+      const { EVENTS } = await import("../../fulfiller/adapters/firestore-order-store.js");
       const admin = new FirestoreModule.v1.FirestoreAdminClient();
       try {
         const [field] = await admin.getField({
@@ -381,7 +388,7 @@ async function checkStripe(
   const live = apiKey ? isLiveKey(apiKey) : false;
   const stripe =
     given ??
-    createStripeClient({
+    (await import("../../fulfiller/adapters/stripe-catalog.js")).createStripeClient({
       apiKey: apiKey!,
       apiBase: c.STRIPE_API_BASE,
       timeoutMs: 10_000,

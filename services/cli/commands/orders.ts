@@ -2,8 +2,6 @@ import { Command, Option } from "commander";
 import { ORDER_STATUSES, type OrderRecord, type OrderStatus } from "../../fulfiller/order-state.js";
 import type { OrderStore } from "../../fulfiller/ports.js";
 import { Fulfiller, SUBSCRIPTION_MARKER } from "../../fulfiller/fulfil-order.js";
-import { createStripeClient, StripeApiCatalog } from "../../fulfiller/adapters/stripe-catalog.js";
-import { SendGridMailer } from "../../fulfiller/adapters/sendgrid-mailer.js";
 import { resendUndelivered } from "../../fulfiller/resend-undelivered.js";
 import { isLiveKey } from "../../fulfiller/classify-event.js";
 import { confirmSentChange, emailInDoubt, OperatorRefusedError } from "../../fulfiller/operator-actions.js";
@@ -41,8 +39,15 @@ async function operatorAction(clients: PipelineClients, action: () => Promise<vo
   }
 }
 
-/** The fulfiller as the operator's tools drive it: the same send, claim and record code as a delivery. */
-function operatorFulfiller(config: CliConfig, store: OrderStore): Fulfiller {
+/**
+ * The fulfiller as the operator's tools drive it: the same send, claim and record code as
+ * a delivery. The Stripe and SendGrid SDKs are loaded here, by the commands that use them.
+ */
+async function operatorFulfiller(config: CliConfig, store: OrderStore): Promise<Fulfiller> {
+  const [{ createStripeClient, StripeApiCatalog }, { SendGridMailer }] = await Promise.all([
+    import("../../fulfiller/adapters/stripe-catalog.js"),
+    import("../../fulfiller/adapters/sendgrid-mailer.js"),
+  ]);
   return new Fulfiller({
     store,
     stripe: new StripeApiCatalog(
@@ -116,7 +121,7 @@ export function ordersCommand(): Command {
       "\nExamples:\n  npm run cli -- orders list --status needs_review\n  npm run cli -- orders list --undelivered --json",
     )
     .action(async (opts: { status?: OrderStatus; undelivered?: boolean; limit: number; json?: boolean }) => {
-      const clients = new PipelineClients(await loadCliConfig(process.env));
+      const clients = await PipelineClients.open(await loadCliConfig(process.env), ["firestore"]);
       try {
         const list = await clients
           .orders()
@@ -147,7 +152,7 @@ export function ordersCommand(): Command {
     .argument("<session_id>", "the Checkout Session id (the order's key)")
     .description("Show one order in full (it includes customer details).")
     .action(async (sessionId: string) => {
-      const clients = new PipelineClients(await loadCliConfig(process.env));
+      const clients = await PipelineClients.open(await loadCliConfig(process.env), ["firestore"]);
       try {
         const order = await clients.orders().get(sessionId);
         if (!order) {
@@ -181,7 +186,7 @@ export function ordersCommand(): Command {
       if (!!opts.sent === !!opts.resend) throw new UsageError("choose exactly one of --sent or --resend");
       const log = createLogger({ service: "cli", level: "warn" });
       const loaded = await loadCliConfig(process.env);
-      const clients = new PipelineClients(loaded);
+      const clients = await PipelineClients.open(loaded, ["firestore"]);
       await operatorAction(clients, async () => {
         const existing = await clients.orders().get(sessionId);
         // A subscription's marker is set on Stripe, as after an automatic send, so Stripe is needed too.
@@ -201,10 +206,9 @@ export function ordersCommand(): Command {
             `order ${sessionId} is ${order.status}${doubt === "stop_notice" ? " (stop notice recorded sent)" : ""}`,
           );
           if (doubt === "email" && existing?.after_sale) {
-            const owed = await operatorFulfiller(config, clients.orders()).operator.sendOwedNotice(
-              sessionId,
-              log,
-            );
+            const owed = await (
+              await operatorFulfiller(config, clients.orders())
+            ).operator.sendOwedNotice(sessionId, log);
             if (owed) {
               console.log(
                 `order ${sessionId}: ${existing.after_sale.kind} while in review: stop notice ${owed.result}`,
@@ -213,15 +217,16 @@ export function ordersCommand(): Command {
             }
           }
           if (isSubscription && doubt === "email") {
-            const marker = await operatorFulfiller(config, clients.orders()).operator.markSubscriptionShipped(
-              sessionId,
-              log,
-            );
+            const marker = await (
+              await operatorFulfiller(config, clients.orders())
+            ).operator.markSubscriptionShipped(sessionId, log);
             reportMarker(sessionId, marker);
           }
           return;
         }
-        const outcome = await operatorFulfiller(config, clients.orders()).operator.resend(sessionId, log);
+        const outcome = await (
+          await operatorFulfiller(config, clients.orders())
+        ).operator.resend(sessionId, log);
         console.log(`order ${sessionId}: ${outcome.result}${outcome.reason ? ` (${outcome.reason})` : ""}`);
         if (
           outcome.result !== "fulfilled" &&
@@ -255,9 +260,11 @@ export function ordersCommand(): Command {
         ...(opts.dryRun ? [] : (["SENDGRID_API_KEY", "EMAIL_FROM", "FULFILMENT_EMAIL_TO"] as const)),
       ]);
       const log = createLogger({ service: "cli", level: "warn" });
-      const clients = new PipelineClients(config);
+      const clients = await PipelineClients.open(config, ["firestore"]);
       await operatorAction(clients, async () => {
-        const result = await operatorFulfiller(config, clients.orders()).operator.retry(sessionId, log, {
+        const result = await (
+          await operatorFulfiller(config, clients.orders())
+        ).operator.retry(sessionId, log, {
           dryRun: opts.dryRun,
         });
         if ("decision" in result) {
@@ -303,11 +310,14 @@ export function ordersCommand(): Command {
         "EMAIL_FROM",
         "FULFILMENT_EMAIL_TO",
       ]);
-      const clients = new PipelineClients(config);
+      const clients = await PipelineClients.open(config, ["firestore"]);
       await operatorAction(clients, async () => {
         const outcome = await resendUndelivered(sessionId, `operator:${process.env.USER ?? "unknown"}`, {
           store: clients.orders(),
-          mailer: new SendGridMailer({ apiKey: config.SENDGRID_API_KEY!, apiBase: config.SENDGRID_API_BASE }),
+          mailer: new (await import("../../fulfiller/adapters/sendgrid-mailer.js")).SendGridMailer({
+            apiKey: config.SENDGRID_API_KEY!,
+            apiBase: config.SENDGRID_API_BASE,
+          }),
           settings: {
             emailTo: config.FULFILMENT_EMAIL_TO,
             emailFrom: config.EMAIL_FROM!,

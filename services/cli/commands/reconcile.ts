@@ -242,7 +242,7 @@ export function reconcileCommand(): Command {
         const until = opts.until ? parseSince(opts.until) : new Date();
         if (since >= until) throw new Error("--since must be before --until");
         const config = await loadCliConfig(process.env, ["STRIPE_API_KEY"]);
-        const clients = new PipelineClients(config);
+        const clients = await PipelineClients.open(config, ["pubsub", "firestore"]);
         try {
           const stripe = createStripeClient({
             apiKey: config.STRIPE_API_KEY!,
