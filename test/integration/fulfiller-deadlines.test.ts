@@ -7,7 +7,6 @@ import type { MessagePublisher } from "../../services/common/pubsub.js";
 import type { OrderStore } from "../../services/fulfiller/ports.js";
 import type { FirestoreOrderStore } from "../../services/fulfiller/adapters/firestore-order-store.js";
 import { buildEvent } from "../../services/local/stripe-objects.js";
-import { waitFor } from "../support/wait.js";
 
 import { setTimeout as sleep } from "node:timers/promises";
 
@@ -63,6 +62,27 @@ describe("integration: the attempt deadline holds, and no order is stranded", fu
     await h?.stop();
     h = undefined;
   });
+
+  /** A fulfiller (3 s deadline) whose `sending` write, update 1, is slow as `slow` says, and a first delivery to push. */
+  async function withSlowSendingWrite(
+    leaseMs: number,
+    slow: { delayStartMs?: number; delayAnswerMs?: number },
+  ) {
+    h = await new FulfillerHarness().start({
+      settings: { deadlineMs: 3000, leaseMs },
+      wrapStore: (real) => faultyStore(real, { slowUpdate: { call: 1, ...slow } }),
+    });
+    const c = createCheckout(h.stripe);
+    return { sessionId: c.sessionId, envelope: h.envelope(c.event()) };
+  }
+
+  /** Pub/Sub's redelivery (every 100 ms, up to `tries`) sends the one email and fulfils the order. */
+  async function expectRedeliveryFulfils(envelope: unknown, sessionId: string, tries = 1) {
+    const statuses = await h!.pushUntilAcked(envelope, tries, 100);
+    expect(statuses.at(-1)).to.equal(204);
+    expect(h!.sendgrid.emailsFor(sessionId)).to.have.length(1);
+    expect((await h!.store.get(sessionId))?.status).to.equal("fulfilled");
+  }
 
   describe("when Stripe answers slower than the handler deadline (SDK retries and all)", () => {
     it("then the push is answered within the deadline plus a small margin, and the order is released", async () => {
@@ -136,85 +156,53 @@ describe("integration: the attempt deadline holds, and no order is stranded", fu
   describe("when the `sending` write takes most of the deadline", () => {
     it("then the send gets only what is left: too little, so nothing is sent, the record is put back, and the redelivery fulfils", async () => {
       // Deadline 3 s, 1 s of it kept for recording; `sending` (update 1) answers after 1.8 s.
-      h = await new FulfillerHarness().start({
-        settings: { deadlineMs: 3000, leaseMs: 4000 },
-        wrapStore: (real) => faultyStore(real, { slowUpdate: { call: 1, delayAnswerMs: 1800 } }),
-      });
+      const { sessionId, envelope } = await withSlowSendingWrite(4000, { delayAnswerMs: 1800 });
       // SendGrid takes 1.5 s: sent with the time planned before the write, it would be
       // accepted past the deadline, with no time left to record it (needs_review).
-      h.sendgrid.addFault({ match: "POST /v3/mail/send", delayMs: 1500, times: 5 });
-      const c = createCheckout(h.stripe);
-      const envelope = h.envelope(c.event());
+      h!.sendgrid.addFault({ match: "POST /v3/mail/send", delayMs: 1500, times: 5 });
       const { value: status, ms } = await timed(() => h!.push(envelope));
       expect(status).to.equal(503);
       expect(ms).to.be.lessThan(3000 + 700);
-      expect(h.sendgrid.attempts).to.equal(0);
-      const released = await h.store.get(c.sessionId);
+      expect(h!.sendgrid.attempts).to.equal(0);
+      const released = await h!.store.get(sessionId);
       expect(released?.email.state).to.equal("none");
       expect(released?.claim_id).to.equal(null);
-      expect(h.logs.find((l) => String(l.message).includes("`sending` record is withdrawn"))).to.not.equal(
+      expect(h!.logs.find((l) => String(l.message).includes("`sending` record is withdrawn"))).to.not.equal(
         undefined,
       );
-
-      expect(await h.push(envelope)).to.equal(204);
-      expect(h.sendgrid.emailsFor(c.sessionId)).to.have.length(1);
-      expect((await h.store.get(c.sessionId))?.status).to.equal("fulfilled");
+      await expectRedeliveryFulfils(envelope, sessionId);
     });
   });
 
   describe("when the `sending` write commits but answers only after the attempt has given up", () => {
     it("then the late record is withdrawn and the claim released, so the redelivery sends (not needs_review)", async () => {
-      h = await new FulfillerHarness().start({
-        settings: { deadlineMs: 3000, leaseMs: 4000 },
-        wrapStore: (real) => faultyStore(real, { slowUpdate: { call: 1, delayAnswerMs: 3500 } }),
-      });
-      const c = createCheckout(h.stripe);
-      const envelope = h.envelope(c.event());
+      const { sessionId, envelope } = await withSlowSendingWrite(4000, { delayAnswerMs: 3500 });
       const { value: status, ms } = await timed(() => h!.push(envelope));
       expect(status).to.equal(503);
       expect(ms).to.be.lessThan(3000 + 700);
-      expect(h.sendgrid.attempts).to.equal(0);
+      expect(h!.sendgrid.attempts).to.equal(0);
       // The commit's answer arrives about 0.5 s after the push was answered; what a
       // shutdown (SIGTERM) waits for includes it and the withdrawal.
       const drainStarted = Date.now();
-      await h.fulfiller.settled(5000);
-      const drained = await h.store.get(c.sessionId);
-      expect(drained?.claim_id, "withdrawn and released before settled() returned").to.equal(null);
+      await h!.fulfiller.settled(5000);
       expect(Date.now() - drainStarted).to.be.lessThan(4000);
-      await waitFor(
-        "the late `sending` record to be withdrawn",
-        async () => (await h!.store.get(c.sessionId))?.claim_id === null,
-        5000,
-      );
-      const order = await h.store.get(c.sessionId);
+      const order = await h!.store.get(sessionId);
+      expect(order?.claim_id, "withdrawn and released before settled() returned").to.equal(null);
       expect(order?.email.state).to.equal("none");
       expect(order?.history.at(-1)?.reason).to.include("landed after the attempt had given up");
-
-      expect(await h.push(envelope)).to.equal(204);
-      expect(h.sendgrid.emailsFor(c.sessionId)).to.have.length(1);
-      expect((await h.store.get(c.sessionId))?.status).to.equal("fulfilled");
+      await expectRedeliveryFulfils(envelope, sessionId);
     });
   });
 
   describe("when the SDK tries the `sending` transaction again after the attempt's deadline", () => {
     it("then that try writes nothing, and once the lease is over the redelivery sends (not needs_review)", async () => {
       // A lease long enough that the claim check alone would still let the late try write.
-      h = await new FulfillerHarness().start({
-        settings: { deadlineMs: 3000, leaseMs: 8000 },
-        wrapStore: (real) => faultyStore(real, { slowUpdate: { call: 1, delayStartMs: 3300 } }),
-      });
-      const c = createCheckout(h.stripe);
-      const envelope = h.envelope(c.event());
-      expect(await h.push(envelope)).to.equal(503);
+      const { sessionId, envelope } = await withSlowSendingWrite(8000, { delayStartMs: 3300 });
+      expect(await h!.push(envelope)).to.equal(503);
       await sleep(800); // the transaction has run by now
-      const order = await h.store.get(c.sessionId);
-      expect(order?.email.state).to.equal("none");
-      expect(h.sendgrid.attempts).to.equal(0);
-
-      const statuses = await h.pushUntilAcked(envelope, 80, 100);
-      expect(statuses.at(-1)).to.equal(204);
-      expect(h.sendgrid.emailsFor(c.sessionId)).to.have.length(1);
-      expect((await h.store.get(c.sessionId))?.status).to.equal("fulfilled");
+      expect((await h!.store.get(sessionId))?.email.state).to.equal("none");
+      expect(h!.sendgrid.attempts).to.equal(0);
+      await expectRedeliveryFulfils(envelope, sessionId, 80);
     });
   });
 
