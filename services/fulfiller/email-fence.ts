@@ -51,7 +51,7 @@ export async function sendUnderClaim(
   options: SendOptions,
 ): Promise<PushOutcome> {
   if (work.draining) throw new TransientError("shutting down: not starting a send");
-  sendTimeoutMs(work, attempt);
+  sendTimeoutMs(work, attempt); // throws if there is already too little time to send
   const mark = await markSending(work, attempt, options);
   // The `sending` write may have taken a while: the send gets only what is left now.
   let sendOptions: CallOptions;
@@ -156,10 +156,9 @@ async function withdrawSending(
       requireLiveLease: false,
       slot: slot === "stop_notice" ? "stop_notice" : "order",
     } as const;
-    // After the deadline (a late commit) the bound is the lease: past it, the claim may be another's.
-    const boundMs = release
-      ? Math.max(1000, attempt.leaseExpiresAt - work.clock())
-      : attempt.deadline.remainingMs();
+    // Bounded by the lease, not the deadline (which may be all but spent): past the lease,
+    // the claim may be another's, and then there is nothing of ours to put back.
+    const boundMs = Math.max(1000, attempt.leaseExpiresAt - work.clock());
     await withDeadline(
       work.deps.store.updateClaimed(attempt.sessionId, attempt.claimId, change, check),
       boundMs,
