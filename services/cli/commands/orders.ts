@@ -4,7 +4,12 @@ import type { OrderStore } from "../../fulfiller/ports.js";
 import { Fulfiller, SUBSCRIPTION_MARKER } from "../../fulfiller/fulfil-order.js";
 import { resendUndelivered } from "../../fulfiller/resend-undelivered.js";
 import { isLiveKey } from "../../fulfiller/classify-event.js";
-import { confirmSentChange, emailInDoubt, OperatorRefusedError } from "../../fulfiller/operator-actions.js";
+import {
+  confirmSentChange,
+  emailInDoubt,
+  OperatorRefusedError,
+  type OperatorActions,
+} from "../../fulfiller/operator-actions.js";
 import { formatAmount } from "../../fulfiller/currency.js";
 import { createLogger } from "../../common/logger.js";
 import { loadCliConfig, requireSettings, type CliConfig } from "../config.js";
@@ -40,10 +45,10 @@ async function operatorAction(clients: PipelineClients, action: () => Promise<vo
 }
 
 /**
- * The fulfiller as the operator's tools drive it: the same send, claim and record code as
- * a delivery. The Stripe and SendGrid SDKs are loaded here, by the commands that use them.
+ * The operator's actions on the fulfiller: the same send, claim and record code as a
+ * delivery. The Stripe and SendGrid SDKs are loaded here, by the commands that use them.
  */
-async function operatorFulfiller(config: CliConfig, store: OrderStore): Promise<Fulfiller> {
+async function operatorActions(config: CliConfig, store: OrderStore): Promise<OperatorActions> {
   const [{ createStripeClient, StripeApiCatalog }, { SendGridMailer }] = await Promise.all([
     import("../../fulfiller/adapters/stripe-catalog.js"),
     import("../../fulfiller/adapters/sendgrid-mailer.js"),
@@ -74,7 +79,7 @@ async function operatorFulfiller(config: CliConfig, store: OrderStore): Promise<
       deadlineMs: config.HANDLER_DEADLINE_MS,
       deadLetterSource: "cli",
     },
-  });
+  }).operator;
 }
 
 function reportMarker(
@@ -207,8 +212,8 @@ export function ordersCommand(): Command {
           );
           if (doubt === "email" && existing?.after_sale) {
             const owed = await (
-              await operatorFulfiller(config, clients.orders())
-            ).operator.sendOwedNotice(sessionId, log);
+              await operatorActions(config, clients.orders())
+            ).sendOwedNotice(sessionId, log);
             if (owed) {
               console.log(
                 `order ${sessionId}: ${existing.after_sale.kind} while in review: stop notice ${owed.result}`,
@@ -218,15 +223,13 @@ export function ordersCommand(): Command {
           }
           if (isSubscription && doubt === "email") {
             const marker = await (
-              await operatorFulfiller(config, clients.orders())
-            ).operator.markSubscriptionShipped(sessionId, log);
+              await operatorActions(config, clients.orders())
+            ).markSubscriptionShipped(sessionId, log);
             reportMarker(sessionId, marker);
           }
           return;
         }
-        const outcome = await (
-          await operatorFulfiller(config, clients.orders())
-        ).operator.resend(sessionId, log);
+        const outcome = await (await operatorActions(config, clients.orders())).resend(sessionId, log);
         console.log(`order ${sessionId}: ${outcome.result}${outcome.reason ? ` (${outcome.reason})` : ""}`);
         if (
           outcome.result !== "fulfilled" &&
@@ -263,8 +266,8 @@ export function ordersCommand(): Command {
       const clients = await PipelineClients.open(config, ["firestore"]);
       await operatorAction(clients, async () => {
         const result = await (
-          await operatorFulfiller(config, clients.orders())
-        ).operator.retry(sessionId, log, {
+          await operatorActions(config, clients.orders())
+        ).retry(sessionId, log, {
           dryRun: opts.dryRun,
         });
         if ("decision" in result) {
