@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as v from "valibot";
 import { ConfigError } from "./errors.js";
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -7,76 +7,114 @@ export type Env = Readonly<Record<string, string | undefined>>;
  * Validates `env` against `schema` once, at start-up. Every problem is listed in a
  * single ConfigError naming the variable, so an operator fixes them in one go.
  * Empty strings count as unset: Terraform and shells often export `VAR=`.
+ *
+ * valibot rather than a larger schema library: it loads in a few milliseconds where zod
+ * took 35 to 85 on this machine, on every service's and the CLI's start (docs/BENCHMARKS.md).
  */
-export function parseConfig<S extends z.ZodType>(service: string, schema: S, env: Env): z.output<S> {
-  const cleaned: Record<string, string> = {};
+export function parseConfig<S extends v.GenericSchema>(
+  service: string,
+  schema: S,
+  env: Env,
+): v.InferOutput<S> {
+  const cleaned: Record<string, string | undefined> = {};
   for (const [key, value] of Object.entries(env)) {
     if (value !== undefined && value.trim() !== "") cleaned[key] = value;
   }
-  const result = schema.safeParse(cleaned);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => {
-    const name = issue.path.join(".") || "(environment)";
-    // A missing variable: zod's default wording becomes "is required"; a message the
-    // schema wrote for this case (why it is required) is shown as written.
-    const message =
-      issue.code === "invalid_type" && issue.input === undefined && issue.message.startsWith("Invalid input")
-        ? "is required"
-        : issue.message;
-    return `${name}: ${message}`;
+  // Every variable present, unset ones as undefined: then a missing one is checked by its
+  // own schema, and a schema that says why it is required is heard.
+  for (const key of Object.keys((schema as { entries?: object }).entries ?? {})) cleaned[key] ??= undefined;
+  const result = v.safeParse(schema, cleaned, {
+    // Where the schema wrote no message: never the library's own, which quotes the value
+    // (a secret, possibly).
+    message: (issue) => (issue.input === undefined ? "is required" : "is not valid"),
   });
+  if (result.success) return result.output;
+  const problems = result.issues.map(
+    (issue) => `${v.getDotPath(issue) ?? "(environment)"}: ${issue.message}`,
+  );
   throw new ConfigError(service, problems);
 }
+
+/** One of `options`, the message listing them (and not echoing the value given). */
+export const oneOf = <const T extends readonly [string, ...string[]]>(options: T) =>
+  v.picklist(options, `must be one of ${options.join(", ")}`);
+
+/** A whole number written in decimal digits, within `min`..`max`. */
+const wholeNumber = (min: number, max: number, message: string) =>
+  v.pipe(
+    v.string(),
+    v.trim(),
+    v.regex(/^\d{1,15}$/, message),
+    v.transform(Number),
+    v.number(),
+    v.minValue(min, message),
+    v.maxValue(max, message),
+  );
+
+/** Comma-separated values, trimmed; blanks removed. */
+const splitList = (value: string) =>
+  value
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
 
 /** Reusable field schemas (values arrive as strings from the environment). */
 export const fields = {
   /** 0 binds any free port (tests read the bound port back from the "ready" log line). */
-  port: (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback),
-  positiveInt: (fallback: number) => z.coerce.number().int().positive().default(fallback),
+  port: (fallback: number) =>
+    v.optional(wholeNumber(0, 65535, "must be a port number from 0 to 65535"), String(fallback)),
+  positiveInt: (fallback: number) =>
+    v.optional(wholeNumber(1, Number.MAX_SAFE_INTEGER, "must be a whole number above 0"), String(fallback)),
   boolean: (fallback: boolean) =>
-    z
-      .enum(["true", "false", "1", "0", "yes", "no"], { message: "must be true or false" })
-      .default(fallback ? "true" : "false")
-      .transform((v) => v === "true" || v === "1" || v === "yes"),
-  /** Comma-separated list; blanks removed. */
-  list: () =>
-    z
-      .string()
-      .transform((v) =>
-        v
-          .split(",")
-          .map((s) => s.trim())
-          .filter((s) => s.length > 0),
-      )
-      .pipe(z.array(z.string()).min(1, "must name at least one value")),
-  optionalList: () =>
-    z
-      .string()
-      .optional()
-      .transform((v) =>
-        (v ?? "")
-          .split(",")
-          .map((s) => s.trim())
-          .filter((s) => s.length > 0),
+    v.pipe(
+      v.optional(
+        v.picklist(["true", "false", "1", "0", "yes", "no"], "must be true or false"),
+        fallback ? "true" : "false",
       ),
-  url: () => z.url({ message: "must be a URL such as http://127.0.0.1:12111" }),
-  hostPort: () => z.string().regex(/^[^\s:/]+:\d{1,5}$/, "must be host:port such as 127.0.0.1:8085"),
-  email: () => z.email({ message: "must be an email address" }),
+      v.transform((value) => value === "true" || value === "1" || value === "yes"),
+    ),
+  /** Comma-separated list; blanks removed; at least one value. */
+  list: () =>
+    v.pipe(
+      v.string(),
+      v.transform(splitList),
+      v.array(v.string()),
+      v.minLength(1, "must name at least one value"),
+    ),
+  /** Comma-separated list; blanks removed; unset is empty. */
+  optionalList: () => v.pipe(v.optional(v.string(), ""), v.transform(splitList)),
+  /** An http(s) URL: `localhost:8080` parses as a URL with the scheme `localhost:`, and is refused. */
+  url: () =>
+    v.pipe(
+      v.string(),
+      v.check(
+        (value) => /^https?:$/.test(URL.parse(value)?.protocol ?? ""),
+        "must be an http(s) URL such as http://127.0.0.1:12111",
+      ),
+    ),
+  hostPort: () =>
+    v.pipe(v.string(), v.regex(/^[^\s:/]+:\d{1,5}$/, "must be host:port such as 127.0.0.1:8085")),
+  email: () => v.pipe(v.string(), v.regex(EMAIL, "must be an email address")),
   /** Stripe product ids, comma-separated: a price id or a typo would match no line item and skip every order. */
   productIds: () =>
-    fields.optionalList().superRefine((ids, ctx) => {
-      const bad = ids.filter((id) => !/^prod_[A-Za-z0-9]+$/.test(id));
-      if (bad.length)
-        ctx.addIssue({
-          code: "custom",
-          message: `must be Stripe product ids (prod_…), comma-separated; not product ids: ${bad.join(", ")}`,
-        });
-    }),
+    v.pipe(
+      fields.optionalList(),
+      v.check(
+        (ids) => ids.every((id) => PRODUCT_ID.test(id)),
+        (issue) =>
+          `must be Stripe product ids (prod_…), comma-separated; not product ids: ${issue.input
+            .filter((id) => !PRODUCT_ID.test(id))
+            .join(", ")}`,
+      ),
+    ),
 } as const;
 
-export const projectIdField = z
-  .string({ message: "is required (Cloud Run does not set it; Terraform does)" })
-  .regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, "must be a Google Cloud project id");
-
-/** A loose project id for the emulators, where any non-empty id works. */
-export const emulatorProjectIdField = z.string().min(1);
+const PRODUCT_ID = /^prod_[A-Za-z0-9]+$/;
+/**
+ * An address SendGrid can send to: dot-separated parts of letters, digits and `_ ' + -`,
+ * and a domain with a top-level part (`o'brien@example.com` yes, `orders@localhost` and
+ * `a..b@example.com` no). The pattern zod's `email()` used, kept when moving to valibot,
+ * whose own refuses the apostrophe.
+ */
+const EMAIL =
+  /^(?:[A-Za-z0-9_'+-]+\.)*[A-Za-z0-9_'+-]*[A-Za-z0-9_+-]@(?:[A-Za-z0-9][A-Za-z0-9-]*\.)+[A-Za-z]{2,}$/;

@@ -1,64 +1,78 @@
-import { z } from "zod";
-import { fields, parseConfig, type Env } from "../common/config.js";
+import * as v from "valibot";
+import { fields, oneOf, parseConfig, type Env } from "../common/config.js";
 import { LOG_LEVELS } from "../common/logger.js";
 
-const schema = z
-  .object({
-    PORT: fields.port(8080),
-    GOOGLE_CLOUD_PROJECT: z.string({ message: "is required (Cloud Run does not set it; Terraform does)" }),
-    PUBSUB_DLQ_TOPIC: z.string().default("stripe-events-dlq"),
-    STRIPE_API_KEY: z
-      .string()
-      .regex(/^(sk|rk)_(test|live)_\S+$/, "must be a Stripe secret (sk_) or restricted (rk_) key"),
-    STRIPE_API_BASE: fields.url().optional(),
-    SENDGRID_API_KEY: z.string().min(1),
-    SENDGRID_API_BASE: fields.url().optional(),
-    SENDGRID_TEMPLATE_ID: z
-      .string()
-      .regex(/^d-[0-9a-f]+$/i, "must be a dynamic template id (d-…)")
-      .optional(),
-    EMAIL_FROM: fields.email(),
-    FULFILMENT_EMAIL_TO: fields
-      .list()
-      .refine(
-        (list) => list.every((a) => z.email().safeParse(a).success),
-        "must be email addresses, comma-separated",
-      ),
-    FULFILMENT_PRODUCT_IDS: fields.productIds(),
-    FULFILMENT_OPT_IN_FIELD: z.string().optional(),
-    FULFIL_TRIALS: fields.boolean(true),
-    PUSH_AUTH: z.enum(["cloud-run", "oidc", "none"]).default("cloud-run"),
-    PUSH_AUDIENCE: z.string().optional(),
-    PUSH_SERVICE_ACCOUNT: fields.email().optional(),
-    PUSH_OIDC_CERTS_URL: fields.url().optional(),
-    HANDLER_DEADLINE_MS: fields.positiveInt(20_000),
-    ORDER_LEASE_SECONDS: fields.positiveInt(60),
-    PUBSUB_EMULATOR_HOST: fields.hostPort().optional(),
-    FIRESTORE_EMULATOR_HOST: fields.hostPort().optional(),
-    LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
-    /** Where spans go: gcp (Cloud Trace; the default on Cloud Run), console, or none (the default elsewhere). */
-    OTEL_TRACES_EXPORTER: z.enum(["gcp", "console", "none"]).optional(),
-  })
-  .superRefine((c, ctx) => {
-    if (c.HANDLER_DEADLINE_MS >= c.ORDER_LEASE_SECONDS * 1000) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["HANDLER_DEADLINE_MS"],
-        message: `must be below ORDER_LEASE_SECONDS (${c.ORDER_LEASE_SECONDS} s), or two attempts could hold one order`,
-      });
-    }
-    if (c.PUSH_AUTH !== "none") {
-      for (const key of ["PUSH_AUDIENCE", "PUSH_SERVICE_ACCOUNT"] as const) {
-        if (!c[key])
-          ctx.addIssue({ code: "custom", path: [key], message: `is required when PUSH_AUTH=${c.PUSH_AUTH}` });
-      }
-    }
-  });
+const STRIPE_KEY = v.pipe(
+  v.string(),
+  v.regex(/^(sk|rk)_(test|live)_\S+$/, "must be a Stripe secret (sk_) or restricted (rk_) key"),
+);
+
+/**
+ * What one variable asks of another. Run even where some other variable is wrong, so that
+ * one start lists every problem; each check only once the variables it reads are valid.
+ */
+const crossChecks = v.rawCheck<v.InferOutput<typeof variables>>(({ dataset, addIssue }) => {
+  // Untyped where some variable failed: only what is read here is known to be there.
+  const c = dataset.value as Record<string, unknown>;
+  const problem = (key: string, message: string) =>
+    addIssue({ message, path: [{ type: "object", origin: "value", input: c, key, value: c[key] }] });
+  const deadline = c.HANDLER_DEADLINE_MS;
+  const lease = c.ORDER_LEASE_SECONDS;
+  if (typeof deadline === "number" && typeof lease === "number" && deadline >= lease * 1000)
+    problem(
+      "HANDLER_DEADLINE_MS",
+      `must be below ORDER_LEASE_SECONDS (${lease} s), or two attempts could hold one order`,
+    );
+  if (c.PUSH_AUTH === "cloud-run" || c.PUSH_AUTH === "oidc") {
+    // What the push token is checked against.
+    for (const key of ["PUSH_AUDIENCE", "PUSH_SERVICE_ACCOUNT"])
+      if (c[key] === undefined) problem(key, `is required when PUSH_AUTH=${c.PUSH_AUTH}`);
+  }
+});
+
+const variables = v.object({
+  PORT: fields.port(8080),
+  GOOGLE_CLOUD_PROJECT: v.string("is required (Cloud Run does not set it; Terraform does)"),
+  PUBSUB_DLQ_TOPIC: v.optional(v.string(), "stripe-events-dlq"),
+  STRIPE_API_KEY: STRIPE_KEY,
+  STRIPE_API_BASE: v.optional(fields.url()),
+  SENDGRID_API_KEY: v.string(),
+  SENDGRID_API_BASE: v.optional(fields.url()),
+  SENDGRID_TEMPLATE_ID: v.optional(
+    v.pipe(v.string(), v.regex(/^d-[0-9a-f]+$/i, "must be a dynamic template id (d-…)")),
+  ),
+  EMAIL_FROM: fields.email(),
+  FULFILMENT_EMAIL_TO: v.pipe(
+    fields.list(),
+    v.check(
+      (list) => list.every((address) => v.is(EMAIL, address)),
+      "must be email addresses, comma-separated",
+    ),
+  ),
+  FULFILMENT_PRODUCT_IDS: fields.productIds(),
+  FULFILMENT_OPT_IN_FIELD: v.optional(v.string()),
+  FULFIL_TRIALS: fields.boolean(true),
+  PUSH_AUTH: v.optional(oneOf(["cloud-run", "oidc", "none"]), "cloud-run"),
+  PUSH_AUDIENCE: v.optional(v.string()),
+  PUSH_SERVICE_ACCOUNT: v.optional(fields.email()),
+  PUSH_OIDC_CERTS_URL: v.optional(fields.url()),
+  HANDLER_DEADLINE_MS: fields.positiveInt(20_000),
+  ORDER_LEASE_SECONDS: fields.positiveInt(60),
+  PUBSUB_EMULATOR_HOST: v.optional(fields.hostPort()),
+  FIRESTORE_EMULATOR_HOST: v.optional(fields.hostPort()),
+  LOG_LEVEL: v.optional(oneOf(LOG_LEVELS), "info"),
+  /** Where spans go: gcp (Cloud Trace; the default on Cloud Run), console, or none (the default elsewhere). */
+  OTEL_TRACES_EXPORTER: v.optional(oneOf(["gcp", "console", "none"])),
+});
+
+const schema = v.pipe(variables, crossChecks);
+
+const EMAIL = fields.email();
 
 /** Every variable this service reads (Terraform's env is checked against it). */
-export const FULFILLER_ENV_KEYS: readonly string[] = Object.keys(schema.shape);
+export const FULFILLER_ENV_KEYS: readonly string[] = Object.keys(schema.entries);
 
-export type FulfillerConfig = z.output<typeof schema>;
+export type FulfillerConfig = v.InferOutput<typeof schema>;
 
 export function loadFulfillerConfig(env: Env): FulfillerConfig {
   return parseConfig("fulfiller", schema, env);

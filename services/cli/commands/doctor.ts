@@ -8,7 +8,7 @@ import { Command } from "commander";
 import type { PubSub } from "@google-cloud/pubsub";
 import type { Firestore } from "@google-cloud/firestore";
 import type Stripe from "stripe";
-import { z } from "zod";
+import * as v from "valibot";
 import { errorMessage } from "../../common/errors.js";
 import { fields, parseConfig, type Env } from "../../common/config.js";
 import { createSecretManagerClient, isSecretReference, resolveSecrets } from "../../common/secrets.js";
@@ -28,22 +28,22 @@ export interface CheckResult {
   fix?: string;
 }
 
-const schema = z.object({
-  GOOGLE_CLOUD_PROJECT: z.string({ message: "is required: the project to check" }),
-  PUBSUB_TOPIC: z.string().default("stripe-events"),
-  PUBSUB_DLQ_TOPIC: z.string().default("stripe-events-dlq"),
-  PUBSUB_DLQ_SUBSCRIPTION: z.string().default("stripe-events-dlq-sub"),
-  PUBSUB_PUSH_SUBSCRIPTION: z.string().default("stripe-events-push"),
-  PUSH_AUDIENCE: z.string().optional(),
+const schema = v.object({
+  GOOGLE_CLOUD_PROJECT: v.string("is required: the project to check"),
+  PUBSUB_TOPIC: v.optional(v.string(), "stripe-events"),
+  PUBSUB_DLQ_TOPIC: v.optional(v.string(), "stripe-events-dlq"),
+  PUBSUB_DLQ_SUBSCRIPTION: v.optional(v.string(), "stripe-events-dlq-sub"),
+  PUBSUB_PUSH_SUBSCRIPTION: v.optional(v.string(), "stripe-events-push"),
+  PUSH_AUDIENCE: v.optional(v.string()),
   /** The receiver's base URL (`terraform output -raw receiver_url`): the webhook endpoint must point at it. */
-  RECEIVER_URL: fields.url().optional(),
-  STRIPE_API_BASE: fields.url().optional(),
-  SENDGRID_API_BASE: fields.url().optional(),
+  RECEIVER_URL: v.optional(fields.url()),
+  STRIPE_API_BASE: v.optional(fields.url()),
+  SENDGRID_API_BASE: v.optional(fields.url()),
   FULFILMENT_PRODUCT_IDS: fields.productIds(),
-  PUBSUB_EMULATOR_HOST: z.string().optional(),
-  FIRESTORE_EMULATOR_HOST: z.string().optional(),
+  PUBSUB_EMULATOR_HOST: v.optional(v.string()),
+  FIRESTORE_EMULATOR_HOST: v.optional(v.string()),
 });
-type DoctorConfig = z.output<typeof schema>;
+type DoctorConfig = v.InferOutput<typeof schema>;
 
 const SECRETS = {
   STRIPE_API_KEY: {

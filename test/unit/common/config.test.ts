@@ -35,6 +35,51 @@ describe("unit: configuration", () => {
     }
     expect(message).to.not.include("sk_test_oops");
   });
+
+  it("when a number is not whole decimal digits in range, then it is refused with the range, whatever Number() would make of it", () => {
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadReceiverConfig({ GOOGLE_CLOUD_PROJECT: "my-project", STRIPE_WEBHOOK_SECRET: "whsec_a", ...env });
+      } catch (err) {
+        return (err as ConfigError).message;
+      }
+      return "accepted";
+    };
+    for (const port of ["abc", "1.5", "0x10", "1e3", "99999", "-1", "65536"]) {
+      expect(problems({ PORT: port }), port).to.include("PORT: must be a port number from 0 to 65535");
+    }
+    for (const timeout of ["0", "2.5", "soon"]) {
+      expect(problems({ PUBLISH_TIMEOUT_MS: timeout }), timeout).to.include(
+        "PUBLISH_TIMEOUT_MS: must be a whole number above 0",
+      );
+    }
+    const config = loadReceiverConfig({
+      GOOGLE_CLOUD_PROJECT: "my-project",
+      STRIPE_WEBHOOK_SECRET: "whsec_a",
+      PORT: " 0 ",
+      PUBLISH_TIMEOUT_MS: "2500",
+    });
+    expect([config.PORT, config.PUBLISH_TIMEOUT_MS]).to.deep.equal([0, 2500]);
+  });
+
+  it("when a value is not one of a fixed set, then the set is named and the value is not repeated", () => {
+    let message = "";
+    try {
+      loadReceiverConfig({
+        STRIPE_WEBHOOK_SECRET: "whsec_a",
+        LOG_LEVEL: "verbose_x",
+        OTEL_TRACES_EXPORTER: "jaeger_x",
+      });
+    } catch (err) {
+      message = (err as ConfigError).message;
+    }
+    expect(message).to.include(
+      "GOOGLE_CLOUD_PROJECT: is required (Cloud Run does not set it; Terraform does)",
+    );
+    expect(message).to.include("LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent");
+    expect(message).to.include("OTEL_TRACES_EXPORTER: must be one of gcp, console, none");
+    expect(message).to.not.include("verbose_x").and.not.include("jaeger_x");
+  });
 });
 
 describe("unit: secret resolution", () => {
