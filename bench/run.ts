@@ -9,6 +9,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, write
 import os from "node:os";
 import path from "node:path";
 import autocannon from "autocannon";
+import { buildSync } from "esbuild";
 import { Firestore } from "@google-cloud/firestore";
 import { startFirestoreEmulator, startPubSubEmulator, type Emulator } from "../services/local/emulators.js";
 import { freePort, waitForHttpOk } from "../services/local/ports.js";
@@ -314,18 +315,26 @@ async function measureStartup(distDir: string, emulators: { pubsub: string; fire
   // The floor each service stands on: the bare server once it has loaded and built the
   // Google client its /ready waits for (DESIGN section 4: "publisher built"), nothing else.
   const withClient = (load: string) => `${load};${baselineScript}`;
+  const pubsubFloor = withClient(
+    "new (require('@google-cloud/pubsub').PubSub)({projectId:'bench-project'}).topic('bench-events',{batching:{maxMilliseconds:1}})",
+  );
+  // The same floor as one esbuild bundle: no resolving and opening of the library's ~1,000
+  // files, the packaging that saved most in a trial (docs/BENCHMARKS.md, "Tried for
+  // start-up"): how far packaging alone could take the floor a receiver stands on.
+  const floorSource = path.join(distDir, "pubsub-floor.cjs");
+  writeFileSync(floorSource, pubsubFloor);
+  const floorBundle = path.join(distDir, "pubsub-floor.bundle.cjs");
+  buildSync({
+    entryPoints: [floorSource],
+    bundle: true,
+    platform: "node",
+    target: "node24",
+    outfile: floorBundle,
+    logLevel: "error",
+  });
   const clientFloors = [
-    [
-      "bare_node_http_with_pubsub_client",
-      [
-        "-e",
-        withClient(
-          "new (require('@google-cloud/pubsub').PubSub)({projectId:'bench-project'}).topic('bench-events',{batching:{maxMilliseconds:1}})",
-        ),
-      ],
-      "/",
-      { NODE_COMPILE_CACHE: compileCache },
-    ],
+    ["bare_node_http_with_pubsub_client", ["-e", pubsubFloor], "/", { NODE_COMPILE_CACHE: compileCache }],
+    ["bare_node_http_with_pubsub_client_bundled", [floorBundle], "/", { NODE_COMPILE_CACHE: compileCache }],
     [
       "bare_node_http_with_firestore_client",
       [
@@ -915,7 +924,9 @@ same tax. Raw figures: \`bench/results.json\` (from the same run as this page).
   (\`scripts/warm-compile-cache.mjs\`), and without it (\`_no_compile_cache\`), the runs alternating. Beside
   them, the floor no code of ours can go under: the bare server once it has loaded and built
   the Google client that \`/ready\` waits for (Pub/Sub for the receiver, Firestore for the
-  fulfiller), with the compile cache as well. RSS under load is the peak
+  fulfiller), with the compile cache as well; and the receiver's floor again as one esbuild
+  bundle, the largest start-up saving tried (no module resolution, no opening of a thousand
+  files), to show what no packaging of the receiver could go under. RSS under load is the peak
   during each saturation run, as a ratio to (b)'s in the same round.
 
 ## Summary
@@ -931,6 +942,7 @@ same tax. Raw figures: \`bench/results.json\` (from the same run as this page).
 | start to \`/ready\`, receiver / fulfiller, as the image runs (bare node: ${r.startup.bare_node_http?.ready_ms_median ?? "n/a"} ms) | ≤ 300 ms | ${r.startup.receiver?.ready_ms_median ?? "n/a"} / ${r.startup.fulfiller?.ready_ms_median ?? "n/a"} ms |
 | the same without the compile cache | | ${r.startup.receiver_no_compile_cache?.ready_ms_median ?? "n/a"} / ${r.startup.fulfiller_no_compile_cache?.ready_ms_median ?? "n/a"} ms |
 | the floor under each: the bare server once it has built the Pub/Sub / Firestore client (compile cache too) | (none: no code of ours runs) | ${r.startup.bare_node_http_with_pubsub_client?.ready_ms_median ?? "n/a"} / ${r.startup.bare_node_http_with_firestore_client?.ready_ms_median ?? "n/a"} ms |
+| the receiver's floor as one esbuild bundle (the bare server and the Pub/Sub client in one file) | (none: no code of ours runs) | ${r.startup.bare_node_http_with_pubsub_client_bundled?.ready_ms_median ?? "n/a"} ms |
 
 ## Results
 
