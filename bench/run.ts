@@ -1022,12 +1022,27 @@ ${r.profiles.map((p) => renderProfile(p)).join("\n\n") || "(not run in this mode
   thread against 658 and 663 with the SDK's verifier), and since (b) now uses the same
   verifier (DESIGN section 10: "the same verification"), (b) became about 2% cheaper too
   and the instruction ratio fell from about 0.85 to about 0.80.
+- **Lighter dependencies at start** (callgrind as above, with the trace exporter, two runs
+  of each; measured on 2026-11-29): the configuration schemas moved from zod to valibot (zod
+  took 35 to 85 ms to load here, valibot about 4): the receiver went from 1,555 and 1,569
+  million instructions to 1,388 and 1,395, the fulfiller from 2,157 and 2,160 to 1,964 and
+  1,991. Then Koa's three copies of mime-types (2.1.35 through accepts 1.3.8, and 3.0.2 twice,
+  each parsing its own mime-db and building its maps) became one (npm \`overrides\`): 1,324 and
+  1,326, and 1,900 and 1,903. Timed against the commit before both, eight alternating rounds
+  of three starts each: the receiver's median 614 to 521 ms, the fulfiller's 821 to 725 (the
+  median of the paired differences 76 and 103 ms). What the receiver still loads above its
+  floor (about 930 million now): Koa and the router about 100, pino about 44, the
+  OpenTelemetry SDK 47 and the Cloud Trace exporter 56, then our own modules and Node's ESM
+  loader. Tried and not kept: forcing http-errors 2 under http-assert (about 10 million);
+  loading the trace exporter on its first export (56 million moved to a moment when requests
+  are in flight, not removed).
 - **Tried for start-up and not adopted**: one esbuild bundle per service was 20 to 29%
   faster to \`/ready\` (no resolving and opening of about a thousand files) but executes 7
   to 14% more instructions (a bundled module's body is compiled when first called, outside
   the compile cache); its source map, when enabled, costs 600 ms more at start; and Google's
   gRPC stack finds some \`.proto\` files by \`__dirname\`, on paths the tests barely reach.
-  It would not reach 300 ms either. A V8 start-up snapshot (\`node --build-snapshot\`) fails:
+  It would not reach 300 ms either: the summary's bundled floor (the bare server and the
+  Pub/Sub client as one file) is no faster than the same unbundled with the compile cache. A V8 start-up snapshot (\`node --build-snapshot\`) fails:
   Node 24 cannot snapshot \`node:http\` itself, and every HTTP and gRPC client loads it.
 - **The fulfiller** spends a first delivery on one claim transaction, two Stripe reads
   (session, line items), two or three Firestore writes and the SendGrid call; a duplicate
