@@ -16,7 +16,9 @@ RUN node node_modules/typescript/bin/tsc -p tsconfig.build.json
 FROM node:24.21.0-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+# --omit=optional as well: valibot names TypeScript as an optional peer, and npm keeps such a
+# package under --omit=dev alone (it is "devOptional"); nothing else here is optional.
+RUN npm ci --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund && npm cache clean --force
 
 FROM node:24.21.0-bookworm-slim
 ENV NODE_ENV=production

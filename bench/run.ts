@@ -497,10 +497,14 @@ function productionModules(): { bytes: number; mib: number; packages: number } |
   try {
     cpSync("package.json", path.join(dir, "package.json"));
     cpSync("package-lock.json", path.join(dir, "package-lock.json"));
-    const install = spawnSync("npm", ["ci", "--omit=dev", "--ignore-scripts", "--no-audit", "--no-fund"], {
-      cwd: dir,
-      encoding: "utf8",
-    });
+    const install = spawnSync(
+      "npm",
+      ["ci", "--omit=dev", "--omit=optional", "--ignore-scripts", "--no-audit", "--no-fund"],
+      {
+        cwd: dir,
+        encoding: "utf8",
+      },
+    );
     if (install.status !== 0) return null;
     const bytes = Number(
       execFileSync("du", ["-sb", path.join(dir, "node_modules")], { encoding: "utf8" }).split("\t")[0],

@@ -24,11 +24,16 @@ describe("e2e: the built dist/ starts both services with production dependencies
     expect(tsc.status, tsc.stdout + tsc.stderr).to.equal(0);
     cpSync("package.json", path.join(dir, "package.json"));
     cpSync("package-lock.json", path.join(dir, "package-lock.json"));
-    // As the Dockerfile does: production dependencies only, no install scripts.
-    const install = spawnSync("npm", ["ci", "--omit=dev", "--ignore-scripts", "--no-audit", "--no-fund"], {
-      cwd: dir,
-      encoding: "utf8",
-    });
+    // As the Dockerfile does: production dependencies only (--omit=optional too: valibot's
+    // optional peer, TypeScript, stays under --omit=dev alone), no install scripts.
+    const install = spawnSync(
+      "npm",
+      ["ci", "--omit=dev", "--omit=optional", "--ignore-scripts", "--no-audit", "--no-fund"],
+      {
+        cwd: dir,
+        encoding: "utf8",
+      },
+    );
     expect(install.status, install.stderr).to.equal(0);
     // As the Dockerfile does next: fill Node's compile cache by starting each service once.
     mkdirSync(path.join(dir, "scripts"));
