@@ -1046,7 +1046,8 @@ ${r.profiles.map((p) => renderProfile(p)).join("\n\n") || "(not run in this mode
   the compile cache); its source map, when enabled, costs 600 ms more at start; and Google's
   gRPC stack finds some \`.proto\` files by \`__dirname\`, on paths the tests barely reach.
   It would not reach 300 ms either: the summary's bundled floor (the bare server and the
-  Pub/Sub client as one file) is no faster than the same unbundled with the compile cache. A V8 start-up snapshot (\`node --build-snapshot\`) fails:
+  Pub/Sub client as one file) is no faster than the same floor unbundled with the compile cache (356 against 360 ms in
+  one run, 391 against 285 in another). A V8 start-up snapshot (\`node --build-snapshot\`) fails:
   Node 24 cannot snapshot \`node:http\` itself, and every HTTP and gRPC client loads it.
 - **The fulfiller** spends a first delivery on one claim transaction, two Stripe reads
   (session, line items), two or three Firestore writes and the SendGrid call; a duplicate
