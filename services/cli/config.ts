@@ -8,12 +8,7 @@ const schema = v.object({
   PUBSUB_TOPIC: v.optional(v.string(), "stripe-events"),
   PUBSUB_DLQ_TOPIC: v.optional(v.string(), "stripe-events-dlq"),
   PUBSUB_DLQ_SUBSCRIPTION: v.optional(v.string(), "stripe-events-dlq-sub"),
-  STRIPE_API_KEY: v.optional(
-    v.pipe(
-      v.string(),
-      v.regex(/^(sk|rk)_(test|live)_\S+$/, "must be a Stripe secret (sk_) or restricted (rk_) key"),
-    ),
-  ),
+  STRIPE_API_KEY: v.optional(fields.stripeKey()),
   STRIPE_API_BASE: v.optional(fields.url()),
   SENDGRID_API_KEY: v.optional(v.string()),
   SENDGRID_API_BASE: v.optional(fields.url()),

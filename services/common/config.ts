@@ -95,6 +95,20 @@ export const fields = {
   hostPort: () =>
     v.pipe(v.string(), v.regex(/^[^\s:/]+:\d{1,5}$/, "must be host:port such as 127.0.0.1:8085")),
   email: () => v.pipe(v.string(), v.regex(EMAIL, "must be an email address")),
+  /** Email addresses, comma-separated; at least one. */
+  emails: () =>
+    v.pipe(
+      fields.list(),
+      v.check(
+        (list) => list.every((address) => EMAIL.test(address)),
+        "must be email addresses, comma-separated",
+      ),
+    ),
+  stripeKey: () =>
+    v.pipe(
+      v.string(),
+      v.regex(/^(sk|rk)_(test|live)_\S+$/, "must be a Stripe secret (sk_) or restricted (rk_) key"),
+    ),
   /** Stripe product ids, comma-separated: a price id or a typo would match no line item and skip every order. */
   productIds: () =>
     v.pipe(

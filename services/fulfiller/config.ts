@@ -2,10 +2,34 @@ import * as v from "valibot";
 import { fields, oneOf, parseConfig, type Env } from "../common/config.js";
 import { LOG_LEVELS } from "../common/logger.js";
 
-const STRIPE_KEY = v.pipe(
-  v.string(),
-  v.regex(/^(sk|rk)_(test|live)_\S+$/, "must be a Stripe secret (sk_) or restricted (rk_) key"),
-);
+const variables = v.object({
+  PORT: fields.port(8080),
+  GOOGLE_CLOUD_PROJECT: v.string("is required (Cloud Run does not set it; Terraform does)"),
+  PUBSUB_DLQ_TOPIC: v.optional(v.string(), "stripe-events-dlq"),
+  STRIPE_API_KEY: fields.stripeKey(),
+  STRIPE_API_BASE: v.optional(fields.url()),
+  SENDGRID_API_KEY: v.string(),
+  SENDGRID_API_BASE: v.optional(fields.url()),
+  SENDGRID_TEMPLATE_ID: v.optional(
+    v.pipe(v.string(), v.regex(/^d-[0-9a-f]+$/i, "must be a dynamic template id (d-…)")),
+  ),
+  EMAIL_FROM: fields.email(),
+  FULFILMENT_EMAIL_TO: fields.emails(),
+  FULFILMENT_PRODUCT_IDS: fields.productIds(),
+  FULFILMENT_OPT_IN_FIELD: v.optional(v.string()),
+  FULFIL_TRIALS: fields.boolean(true),
+  PUSH_AUTH: v.optional(oneOf(["cloud-run", "oidc", "none"]), "cloud-run"),
+  PUSH_AUDIENCE: v.optional(v.string()),
+  PUSH_SERVICE_ACCOUNT: v.optional(fields.email()),
+  PUSH_OIDC_CERTS_URL: v.optional(fields.url()),
+  HANDLER_DEADLINE_MS: fields.positiveInt(20_000),
+  ORDER_LEASE_SECONDS: fields.positiveInt(60),
+  PUBSUB_EMULATOR_HOST: v.optional(fields.hostPort()),
+  FIRESTORE_EMULATOR_HOST: v.optional(fields.hostPort()),
+  LOG_LEVEL: v.optional(oneOf(LOG_LEVELS), "info"),
+  /** Where spans go: gcp (Cloud Trace; the default on Cloud Run), console, or none (the default elsewhere). */
+  OTEL_TRACES_EXPORTER: v.optional(oneOf(["gcp", "console", "none"])),
+});
 
 /**
  * What one variable asks of another. Run even where some other variable is wrong, so that
@@ -30,44 +54,7 @@ const crossChecks = v.rawCheck<v.InferOutput<typeof variables>>(({ dataset, addI
   }
 });
 
-const variables = v.object({
-  PORT: fields.port(8080),
-  GOOGLE_CLOUD_PROJECT: v.string("is required (Cloud Run does not set it; Terraform does)"),
-  PUBSUB_DLQ_TOPIC: v.optional(v.string(), "stripe-events-dlq"),
-  STRIPE_API_KEY: STRIPE_KEY,
-  STRIPE_API_BASE: v.optional(fields.url()),
-  SENDGRID_API_KEY: v.string(),
-  SENDGRID_API_BASE: v.optional(fields.url()),
-  SENDGRID_TEMPLATE_ID: v.optional(
-    v.pipe(v.string(), v.regex(/^d-[0-9a-f]+$/i, "must be a dynamic template id (d-…)")),
-  ),
-  EMAIL_FROM: fields.email(),
-  FULFILMENT_EMAIL_TO: v.pipe(
-    fields.list(),
-    v.check(
-      (list) => list.every((address) => v.is(EMAIL, address)),
-      "must be email addresses, comma-separated",
-    ),
-  ),
-  FULFILMENT_PRODUCT_IDS: fields.productIds(),
-  FULFILMENT_OPT_IN_FIELD: v.optional(v.string()),
-  FULFIL_TRIALS: fields.boolean(true),
-  PUSH_AUTH: v.optional(oneOf(["cloud-run", "oidc", "none"]), "cloud-run"),
-  PUSH_AUDIENCE: v.optional(v.string()),
-  PUSH_SERVICE_ACCOUNT: v.optional(fields.email()),
-  PUSH_OIDC_CERTS_URL: v.optional(fields.url()),
-  HANDLER_DEADLINE_MS: fields.positiveInt(20_000),
-  ORDER_LEASE_SECONDS: fields.positiveInt(60),
-  PUBSUB_EMULATOR_HOST: v.optional(fields.hostPort()),
-  FIRESTORE_EMULATOR_HOST: v.optional(fields.hostPort()),
-  LOG_LEVEL: v.optional(oneOf(LOG_LEVELS), "info"),
-  /** Where spans go: gcp (Cloud Trace; the default on Cloud Run), console, or none (the default elsewhere). */
-  OTEL_TRACES_EXPORTER: v.optional(oneOf(["gcp", "console", "none"])),
-});
-
 const schema = v.pipe(variables, crossChecks);
-
-const EMAIL = fields.email();
 
 /** Every variable this service reads (Terraform's env is checked against it). */
 export const FULFILLER_ENV_KEYS: readonly string[] = Object.keys(schema.entries);
