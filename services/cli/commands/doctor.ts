@@ -45,16 +45,17 @@ const schema = v.object({
 });
 type DoctorConfig = v.InferOutput<typeof schema>;
 
+const STRIPE_KEY = fields.stripeKey();
 const SECRETS = {
   STRIPE_API_KEY: {
-    valid: (v: string) => /^(sk|rk)_(test|live)_\S+$/.test(v),
+    valid: (value: string) => v.is(STRIPE_KEY, value),
     shape: "a Stripe secret (sk_) or restricted (rk_) key",
   },
   STRIPE_WEBHOOK_SECRET: {
-    valid: (v: string) => v.split(",").every((s) => s.trim().startsWith("whsec_")),
+    valid: (value: string) => value.split(",").every((s) => s.trim().startsWith("whsec_")),
     shape: "webhook signing secrets (whsec_…), comma-separated",
   },
-  SENDGRID_API_KEY: { valid: (v: string) => v.trim().length > 0, shape: "a SendGrid API key" },
+  SENDGRID_API_KEY: { valid: (value: string) => value.trim().length > 0, shape: "a SendGrid API key" },
 } as const;
 type SecretName = keyof typeof SECRETS;
 
