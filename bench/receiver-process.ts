@@ -42,7 +42,7 @@ export function signedStripeRequests(
 
 export async function startReceiver(
   env: Record<string, string>,
-): Promise<{ port: number; stop: () => Promise<void> }> {
+): Promise<{ port: number; pid: number; stop: () => Promise<void> }> {
   const child = spawn(process.execPath, ["--import", "tsx", "bench/servers/receiver.ts"], {
     env: { ...process.env, PORT: "0", ...env },
     stdio: ["ignore", "ignore", "pipe"],
@@ -58,6 +58,7 @@ export async function startReceiver(
   });
   return {
     port,
+    pid: child.pid!,
     stop: () =>
       new Promise((resolve) => {
         child.once("exit", () => resolve());

@@ -18,6 +18,7 @@ import { startStack } from "../services/local/stack.js";
 import { FirestoreOrderStore } from "../services/fulfiller/adapters/firestore-order-store.js";
 import { compileBench, median, percentile, round, rssMiB, sampleRss, spawnServer } from "./measure.js";
 import { signedStripeRequests } from "./receiver-process.js";
+import { measureForgedPosts } from "./forged-posts.js";
 import { profileServer, renderProfile, type ServerProfile } from "./profile.js";
 import { measureDuplicateCost } from "./fulfiller-cost.js";
 import { countInstructions, valgrindAvailable, type InstructionCount } from "./instructions.js";
@@ -45,6 +46,7 @@ const PLAN = {
     duplicates: 10,
     noop: false,
     modules: false,
+    forged: { rounds: 3, posts: 200 },
   },
   quick: {
     latencyEvents: 50,
@@ -62,6 +64,7 @@ const PLAN = {
     duplicates: 100,
     noop: true,
     modules: true,
+    forged: { rounds: 3, posts: 1000 },
   },
   full: {
     latencyEvents: 60,
@@ -79,10 +82,11 @@ const PLAN = {
     duplicates: 300,
     noop: true,
     modules: true,
+    forged: { rounds: 3, posts: 4000 },
   },
 }[mode];
 
-const SECRET = "whsec_bench_secret";
+const SECRET = "whsec_bench_secret_0123456789";
 /** Compiled output (services and bench servers), inside the repository so node_modules resolves. */
 let distDir = "";
 const SERVERS = {
@@ -643,6 +647,10 @@ async function main() {
     const duplicate = await measureDuplicateCost(PLAN.duplicates);
     log("start-up and memory…");
     const startup = await measureStartup(distDir, { pubsub: ps.host, firestore: fs.host });
+    log(
+      `receiver: CPU per forged SendGrid post against per forged Stripe post, ${PLAN.forged.rounds} rounds…`,
+    );
+    const forged = await measureForgedPosts(PLAN.forged);
     const modules = PLAN.modules ? (log("production node_modules size…"), productionModules()) : null;
     const instructions = await measureInstructions();
 
@@ -687,6 +695,12 @@ async function main() {
         ? summary("emulator", PLAN.lightLoad, "p99_vs_bare")
         : null,
       receiver_rss_under_load_vs_bare: summary("emulator", "saturation", "rss_vs_bare"),
+      receiver_cpu_forged_sendgrid_vs_stripe: {
+        median: forged.median,
+        min: forged.min,
+        max: forged.max,
+        rounds: forged.rounds.map((r) => r.ratio),
+      },
     };
     const ratios = {
       ...Object.fromEntries(Object.entries(spreads).map(([k, v]) => [k, v?.median ?? null])),
@@ -704,6 +718,10 @@ async function main() {
       receiver_beats_express_sample: (ratios.receiver_vs_express_sample ?? 0) > 1,
       receiver_p99_light_load_within_1_2_of_bare: atMost(ratios.receiver_p99_vs_bare_light_load, 1.2),
       receiver_rss_under_load_within_1_15_of_bare: atMost(ratios.receiver_rss_under_load_vs_bare, 1.15),
+      forged_sendgrid_post_within_2x_forged_stripe_cpu: atMost(
+        ratios.receiver_cpu_forged_sendgrid_vs_stripe,
+        2,
+      ),
       receiver_ready_within_300ms: atMost(startup.receiver?.ready_ms_median ?? null, 300),
       fulfiller_ready_within_300ms: atMost(startup.fulfiller?.ready_ms_median ?? null, 300),
       receiver_rss_at_rest_under_150mib: (startup.receiver?.rss_at_rest_mib ?? Infinity) < 150,
@@ -739,6 +757,7 @@ async function main() {
       publisher_batching: batching,
       fulfiller: { pipeline, duplicate },
       dlq_replay: replay,
+      forged_posts: forged,
       startup,
       instructions,
       production_node_modules: modules,

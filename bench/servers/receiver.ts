@@ -33,7 +33,7 @@ const app = createApp({
   publishTimeoutMs: 4000,
   logger,
   ...(process.env.BENCH_SENDGRID_KEY
-    ? { sendgrid: await SendGridWebhookVerifier.create(process.env.BENCH_SENDGRID_KEY) }
+    ? { sendgrid: new SendGridWebhookVerifier(process.env.BENCH_SENDGRID_KEY) }
     : {}),
 });
 const running = await serve(app, { port: env.port, host: "127.0.0.1", logger });

@@ -9,6 +9,7 @@ import { AppError } from "../common/errors.js";
 import { readRawBody, MAX_BODY_BYTES } from "../common/read-raw-body.js";
 import { verifyStripeWebhook, WebhookRejectedError } from "./verify-signature.js";
 import {
+  MAX_SENDGRID_BODY_BYTES,
   SENDGRID_SIGNATURE_HEADER,
   SENDGRID_TIMESTAMP_HEADER,
   SendGridWebhookRejectedError,
@@ -31,7 +32,6 @@ export interface ReceiverDeps {
   project?: string;
   isReady?: () => boolean;
   now?: () => number;
-  maxBodyBytes?: number;
 }
 
 /** The receiver as a Koa app. Does no I/O until a request arrives. */
@@ -46,7 +46,7 @@ export function createApp(deps: ReceiverDeps): Koa {
   const receive: Koa.Middleware = async (ctx) => {
     const state = ctx.state as RequestState;
     const receivedAt = now();
-    const payload = await readRawBody(ctx.req, deps.maxBodyBytes ?? MAX_BODY_BYTES);
+    const payload = await readRawBody(ctx.req, MAX_BODY_BYTES);
     const header = ctx.req.headers["stripe-signature"]; // node joins a repeated header into one string
     let event;
     try {
@@ -105,7 +105,7 @@ export function createApp(deps: ReceiverDeps): Koa {
       throw new AppError("not found", { status: 404, code: "not_found" });
     }
     const receivedAt = now();
-    const payload = await readRawBody(ctx.req, deps.maxBodyBytes ?? MAX_BODY_BYTES);
+    const payload = await readRawBody(ctx.req, MAX_SENDGRID_BODY_BYTES);
     let events;
     try {
       events = deps.sendgrid.verify({

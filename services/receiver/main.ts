@@ -24,10 +24,10 @@ async function main(): Promise<void> {
   let sendgrid: SendGridWebhookVerifier | undefined;
   if (config.SENDGRID_WEBHOOK_PUBLIC_KEY) {
     try {
-      sendgrid = await SendGridWebhookVerifier.create(config.SENDGRID_WEBHOOK_PUBLIC_KEY);
+      sendgrid = new SendGridWebhookVerifier(config.SENDGRID_WEBHOOK_PUBLIC_KEY);
     } catch (err) {
       throw new ConfigError("receiver", [
-        `SENDGRID_WEBHOOK_PUBLIC_KEY: is not an ECDSA public key (copy the verification key from SendGrid's Event Webhook settings): ${errorMessage(err)}`,
+        `SENDGRID_WEBHOOK_PUBLIC_KEY: is not an ECDSA P-256 public key (copy the verification key from SendGrid's Event Webhook settings): ${errorMessage(err)}`,
       ]);
     }
   }

@@ -37,6 +37,8 @@ describe("e2e: `npm run bench` smoke run", function () {
       };
       expect(results.ratios.receiver_vs_bare_http).to.be.a("number").greaterThan(0);
       expect(results.ratios.receiver_vs_express_sample).to.be.a("number").greaterThan(0);
+      // Forged posts: each round's counts come from the receiver's own CPU time.
+      expect(results.ratios.receiver_cpu_forged_sendgrid_vs_stripe).to.be.a("number").greaterThan(0);
       expect(results.fulfiller.duplicate.firestore_transactions_per_duplicate).to.equal(1);
       expect(results.fulfiller.duplicate.stripe_calls_per_duplicate).to.equal(0);
       // Start-up as the image runs it (the compile cache warmed) and without the cache.

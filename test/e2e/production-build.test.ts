@@ -49,7 +49,8 @@ describe("e2e: the built dist/ starts both services with production dependencies
   });
 
   it("when installed with --omit=dev, then no dev dependency is present", () => {
-    for (const devOnly of ["mocha", "typescript", "tsx", "eslint", "node"]) {
+    // @sendgrid/eventwebhook only checks our node:crypto verifier in a test.
+    for (const devOnly of ["mocha", "typescript", "tsx", "eslint", "node", "@sendgrid/eventwebhook"]) {
       expect(existsSync(path.join(dir, "node_modules", devOnly)), devOnly).to.equal(false);
     }
   });
@@ -98,10 +99,6 @@ describe("e2e: the built dist/ starts both services with production dependencies
       // What only a rarer path needs is loaded when that path is taken, not at start-up.
       if (service === "fulfiller")
         expect(debug, "Pub/Sub loaded at start-up").not.to.include("@google-cloud/pubsub/");
-      if (service === "receiver")
-        expect(debug, "SendGrid's library loaded without its webhook").not.to.include(
-          "@sendgrid/eventwebhook/",
-        );
       expect(verdict(`dist/services/${service}/main.js`)).to.equal("accepted");
       expect(debug).not.to.match(/was rejected/);
     });
@@ -136,7 +133,7 @@ function productionEnv(): NodeJS.ProcessEnv {
     PUBSUB_EMULATOR_HOST: process.env.PUBSUB_EMULATOR_HOST,
     FIRESTORE_EMULATOR_HOST: process.env.FIRESTORE_EMULATOR_HOST,
     METADATA_SERVER_DETECTION: "none",
-    STRIPE_WEBHOOK_SECRET: "whsec_prod_check",
+    STRIPE_WEBHOOK_SECRET: "whsec_prod_check_0123456789",
     STRIPE_API_KEY: "sk_test_prod_check",
     SENDGRID_API_KEY: "SG.prod-check",
     EMAIL_FROM: "orders@example.com",
