@@ -31,7 +31,13 @@ export function createApp(deps: FulfillerAppDeps): Koa {
   router.post("/pubsub/push", async (ctx) => {
     const state = ctx.state as RequestState;
     try {
-      await deps.authenticate(ctx.get("Authorization") || undefined);
+      await deps.authenticate({
+        authorization: ctx.get("Authorization") || undefined,
+        serverlessAuthorization:
+          ctx.req.headers["x-serverless-authorization"] === undefined
+            ? undefined
+            : ctx.get("X-Serverless-Authorization"),
+      });
     } catch (err) {
       if (err instanceof PushAuthError) {
         state.logFields = { outcome: "refused", reason: err.reason };

@@ -37,14 +37,42 @@ export interface IdTokenClaims {
   iss?: unknown;
 }
 
-/** Checks a push request's Authorization header; throws PushAuthError (401 missing, 403 otherwise). */
-export type PushAuthenticator = (authorization: string | undefined) => Promise<void>;
+/** The two headers a push request can carry its token in. */
+export interface PushAuthHeaders {
+  authorization?: string | undefined;
+  /** Cloud Run's own header: when present, Cloud Run verified it and not `Authorization`. */
+  serverlessAuthorization?: string | undefined;
+}
 
-function bearerToken(authorization: string | undefined): string {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
-  if (!authorization) throw new PushAuthError(401, "no Authorization header");
-  if (!match?.[1]) throw new PushAuthError(401, "Authorization is not a bearer token");
+/** Checks a push request's token; throws PushAuthError (401 missing, 403 otherwise). */
+export type PushAuthenticator = (headers: PushAuthHeaders) => Promise<void>;
+
+function bearerToken(header: string | undefined, name: string): string {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? "");
+  if (!header) throw new PushAuthError(401, `no ${name} header`);
+  if (!match?.[1]) throw new PushAuthError(401, `${name} is not a bearer token`);
   return match[1];
+}
+
+/**
+ * google-auth-library's messages quote the token or its claims ("Token used too late,
+ * …: {payload}"): the log gets a fixed reason instead, never a part of the token.
+ */
+const VERIFY_REASONS: [RegExp, string][] = [
+  [/^Wrong number of segments|^Can't parse token/, "token is not a JWT"],
+  [/^No pem found/, "token is signed by a key Google does not list"],
+  [/^Invalid token signature/, "token signature does not verify"],
+  [/^No issue time|^No expiration time|field using invalid format/, "token has no valid iat or exp"],
+  [/^Expiration time too far in future/, "token expiry is too far in the future"],
+  [/^Token used too early/, "token is not valid yet"],
+  [/^Token used too late/, "token expired"],
+  [/^Invalid issuer/, "token issuer is not Google"],
+  [/^Wrong recipient/, "token audience does not match PUSH_AUDIENCE"],
+];
+
+export function verifyFailureReason(err: unknown): string {
+  const message = err instanceof Error ? err.message : "";
+  return VERIFY_REASONS.find(([pattern]) => pattern.test(message))?.[1] ?? "token does not verify";
 }
 
 /** The claims of a JWT whose signature Cloud Run has verified and then removed. */
@@ -76,8 +104,15 @@ export function createPushAuthenticator(options: PushAuthOptions): PushAuthentic
 
   if (options.mode === "cloud-run") {
     // eslint-disable-next-line @typescript-eslint/require-await -- synchronous checks behind the async interface
-    return async (authorization) => {
-      const token = bearerToken(authorization);
+    return async ({ authorization, serverlessAuthorization }) => {
+      // Cloud Run verifies X-Serverless-Authorization when a request carries it and then
+      // passes Authorization through untouched: an invoker could send its own real token
+      // there beside a hand-made one that claims to be the push account. So the claims
+      // come from the header Cloud Run verified, never from the other.
+      const token =
+        serverlessAuthorization === undefined
+          ? bearerToken(authorization, "Authorization")
+          : bearerToken(serverlessAuthorization, "X-Serverless-Authorization");
       const claims = decodeForwardedClaims(token);
       // Only Cloud Run's invoker check, having verified the token, removes its signature.
       // Any other signature means that check is off and nobody verified it: the claims
@@ -102,17 +137,15 @@ export function createPushAuthenticator(options: PushAuthOptions): PushAuthentic
   const client = new OAuth2Client(
     options.certsUrl ? { endpoints: { oauth2FederatedSignonPemCertsUrl: options.certsUrl } } : {},
   );
-  return async (authorization) => {
-    const idToken = bearerToken(authorization);
+  return async ({ authorization }) => {
+    // Here Cloud Run checks nothing: the token Pub/Sub sent is verified in full.
+    const idToken = bearerToken(authorization, "Authorization");
     let claims: IdTokenClaims | undefined;
     try {
       const ticket = await client.verifyIdToken({ idToken, audience });
       claims = ticket.getPayload();
     } catch (err) {
-      throw new PushAuthError(
-        403,
-        `token does not verify: ${err instanceof Error ? err.message.split("\n")[0] : "invalid"}`,
-      );
+      throw new PushAuthError(403, verifyFailureReason(err));
     }
     if (!claims) throw new PushAuthError(403, "token has no claims");
     checkIdentity(claims, serviceAccount);

@@ -87,10 +87,13 @@ describe("unit: push authentication", () => {
         logger: logs.logger,
       }),
     );
-    const post = async (authorization?: string) => {
+    const post = async (authorization?: string, serverless?: string) => {
       const response = await fetch(`${server.url}/pubsub/push`, {
         method: "POST",
-        headers: authorization ? { authorization } : {},
+        headers: {
+          ...(authorization ? { authorization } : {}),
+          ...(serverless !== undefined ? { "x-serverless-authorization": serverless } : {}),
+        },
         body: envelope,
       });
       return response.status;
@@ -127,11 +130,33 @@ describe("unit: push authentication", () => {
       expect(String(errors[0]!.message)).to.include("PUSH_AUTH=oidc").and.include("invoker check");
       await server.close();
     });
+
+    it("then an invoker's own token in X-Serverless-Authorization beside a hand-made push token is refused, and the refusal logs only a reason", async () => {
+      const { fulfiller, server, post, logs } = await serve("cloud-run");
+      const forged = `Bearer ${jwt(good(), { stripSignature: true })}`;
+      const invoker = `Bearer ${jwt({ ...good(), email: "deployer@my-project.iam.gserviceaccount.com" }, { stripSignature: true })}`;
+      expect(await post(forged, invoker)).to.equal(403);
+      expect(fulfiller.calls).to.equal(0);
+      // Pub/Sub's token forwarded in either header is admitted.
+      expect(await post(forged)).to.equal(204);
+      expect(await post(undefined, forged)).to.equal(204);
+      expect(await post(`Bearer ${jwt({ ...good(), aud: "x" }, { stripSignature: true })}`, forged)).to.equal(
+        204,
+      );
+      expect(fulfiller.calls).to.equal(3);
+      const refused = logs.lines.filter((l) => l.outcome === "refused");
+      expect(refused).to.have.length(1);
+      expect(refused[0]!.reason).to.equal("token email is not the push service account");
+      const logged = JSON.stringify(logs.lines);
+      expect(logged).not.to.include("deployer@");
+      expect(logged).not.to.include(invoker.split(".")[1]!);
+      await server.close();
+    });
   });
 
   describe("when PUSH_AUTH=oidc (full verification with google-auth-library)", () => {
     it("then a token signed by Google's key is admitted, and every refusal is 401 or 403", async () => {
-      const { fulfiller, server, post } = await serve("oidc");
+      const { fulfiller, server, post, logs } = await serve("oidc");
       expect(await post(`Bearer ${jwt(good())}`)).to.equal(204);
       expect(await post()).to.equal(401);
       expect(await post(`Bearer ${jwt(good(), { stripSignature: true })}`)).to.equal(403);
@@ -143,6 +168,14 @@ describe("unit: push authentication", () => {
       expect(await post(`Bearer ${jwt({ ...good(), email: "attacker@example.com" })}`)).to.equal(403);
       expect(await post(`Bearer ${jwt({ ...good(), email_verified: false })}`)).to.equal(403);
       expect(fulfiller.calls).to.equal(1);
+      // The library's messages quote the claims; the log lines carry a fixed reason only.
+      expect(
+        await post(`Bearer ${jwt({ ...good(), email: "leak@example.com", exp: now() - 600 })}`),
+      ).to.equal(403);
+      const reasons = logs.lines.filter((l) => l.outcome === "refused").map((l) => l.reason);
+      expect(reasons).to.include("token expired").and.include("token issuer is not Google");
+      expect(JSON.stringify(logs.lines)).not.to.include("leak@example.com");
+      expect(JSON.stringify(logs.lines)).not.to.include("https://evil.example");
       await server.close();
     });
   });

@@ -4,6 +4,8 @@ import {
   createPushAuthenticator,
   decodeForwardedClaims,
   PushAuthError,
+  verifyFailureReason,
+  type PushAuthHeaders,
 } from "../../../services/fulfiller/push-auth.js";
 
 const b64 = (s: string) => Buffer.from(s).toString("base64");
@@ -110,7 +112,7 @@ describe("unit: push authentication, refusal by refusal", () => {
   });
   async function refusal(header: string | undefined): Promise<string> {
     try {
-      await auth(header);
+      await auth({ authorization: header });
       return "admitted";
     } catch (err) {
       expect(err).to.be.instanceOf(PushAuthError);
@@ -167,7 +169,7 @@ describe("unit: push authentication, refusal by refusal", () => {
     );
   });
 
-  it("when PUSH_AUTH=oidc cannot verify a token, then 403 with the library's first line as the reason", async () => {
+  it("when PUSH_AUTH=oidc cannot verify a token, then 403 with a fixed reason that quotes no part of the token", async () => {
     // A certificate URL nobody answers: verification fails, and says why.
     const oidc = createPushAuthenticator({
       mode: "oidc",
@@ -175,14 +177,80 @@ describe("unit: push authentication, refusal by refusal", () => {
       serviceAccount: SA,
       certsUrl: "http://127.0.0.1:9/oauth2/v1/certs",
     });
-    const err = await oidc(`Bearer ${token(good, "c2ln")}`).then(
+    const err = await oidc({ authorization: `Bearer ${token(good, "c2ln")}` }).then(
       () => undefined,
       (e: unknown) => e,
     );
     expect(err).to.be.instanceOf(PushAuthError);
     expect((err as PushAuthError).status).to.equal(403);
-    expect((err as PushAuthError).reason).to.match(/^token does not verify: \S/);
-    expect((err as PushAuthError).reason).to.not.include("\n");
+    expect((err as PushAuthError).reason).to.equal("token does not verify");
+  });
+
+  it("when google-auth-library's messages quote the token or its claims, then the reason is a fixed phrase without them", () => {
+    const claims = JSON.stringify({ ...good, email: "someone@example.com" });
+    const jwt = token(good, "c2ln");
+    const messages: [string, string][] = [
+      [`Wrong number of segments in token: ${jwt}`, "token is not a JWT"],
+      [`Can't parse token payload: ${jwt.split(".")[1]}`, "token is not a JWT"],
+      [
+        `No pem found for envelope: {"alg":"RS256","kid":"k"}`,
+        "token is signed by a key Google does not list",
+      ],
+      [`Invalid token signature: ${jwt}`, "token signature does not verify"],
+      [`No issue time in token: ${claims}`, "token has no valid iat or exp"],
+      [`Expiration time too far in future: ${claims}`, "token expiry is too far in the future"],
+      [`Token used too early, 1 > 2: ${claims}`, "token is not valid yet"],
+      [`Token used too late, 2 > 1: ${claims}`, "token expired"],
+      [`Invalid issuer, expected one of [a], but got evil: ${claims}`, "token issuer is not Google"],
+      [
+        "Wrong recipient, payload audience != requiredAudience",
+        "token audience does not match PUSH_AUDIENCE",
+      ],
+      ["request to http://127.0.0.1:9/certs failed, reason: connect ECONNREFUSED", "token does not verify"],
+    ];
+    for (const [message, reason] of messages)
+      expect(verifyFailureReason(new Error(message)), message).to.equal(reason);
+    expect(verifyFailureReason("not an error")).to.equal("token does not verify");
+  });
+
+  it("when X-Serverless-Authorization is present, then the claims come from it alone and never from Authorization", async () => {
+    const admitted = async (headers: PushAuthHeaders) =>
+      auth(headers).then(
+        () => "admitted",
+        (e: unknown) => `${(e as PushAuthError).status} ${(e as PushAuthError).reason}`,
+      );
+    const forged = token(good); // a hand-made token with the push account's claims
+    const invoker = token({
+      aud: AUD,
+      email: "attacker@p.iam.gserviceaccount.com",
+      email_verified: true,
+      exp: NOW / 1000 + 60,
+    });
+    // The attacker's pair: their own real token where Cloud Run looks, a forged one beside it.
+    expect(
+      await admitted({ serverlessAuthorization: `Bearer ${invoker}`, authorization: `Bearer ${forged}` }),
+    ).to.equal("403 token email is not the push service account");
+    // Pub/Sub's forwarded token alone, in either header.
+    expect(await admitted({ authorization: `Bearer ${forged}` })).to.equal("admitted");
+    expect(await admitted({ serverlessAuthorization: `Bearer ${forged}` })).to.equal("admitted");
+    // Both headers carry the right claims: still only the verified header is read, so a
+    // bad Authorization beside it changes nothing, and a bad verified header is refused.
+    expect(
+      await admitted({ serverlessAuthorization: `Bearer ${forged}`, authorization: `Bearer ${forged}` }),
+    ).to.equal("admitted");
+    expect(
+      await admitted({ serverlessAuthorization: `Bearer ${forged}`, authorization: "Basic junk" }),
+    ).to.equal("admitted");
+    expect(
+      await admitted({
+        serverlessAuthorization: `Bearer ${token({ ...good, aud: "other" })}`,
+        authorization: `Bearer ${forged}`,
+      }),
+    ).to.equal("403 token audience does not match PUSH_AUDIENCE");
+    // Present but empty is refused, not a fall-back to Authorization.
+    expect(await admitted({ serverlessAuthorization: "", authorization: `Bearer ${forged}` })).to.equal(
+      "401 no X-Serverless-Authorization header",
+    );
   });
 
   it("when the claims decode, then decodeForwardedClaims returns them as sent", () => {
