@@ -47,7 +47,7 @@ export interface ServerProfile {
   by_package: ProfileEntry[];
 }
 
-const SECRET = "whsec_bench_profile";
+const SECRET = "whsec_bench_profile_0123456789";
 
 function packageName(frame: CpuProfile["nodes"][number]["callFrame"]): string {
   const url = frame.url;

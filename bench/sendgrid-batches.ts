@@ -11,7 +11,7 @@ import {
   signSendGridBatch,
 } from "../services/local/sendgrid-events.js";
 
-const SECRET = "whsec_bench_sendgrid";
+const SECRET = "whsec_bench_sendgrid_0123456789";
 const ROUNDS = 3;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const keys = generateSendGridKeyPair();

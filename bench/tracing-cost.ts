@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import { signedStripeRequests, startReceiver } from "./receiver-process.js";
 import autocannon from "autocannon";
 
-const SECRET = "whsec_bench_tracing";
+const SECRET = "whsec_bench_tracing_0123456789";
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 

@@ -5,7 +5,7 @@ import { PubSubPublisher, type MessagePublisher } from "../../services/common/pu
 export const env = {
   port: Number(process.env.PORT ?? 0),
   topic: process.env.BENCH_TOPIC ?? "bench-events",
-  secret: process.env.BENCH_SECRET ?? "whsec_bench",
+  secret: process.env.BENCH_SECRET ?? "whsec_bench_0123456789abcdef",
   noop: process.env.BENCH_NOOP === "1",
   /** Unset: the receiver's own default. */
   batchMs: process.env.BENCH_BATCH_MS ? Number(process.env.BENCH_BATCH_MS) : undefined,

@@ -104,6 +104,19 @@ export const fields = {
         "must be email addresses, comma-separated",
       ),
     ),
+  /**
+   * Stripe webhook signing secrets, comma-separated. A bare `whsec_` is a publicly known
+   * HMAC key, and Stripe issues 32 characters after the prefix: anything under 16 is a
+   * placeholder or a typo, and anyone could sign events with it.
+   */
+  webhookSecrets: () =>
+    v.pipe(
+      fields.list(),
+      v.check(
+        (secrets) => secrets.every(isWebhookSecret),
+        `every comma-separated value must be a webhook signing secret: whsec_ followed by at least ${MIN_WEBHOOK_SECRET_CHARS} characters`,
+      ),
+    ),
   stripeKey: () =>
     v.pipe(
       v.string(),
@@ -124,6 +137,9 @@ export const fields = {
 } as const;
 
 const PRODUCT_ID = /^prod_[A-Za-z0-9]+$/;
+const MIN_WEBHOOK_SECRET_CHARS = 16;
+const WEBHOOK_SECRET = new RegExp(`^whsec_\\S{${MIN_WEBHOOK_SECRET_CHARS},}$`);
+export const isWebhookSecret = (secret: string): boolean => WEBHOOK_SECRET.test(secret);
 /**
  * An address SendGrid can send to: dot-separated parts of letters, digits and `_ ' + -`,
  * and a domain with a top-level part (`o'brien@example.com` yes, `orders@localhost` and

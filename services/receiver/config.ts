@@ -6,13 +6,7 @@ const schema = v.object({
   PORT: fields.port(8080),
   GOOGLE_CLOUD_PROJECT: v.string("is required (Cloud Run does not set it; Terraform does)"),
   PUBSUB_TOPIC: v.optional(v.string(), "stripe-events"),
-  STRIPE_WEBHOOK_SECRET: v.pipe(
-    fields.list(),
-    v.check(
-      (secrets) => secrets.every((s) => s.startsWith("whsec_")),
-      "every comma-separated value must be a webhook signing secret starting with whsec_",
-    ),
-  ),
+  STRIPE_WEBHOOK_SECRET: fields.webhookSecrets(),
   STRIPE_EVENT_TYPES: fields.optionalList(),
   PUBLISH_TIMEOUT_MS: fields.positiveInt(4000),
   /** SendGrid's Event Webhook verification key (base64); unset: /webhooks/sendgrid answers 404. */

@@ -93,7 +93,7 @@ describe("e2e: doctor checks a deployment (the local stack)", function () {
     expect(problems(sendgrid)).to.deep.equal(["SendGrid refuses SENDGRID_API_KEY (401)"]);
     const webhook = await doctor(["--json"], { STRIPE_WEBHOOK_SECRET: "sk_test_pasted_in_the_wrong_place" });
     expect(problems(webhook)).to.deep.equal([
-      "STRIPE_WEBHOOK_SECRET is not webhook signing secrets (whsec_…), comma-separated",
+      "STRIPE_WEBHOOK_SECRET is not webhook signing secrets (whsec_ and at least 16 characters), comma-separated",
     ]);
   });
 

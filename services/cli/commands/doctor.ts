@@ -46,14 +46,15 @@ const schema = v.object({
 type DoctorConfig = v.InferOutput<typeof schema>;
 
 const STRIPE_KEY = fields.stripeKey();
+const WEBHOOK_SECRETS = fields.webhookSecrets();
 const SECRETS = {
   STRIPE_API_KEY: {
     valid: (value: string) => v.is(STRIPE_KEY, value),
     shape: "a Stripe secret (sk_) or restricted (rk_) key",
   },
   STRIPE_WEBHOOK_SECRET: {
-    valid: (value: string) => value.split(",").every((s) => s.trim().startsWith("whsec_")),
-    shape: "webhook signing secrets (whsec_…), comma-separated",
+    valid: (value: string) => v.is(WEBHOOK_SECRETS, value),
+    shape: "webhook signing secrets (whsec_ and at least 16 characters), comma-separated",
   },
   SENDGRID_API_KEY: { valid: (value: string) => value.trim().length > 0, shape: "a SendGrid API key" },
 } as const;

@@ -5,6 +5,8 @@ import { loadReceiverConfig } from "../../../services/receiver/config.js";
 import { resolveSecrets, secretVersionName } from "../../../services/common/secrets.js";
 import { extractParent, injectTrace, logTraceFields } from "../../../services/common/tracing.js";
 
+const SECRET = "whsec_0123456789abcdef0123456789abcdef";
+
 const traceFields = (header: string | undefined, project: string) =>
   logTraceFields(extractParent({}, header), project);
 
@@ -12,9 +14,12 @@ describe("unit: configuration", () => {
   it("when every variable is valid, then defaults fill the rest and secrets are split and trimmed", () => {
     const config = loadReceiverConfig({
       GOOGLE_CLOUD_PROJECT: "my-project",
-      STRIPE_WEBHOOK_SECRET: " whsec_one ,\twhsec_two\n",
+      STRIPE_WEBHOOK_SECRET: " whsec_one_0123456789abcdef ,\twhsec_two_0123456789abcdef\n",
     });
-    expect(config.STRIPE_WEBHOOK_SECRET).to.deep.equal(["whsec_one", "whsec_two"]);
+    expect(config.STRIPE_WEBHOOK_SECRET).to.deep.equal([
+      "whsec_one_0123456789abcdef",
+      "whsec_two_0123456789abcdef",
+    ]);
     expect(config.PORT).to.equal(8080);
     expect(config.PUBSUB_TOPIC).to.equal("stripe-events");
     expect(config.PUBLISH_TIMEOUT_MS).to.equal(4000);
@@ -36,10 +41,37 @@ describe("unit: configuration", () => {
     expect(message).to.not.include("sk_test_oops");
   });
 
+  it("when a signing secret is the bare prefix or shorter than Stripe issues, then the start stops naming the variable, not the value", () => {
+    const problems = (secret: string) => {
+      try {
+        loadReceiverConfig({ GOOGLE_CLOUD_PROJECT: "my-project", STRIPE_WEBHOOK_SECRET: secret });
+      } catch (err) {
+        return (err as ConfigError).message;
+      }
+      return "accepted";
+    };
+    const weak = [
+      "whsec_",
+      "whsec_0123456789abcde",
+      `${SECRET},whsec_`,
+      `whsec_short,${SECRET}`,
+      "whsec_0123456789 abcdef",
+    ];
+    for (const secret of weak) {
+      const message = problems(secret);
+      expect(message, secret).to.include(
+        "STRIPE_WEBHOOK_SECRET: every comma-separated value must be a webhook signing secret: whsec_ followed by at least 16 characters",
+      );
+      expect(message, secret).not.to.include("0123456789").and.not.include("short");
+    }
+    expect(problems("whsec_0123456789abcdef")).to.equal("accepted");
+    expect(problems(`${SECRET}, whsec_0123456789abcdef`)).to.equal("accepted");
+  });
+
   it("when a number is not whole decimal digits in range, then it is refused with the range, whatever Number() would make of it", () => {
     const problems = (env: Record<string, string>) => {
       try {
-        loadReceiverConfig({ GOOGLE_CLOUD_PROJECT: "my-project", STRIPE_WEBHOOK_SECRET: "whsec_a", ...env });
+        loadReceiverConfig({ GOOGLE_CLOUD_PROJECT: "my-project", STRIPE_WEBHOOK_SECRET: SECRET, ...env });
       } catch (err) {
         return (err as ConfigError).message;
       }
@@ -55,7 +87,7 @@ describe("unit: configuration", () => {
     }
     const config = loadReceiverConfig({
       GOOGLE_CLOUD_PROJECT: "my-project",
-      STRIPE_WEBHOOK_SECRET: "whsec_a",
+      STRIPE_WEBHOOK_SECRET: SECRET,
       PORT: " 0 ",
       PUBLISH_TIMEOUT_MS: "2500",
     });
@@ -66,7 +98,7 @@ describe("unit: configuration", () => {
     let message = "";
     try {
       loadReceiverConfig({
-        STRIPE_WEBHOOK_SECRET: "whsec_a",
+        STRIPE_WEBHOOK_SECRET: SECRET,
         LOG_LEVEL: "verbose_x",
         OTEL_TRACES_EXPORTER: "jaeger_x",
       });
