@@ -6,6 +6,7 @@
 import net from "node:net";
 import path from "node:path";
 import {
+  distrustLocalState,
   isProcessAlive,
   localStateFile,
   readLocalState,
@@ -14,8 +15,8 @@ import {
 } from "../local/state-file.js";
 
 export class LocalStackDownError extends Error {
-  constructor(detail: string) {
-    super(`the local stack is not running: start it with \`npm start\` (${detail})`);
+  constructor(detail: string, message = "the local stack is not running: start it with `npm start`") {
+    super(`${message} (${detail})`);
   }
 }
 
@@ -50,6 +51,15 @@ export function resolveTarget(
       local: null,
       notice: `ignoring ${shown}: the local stack that wrote it (process ${state.pid}) is no longer running`,
     };
+  }
+  const distrust = distrustLocalState(file, state);
+  if (distrust) {
+    if (options.forceLocal)
+      throw new LocalStackDownError(
+        distrust,
+        `refusing ${shown}: the local stack's state file is not safe to use`,
+      );
+    return { env, local: null, notice: `ignoring ${shown}: ${distrust}` };
   }
   const merged: NodeJS.ProcessEnv = { ...env };
   for (const key of STATE_ENV_KEYS) {

@@ -3,7 +3,16 @@
  * URLs) to `.local/stack.json` in the checkout, and removes it on exit. The CLI reads it
  * to target the local stack with nothing set by hand (DESIGN section 7).
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -37,7 +46,7 @@ export interface LocalStackState {
   urls: { receiver: string; fulfiller: string; sendgrid: string; stripe: string | null };
 }
 
-function checkoutRoot(): string {
+export function checkoutRoot(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   while (!existsSync(path.join(dir, "package.json")) && path.dirname(dir) !== dir) dir = path.dirname(dir);
   return dir;
@@ -52,6 +61,7 @@ export function writeLocalState(file: string, state: LocalStackState): void {
   mkdirSync(path.dirname(file), { recursive: true });
   // It holds the stack's development keys (or a real test key from .env): owner-only.
   writeFileSync(file, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600); // the mode above applies only when the file is new
 }
 
 export function removeLocalState(file: string, pid = process.pid): void {
@@ -75,4 +85,71 @@ export function isProcessAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === "EPERM";
   }
+}
+
+/** The state's keys that name where the CLI will send the operator's keys and commands. */
+const URL_KEYS = ["STRIPE_API_BASE", "SENDGRID_API_BASE", "RECEIVER_URL"] as const;
+const HOST_KEYS = ["PUBSUB_EMULATOR_HOST", "FIRESTORE_EMULATOR_HOST"] as const;
+
+export function isLoopbackHost(host: string): boolean {
+  const name = host.replace(/^\[|\]$/g, "").toLowerCase();
+  return name === "localhost" || name === "::1" || /^127(\.\d{1,3}){3}$/.test(name);
+}
+
+function isLoopbackUrl(value: string): boolean {
+  const url = URL.parse(value);
+  return !!url && /^https?:$/.test(url.protocol) && isLoopbackHost(url.hostname);
+}
+
+/**
+ * Why the CLI must not trust a state file whose process is alive, or null when it may.
+ * The CLI hands the file's base URLs the operator's keys and its commands, so a file
+ * another user could write, left by another program, or naming a host off this machine
+ * is refused: owned by this user with mode 0600, written by a live node process of this
+ * checkout (read from /proc where there is one), and every base URL on loopback.
+ */
+export function distrustLocalState(
+  file: string,
+  state: LocalStackState,
+  options: { root?: string; proc?: string } = {},
+): string | null {
+  let stat;
+  try {
+    stat = statSync(file);
+  } catch {
+    return "it cannot be read";
+  }
+  const uid = process.getuid?.();
+  if (uid !== undefined && stat.uid !== uid) return `it is owned by uid ${stat.uid}, not by you (${uid})`;
+  if ((stat.mode & 0o077) !== 0)
+    return `its mode is ${(stat.mode & 0o777).toString(8)}, not 600 (others could rewrite it)`;
+  if (!Number.isSafeInteger(state.pid) || state.pid <= 0) return "it names no process";
+  const proc = options.proc ?? "/proc";
+  if (existsSync(path.join(proc, "self"))) {
+    let exe: string;
+    let cwd: string;
+    try {
+      exe = readlinkSync(path.join(proc, String(state.pid), "exe"));
+      cwd = readlinkSync(path.join(proc, String(state.pid), "cwd"));
+    } catch {
+      return `process ${state.pid} cannot be inspected`;
+    }
+    if (!/^node(\.exe)?$/.test(path.basename(exe)))
+      return `process ${state.pid} is ${path.basename(exe)}, not node`;
+    const root = options.root ?? checkoutRoot();
+    if (path.resolve(cwd) !== path.resolve(root))
+      return `process ${state.pid} runs in ${cwd}, not in this checkout`;
+  }
+  const urls = [
+    ...Object.entries(state.urls ?? {}).filter(([, value]) => value !== null),
+    ...URL_KEYS.map((key) => [key, state.env?.[key]] as const).filter(([, value]) => value !== undefined),
+  ] as [string, string][];
+  for (const [key, value] of urls)
+    if (typeof value !== "string" || !isLoopbackUrl(value)) return `${key} is not a loopback URL`;
+  for (const key of HOST_KEYS) {
+    const value = state.env?.[key];
+    if (value !== undefined && !isLoopbackHost(value.slice(0, value.lastIndexOf(":"))))
+      return `${key} is not a loopback address`;
+  }
+  return null;
 }
