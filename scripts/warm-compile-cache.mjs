@@ -44,7 +44,7 @@ const PLACEHOLDERS = {
   GOOGLE_CLOUD_PROJECT: "warm-compile-cache",
   METADATA_SERVER_DETECTION: "none",
   OTEL_TRACES_EXPORTER: "gcp",
-  STRIPE_WEBHOOK_SECRET: "whsec_placeholder",
+  STRIPE_WEBHOOK_SECRET: "whsec_placeholder_for_the_warm_up_only",
   STRIPE_API_KEY: "sk_test_placeholder",
   SENDGRID_API_KEY: "SG.placeholder",
   EMAIL_FROM: "orders@example.com",
