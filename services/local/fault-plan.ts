@@ -12,6 +12,8 @@ export interface Fault {
   hang?: boolean;
   /** Accept the request (side effects happen), then destroy the socket without answering. */
   acceptThenReset?: boolean;
+  /** Accept the request (side effects happen), then answer with this status (a front end's 502). */
+  acceptThenStatus?: number;
   /** Accept the request (side effects happen), then wait this long before answering. */
   delayAfterAcceptMs?: number;
   /** How many matching requests it applies to (default 1). */

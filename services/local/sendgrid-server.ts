@@ -121,6 +121,9 @@ export class SendGridStandIn extends LocalHttpServer {
       req.socket.destroy(); // accepted, but the client never hears so
       return;
     }
+    if (fault?.acceptThenStatus)
+      // accepted, then an error from the front end
+      return reply(res, fault.acceptThenStatus, { errors: [{ message: "Bad Gateway", field: null }] });
     res.writeHead(202, { "x-message-id": messageId });
     res.end();
     if (this.deliveryEvents) void this.postDeliveryEvents(email, this.deliveryEvents);

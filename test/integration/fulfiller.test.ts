@@ -193,15 +193,38 @@ describe("integration: fulfiller (Firestore + Pub/Sub emulators, Stripe and Send
   });
 
   describe("when SendGrid fails", () => {
-    it("then a 500 is retried by redelivery and ends in exactly one email", async () => {
+    it("then a 500 is an unknown outcome: needs_review, and no redelivery sends again", async () => {
       const c = createCheckout(h.stripe);
       h.sendgrid.addFault({ match: "/v3/mail/send", status: 500 });
       const envelope = h.envelope(c.event());
-      expect(await h.push(envelope)).to.equal(503);
-      expect((await h.store.get(c.sessionId))?.email.state).to.equal("not_sent");
       expect(await h.push(envelope)).to.equal(204);
+      const order = await h.store.get(c.sessionId);
+      expect(order?.status).to.equal("needs_review");
+      expect(order?.email.state).to.equal("sending");
+      expect(await h.push(envelope)).to.equal(204);
+      expect(h.sendgrid.attempts).to.equal(1);
+    });
+
+    it("regression (issue 25, defect 5): when SendGrid takes the email and its front end answers 502, then one email and needs_review, never a second send", async () => {
+      const c = createCheckout(h.stripe);
+      h.sendgrid.addFault({ match: "/v3/mail/send", acceptThenStatus: 502 });
+      const envelope = h.envelope(c.event());
+      expect(await h.push(envelope)).to.equal(204);
+      expect((await h.store.get(c.sessionId))?.status).to.equal("needs_review");
+      expect(h.logs.find((l) => l.alert === "needs_review")).to.include({ severity: "ERROR" });
+      expect(await h.push(envelope)).to.equal(204);
+      expect(await h.push(h.envelope(c.event("checkout.session.async_payment_succeeded")))).to.equal(204);
       expect(h.sendgrid.emailsFor(c.sessionId)).to.have.length(1);
-      expect((await h.store.get(c.sessionId))?.status).to.equal("fulfilled");
+    });
+
+    it("then a 413 records failed and dead-letters, like a 400 (SendGrid did not take it)", async () => {
+      const c = createCheckout(h.stripe);
+      h.sendgrid.addFault({ match: "/v3/mail/send", status: 413 });
+      expect(await h.push(h.envelope(c.event()))).to.equal(204);
+      const order = await h.store.get(c.sessionId);
+      expect(order?.status).to.equal("failed");
+      expect(order?.email.state).to.equal("not_sent");
+      await h.pullDeadLetters(1);
     });
 
     it("then a 429 is retried the same way", async () => {

@@ -56,13 +56,30 @@ export class SendGridMailer implements Mailer {
   }
 }
 
+/**
+ * The answers that prove SendGrid did not take the email (DESIGN 5): a bad request, a bad
+ * or unauthorised key, a message too large, and rate limiting (the only one worth
+ * retrying). Everything else, 5xx included, is an unknown outcome: SendGrid's front end
+ * can answer 502 or 504 after the email was accepted.
+ */
+const REFUSED_STATUSES = new Set([400, 401, 403, 413, 429]);
+
 export function classifySendError(err: unknown): Error {
   const e = err as SendGridError;
   const status =
     e.response?.status ?? e.response?.statusCode ?? (typeof e.code === "number" ? e.code : undefined);
-  if (typeof status === "number" && status >= 400) {
-    const transient = status === 429 || status >= 500;
-    return new MailRefusedError(`SendGrid answered ${status}`, { status, transient, cause: err });
+  if (typeof status === "number" && REFUSED_STATUSES.has(status)) {
+    return new MailRefusedError(`SendGrid answered ${status}`, {
+      status,
+      transient: status === 429,
+      cause: err,
+    });
+  }
+  if (typeof status === "number") {
+    return new MailOutcomeUnknownError(
+      `SendGrid answered ${status}, which does not say whether it took the email`,
+      { cause: err },
+    );
   }
   if (typeof e.code === "string" && NOT_SENT_CODES.has(e.code)) {
     return new MailRefusedError(`SendGrid unreachable (${e.code})`, {
