@@ -58,6 +58,23 @@ resource "google_firestore_index" "orders_by_delivery_state" {
   }
 }
 
+# The same for stop-shipment notices: a bounced notice is listed by `orders list --undelivered`.
+resource "google_firestore_index" "orders_by_stop_notice_delivery_state" {
+  project    = var.project_id
+  database   = google_firestore_database.main.name
+  collection = "orders"
+
+  fields {
+    field_path = "stop_notice.delivery.state"
+    order      = "ASCENDING"
+  }
+
+  fields {
+    field_path = "updated_at"
+    order      = "DESCENDING"
+  }
+}
+
 # A daily backup kept var.firestore_backup_retention_days (restore into a new database).
 resource "google_firestore_backup_schedule" "daily" {
   project   = var.project_id

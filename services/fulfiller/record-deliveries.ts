@@ -56,36 +56,40 @@ export async function recordDeliveries(
     const log = deps.log.child({ session_id: orderId });
     try {
       const outcome = await deps.deadline.run("recording delivery events", () =>
-        deps.store.transact<{ found: boolean; became: DeliveryState | null; awaitingResend?: true }>(
-          orderId,
-          (order, now) => {
-            if (!order) return { result: { found: false, became: null } };
-            if (
-              resendInFlight(order, now, deps.deadlineMs) &&
-              orderEvents.some((e) => e.kind === "order" && !ofMessage(e, order.email.message_id))
-            )
-              return { result: { found: true, became: null, awaitingResend: true } };
-            let next = order;
-            let became: DeliveryState | null = null;
-            for (const kind of ["order", "stop_notice"] as const) {
-              const mine = orderEvents.filter((e) => e.kind === kind);
-              if (!mine.length) continue;
-              if (kind === "order") {
-                const applied = applyDeliveryEvents(order.email.delivery, mine, order.email.message_id);
-                next = { ...next, email: { ...next.email, delivery: applied.next } };
-                became = applied.became;
-              } else if (order.stop_notice) {
-                const applied = applyDeliveryEvents(
-                  order.stop_notice.delivery,
-                  mine,
-                  order.stop_notice.message_id,
-                );
-                next = { ...next, stop_notice: { ...order.stop_notice, delivery: applied.next } };
-              }
+        deps.store.transact<{
+          found: boolean;
+          became: DeliveryState | null;
+          noticeBecame?: DeliveryState | null;
+          awaitingResend?: true;
+        }>(orderId, (order, now) => {
+          if (!order) return { result: { found: false, became: null } };
+          if (
+            resendInFlight(order, now, deps.deadlineMs) &&
+            orderEvents.some((e) => e.kind === "order" && !ofMessage(e, order.email.message_id))
+          )
+            return { result: { found: true, became: null, awaitingResend: true } };
+          let next = order;
+          let became: DeliveryState | null = null;
+          let noticeBecame: DeliveryState | null = null;
+          for (const kind of ["order", "stop_notice"] as const) {
+            const mine = orderEvents.filter((e) => e.kind === kind);
+            if (!mine.length) continue;
+            if (kind === "order") {
+              const applied = applyDeliveryEvents(order.email.delivery, mine, order.email.message_id);
+              next = { ...next, email: { ...next.email, delivery: applied.next } };
+              became = applied.became;
+            } else if (order.stop_notice) {
+              const applied = applyDeliveryEvents(
+                order.stop_notice.delivery,
+                mine,
+                order.stop_notice.message_id,
+              );
+              next = { ...next, stop_notice: { ...order.stop_notice, delivery: applied.next } };
+              noticeBecame = applied.became;
             }
-            return { next, result: { found: true, became } };
-          },
-        ),
+          }
+          return { next, result: { found: true, became, noticeBecame } };
+        }),
       );
       if (outcome.awaitingResend) {
         awaitingResend += 1;
@@ -112,6 +116,18 @@ export async function recordDeliveries(
         );
       } else if (outcome.became) {
         log.info({ delivery_state: outcome.became }, "order email delivery recorded");
+      }
+      if (isUndelivered(outcome.noticeBecame ?? null)) {
+        const last = orderEvents.filter((e) => e.kind === "stop_notice").at(-1);
+        log.error(
+          {
+            alert: "email_undelivered",
+            email_kind: "stop_notice",
+            delivery_state: outcome.noticeBecame,
+            reason: last?.reason ?? null,
+          },
+          "the STOP SHIPMENT notice was not delivered: the warehouse may ship a refunded or disputed order; tell it another way now",
+        );
       }
     } catch (err) {
       deps.log.warn({ err: serializeError(err) }, "could not record delivery events; Pub/Sub will redeliver");

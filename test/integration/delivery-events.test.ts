@@ -121,6 +121,37 @@ describe("integration: delivery events recorded on the order, and the resend aft
     expect(recorded?.email.delivery).to.deep.include({ state: "delivered", events: 1 });
   });
 
+  it("regression (issue 25, defect 4): when a STOP SHIPMENT notice bounces or is dropped, then email_undelivered fires for it and orders list --undelivered shows the order", async () => {
+    const order = await fulfilled();
+    const other = await fulfilled(); // its order email is delivered: not listed
+    expect(await push(events(other, [["delivered", T]]))).to.equal(204);
+    await h.store.transact(order.sessionId, (o) => ({
+      next: o ? { ...o, stop_notice: { state: "sent", message_id: "noticeMsg2" } } : undefined,
+      result: undefined,
+    }));
+    const notice = (event: string, timestamp: number) =>
+      buildSendGridEvent({
+        event,
+        email: order.to,
+        messageId: "noticeMsg2",
+        customArgs: { order_id: order.sessionId, email_kind: "stop_notice" },
+        timestamp,
+      });
+    expect(
+      await push([notice("processed", T), notice("dropped", T + 1), ...events(order, [["delivered", T]])]),
+    ).to.equal(204);
+    const alerts = h.logs.lines.filter((l) => l.alert === "email_undelivered");
+    expect(alerts).to.have.length(1);
+    expect(alerts[0]).to.include({ severity: "ERROR", email_kind: "stop_notice", delivery_state: "dropped" });
+    expect(String(alerts[0]!.message)).to.include("STOP SHIPMENT");
+    const listed = (await h.store.list({ undelivered: true, limit: 50 })).map((o) => o.session_id);
+    expect(listed).to.include(order.sessionId);
+    expect(listed).to.not.include(other.sessionId);
+    // SendGrid retries the batch: no second alert.
+    expect(await push([notice("dropped", T + 1)])).to.equal(204);
+    expect(h.logs.lines.filter((l) => l.alert === "email_undelivered")).to.have.length(1);
+  });
+
   it("when the resent email's events arrive before the resend has recorded its message id, then the batch is refused (503) and counts once it comes again", async () => {
     const order = await fulfilled();
     expect(await push(events(order, [["bounce", T]]))).to.equal(204);

@@ -137,12 +137,27 @@ export class FirestoreOrderStore implements OrderStore {
   /** Newest first. With a status, this needs the (status, updated_at desc) composite index Terraform creates. */
   list(options: { status?: OrderStatus; undelivered?: boolean; limit: number }): Promise<OrderRecord[]> {
     return guard("query", async () => {
-      let query = this.db.collection(ORDERS).orderBy("updated_at", "desc").limit(options.limit);
-      if (options.status) query = query.where("status", "==", options.status);
-      // Needs the (email.delivery.state, updated_at desc) composite index Terraform creates.
-      if (options.undelivered) query = query.where("email.delivery.state", "in", [...UNDELIVERED_STATES]);
-      const snap = await query.get();
-      return snap.docs.map((doc) => toOrder(doc.data())!);
+      const newest = () => {
+        let query = this.db.collection(ORDERS).orderBy("updated_at", "desc").limit(options.limit);
+        if (options.status) query = query.where("status", "==", options.status);
+        return query;
+      };
+      if (!options.undelivered) return (await newest().get()).docs.map((doc) => toOrder(doc.data())!);
+      // Undelivered order emails and undelivered stop notices (a bounced notice means the
+      // warehouse may ship a refunded order): one query each, on the composite indexes
+      // (…delivery.state, updated_at desc) Terraform creates, merged newest first.
+      const snaps = await Promise.all(
+        (["email", "stop_notice"] as const).map((record) =>
+          newest()
+            .where(`${record}.delivery.state`, "in", [...UNDELIVERED_STATES])
+            .get(),
+        ),
+      );
+      const byId = new Map<string, OrderRecord>();
+      for (const doc of snaps.flatMap((snap) => snap.docs)) byId.set(doc.id, toOrder(doc.data())!);
+      return [...byId.values()]
+        .sort((a, b) => b.updated_at.getTime() - a.updated_at.getTime())
+        .slice(0, options.limit);
     });
   }
 
