@@ -295,6 +295,18 @@ export class OperatorActions {
       check(order);
       if (!order.after_sale)
         throw new OperatorRefusedError(`order ${sessionId} has no refund or dispute on record`);
+      // The notice has one fence, like the order email: never take it over from a live
+      // claim (a redelivered charge.refunded may be sending it now), and never send again
+      // after a send whose outcome is unknown.
+      const notice = order.stop_notice;
+      if (notice?.claim_id && (notice.lease_expires_at?.getTime() ?? 0) > now.getTime())
+        throw new OperatorRefusedError(
+          `order ${sessionId}'s stop notice is being sent by another attempt (its claim holds until ${notice.lease_expires_at!.toISOString()}); look again after that`,
+        );
+      if (notice?.state === "sending")
+        throw new OperatorRefusedError(
+          `order ${sessionId}'s stop notice may already have gone out (an attempt started sending it and recorded no outcome): check SendGrid's activity first`,
+        );
       const reason = `${by}: stop-shipment notice`;
       const next: OrderRecord = {
         ...order,
