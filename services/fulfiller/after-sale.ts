@@ -145,7 +145,7 @@ export async function handleChargeEvent(work: OrderWork, event: ChargeEvent): Pr
     eventType: event.eventType,
     sessionId: order.session_id,
     claimId: work.newClaimId(),
-    slot: "stop_notice",
+    kind: "stop_notice",
     leaseExpiresAt: 0,
     deadline: event.deadline,
     log: event.log.child({ session_id: order.session_id, event_id: event.eventId }),

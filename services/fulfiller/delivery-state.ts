@@ -37,6 +37,8 @@ export interface DeliveryEvent {
   reason: string | null;
   sgEventId: string | null;
   sgMessageId: string | null;
+  /** The `attempt_id` custom arg: the claim of the attempt that sent the email. */
+  attemptId: string | null;
 }
 
 export interface DeliveryRecord {
@@ -84,34 +86,49 @@ export function parseDeliveryEvents(batch: readonly Record<string, unknown>[]): 
       reason: reason ?? null,
       sgEventId: typeof raw.sg_event_id === "string" ? raw.sg_event_id : null,
       sgMessageId: typeof raw.sg_message_id === "string" ? raw.sg_message_id : null,
+      attemptId: typeof raw.attempt_id === "string" && raw.attempt_id ? raw.attempt_id : null,
     });
   }
   return { events, ignored: batch.length - events.length };
 }
 
-/**
- * Whether `event` may be about the email sent as `messageId`: SendGrid's sg_message_id
- * starts with the X-Message-Id the send returned. Without either id, nothing rules it out.
- */
-export function ofMessage(event: DeliveryEvent, messageId: string | null | undefined): boolean {
-  return !messageId || !event.sgMessageId || event.sgMessageId.startsWith(messageId);
+/** Which email an event must name to count: the message id SendGrid returned, or the attempt that sent it. */
+export interface EmailIdentity {
+  message_id?: string | null;
+  attempt_id?: string | null;
 }
 
 /**
- * The record after `events` (all for one email). Events of another message than
- * `messageId` (an earlier send, before a resend) and events already counted change
+ * Whether `event` is about `email` (DESIGN 4a): SendGrid's sg_message_id starts with the
+ * X-Message-Id the send returned, or the event's `attempt_id` custom arg names the attempt
+ * that sent it. An event that names only the order is someone else's email in the same
+ * account (a forged or stray one could otherwise fake a bounce, and a resend ship twice).
+ */
+export function ofEmail(event: DeliveryEvent, email: EmailIdentity): boolean {
+  if (email.message_id && event.sgMessageId?.startsWith(email.message_id)) return true;
+  return !!email.attempt_id && event.attemptId === email.attempt_id;
+}
+
+/** The X-Message-Id a send returned, from an event's sg_message_id (`ID.filter…`). */
+export function messageIdOf(event: DeliveryEvent): string | null {
+  return event.sgMessageId?.split(".")[0] || null;
+}
+
+/**
+ * The record after `events` (all for one email). Events of another email than `email`
+ * (an earlier send before a resend, someone else's) and events already counted change
  * nothing. `became` names the state the email moved to, if it moved.
  */
 export function applyDeliveryEvents(
   current: DeliveryRecord | null | undefined,
   events: readonly DeliveryEvent[],
-  messageId: string | null | undefined,
+  email: EmailIdentity,
 ): { next: DeliveryRecord | null; became: DeliveryState | null } {
   let next = current ? { ...current, seen: [...current.seen], history: [...current.history] } : null;
   const before = current?.state ?? null;
   const ordered = [...events].sort((a, b) => a.at.getTime() - b.at.getTime());
   for (const event of ordered) {
-    if (!ofMessage(event, messageId)) continue;
+    if (!ofEmail(event, email)) continue;
     if (event.sgEventId && next?.seen.includes(event.sgEventId)) continue;
     const base: DeliveryRecord = next ?? {
       state: event.state,

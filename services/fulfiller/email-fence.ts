@@ -1,8 +1,10 @@
 /**
- * The fence around the one email an attempt may send (the order email, or the
- * stop-shipment notice): `sending` written under a live claim, the send bounded by the
- * lease and the deadline, then `sent`, or `not_sent` and an error (a definite refusal),
- * or `needs_review` (an unknown outcome: a second email could cost a second shipment).
+ * The one fence around every email the product sends (the order email, the stop-shipment
+ * notice, the operator's resend after a bounce, and any kind added later): `sending`
+ * written under a live claim, with the attempt's id, which also rides in SendGrid's
+ * custom_args; the send bounded by the lease and the deadline; then `sent`, or `not_sent`
+ * and an error (a definite refusal), or `needs_review` (an unknown outcome: a second
+ * email could cost a second shipment). Nothing else writes an email record's state.
  */
 import { errorMessage, TransientError } from "../common/errors.js";
 import { serializeError } from "../common/http.js";
@@ -13,12 +15,14 @@ import { MailOutcomeUnknownError, MailRefusedError } from "./errors.js";
 import {
   ClaimLostError,
   concludeOrder,
+  emailRecordOf,
   HISTORY_LIMIT,
-  releaseOrder,
-  type EmailRecord,
+  withEmailRecord,
+  type ClaimedEmailRecord,
+  type EmailKind,
   type OrderRecord,
 } from "./order-state.js";
-import type { Attempt, EmailSlot, OrderWork, PushOutcome } from "./order-work.js";
+import { releaseAttempt, type Attempt, type OrderWork, type PushOutcome } from "./order-work.js";
 import type { CallOptions } from "./ports.js";
 
 /** Less time than this for SendGrid's answer is not worth starting a send with. */
@@ -75,17 +79,17 @@ export async function sendUnderClaim(
  * when that is too little to be worth starting.
  */
 function sendTimeoutMs(work: OrderWork, attempt: Attempt): number {
-  const what = `sending the ${label(attempt.slot)}`;
+  const what = `sending the ${label(attempt.kind)}`;
   const leaseLeftMs = attempt.leaseExpiresAt - work.clock() - attempt.deadline.reserveMs;
   const timeoutMs = Math.min(attempt.deadline.next(what, MIN_SEND_MS).timeoutMs, leaseLeftMs);
   if (timeoutMs < MIN_SEND_MS)
-    throw new TransientError(`too little of the lease left to send the ${label(attempt.slot)}`);
+    throw new TransientError(`too little of the lease left to send the ${label(attempt.kind)}`);
   return timeoutMs;
 }
 
 /** What the `sending` write replaced, so that a send that never started can put it back. */
 interface SendingMark {
-  before: EmailRecord;
+  before: ClaimedEmailRecord;
   startedAt: Date;
 }
 
@@ -103,15 +107,21 @@ async function markSending(work: OrderWork, attempt: Attempt, options: SendOptio
     (order, now) => {
       if (attempt.deadline.remainingMs() < reserveMs + MIN_SEND_MS)
         throw new TransientError(
-          `handler deadline too near to start sending the ${label(attempt.slot)}; not recording it`,
+          `handler deadline too near to start sending the ${label(attempt.kind)}; not recording it`,
         );
       const prepared = options.prepare ? options.prepare(order) : order;
-      mark.before = emailRecord(prepared, attempt.slot);
+      mark.before = emailRecordOf(prepared, attempt.kind);
       mark.startedAt = now;
-      return withEmail(
+      return withEmailRecord(
         prepared,
-        attempt.slot,
-        (record) => ({ ...record, state: "sending", started_at: now, error: null }),
+        attempt.kind,
+        (record) => ({
+          ...record,
+          state: "sending",
+          started_at: now,
+          attempt_id: attempt.claimId,
+          error: null,
+        }),
         now,
       );
     },
@@ -140,22 +150,16 @@ async function withdrawSending(
   mark: SendingMark,
   { release, why }: { release: boolean; why: string },
 ): Promise<void> {
-  const slot = attempt.slot;
+  const kind = attempt.kind;
   try {
     const change = (order: OrderRecord, now: Date): OrderRecord => {
-      const current = emailRecord(order, slot);
+      const current = emailRecordOf(order, kind);
       if (current.state !== "sending" || current.started_at?.getTime() !== mark.startedAt.getTime())
         throw new ClaimLostError(order.session_id, "the email record is no longer this attempt's `sending`");
-      const restored = withEmail(order, slot, () => mark.before, now);
-      if (!release) return restored;
-      return slot === "stop_notice"
-        ? { ...restored, stop_notice: { ...restored.stop_notice!, claim_id: null, lease_expires_at: null } }
-        : releaseOrder(restored, now, why);
+      const restored = withEmailRecord(order, kind, () => mark.before, now);
+      return release ? releaseAttempt(attempt, restored, now, why) : restored;
     };
-    const check = {
-      requireLiveLease: false,
-      slot: slot === "stop_notice" ? "stop_notice" : "order",
-    } as const;
+    const check = { requireLiveLease: false, kind } as const;
     // Bounded by the lease, not the deadline (which may be all but spent): past the lease,
     // the claim may be another's, and then there is nothing of ours to put back.
     const boundMs = Math.max(1000, attempt.leaseExpiresAt - work.clock());
@@ -165,13 +169,13 @@ async function withdrawSending(
       "putting back the email record",
     );
     attempt.log.warn(
-      { reason: why, email_kind: emailKind(slot), released: release },
-      `no ${label(slot)} was sent: the \`sending\` record is withdrawn`,
+      { reason: why, email_kind: kind, released: release },
+      `no ${label(kind)} was sent: the \`sending\` record is withdrawn`,
     );
   } catch (err) {
     attempt.log.error(
-      { err: serializeError(err), reason: why, email_kind: emailKind(slot) },
-      `no ${label(slot)} was sent, but its \`sending\` record could not be withdrawn; the next delivery will make the order needs_review`,
+      { err: serializeError(err), reason: why, email_kind: kind },
+      `no ${label(kind)} was sent, but its \`sending\` record could not be withdrawn; the next delivery will make the order needs_review`,
     );
   }
 }
@@ -184,7 +188,10 @@ async function sendAndRecord(
   options: SendOptions,
 ): Promise<PushOutcome> {
   const { settings } = work.deps;
-  const what = label(attempt.slot);
+  const what = label(attempt.kind);
+  // The order email and its resend are the same email: the dynamic template is theirs,
+  // and the stop notice is always the text itself.
+  const isOrderEmail = attempt.kind !== "stop_notice";
   let messageId: string | null;
   try {
     ({ messageId } = await inSpan(`sending the ${what}`, attempt.deadline.trace, () =>
@@ -196,10 +203,10 @@ async function sendAndRecord(
             subject: email.subject,
             text: email.text,
             html: email.html,
-            customArgs: email.customArgs,
-            // A dynamic template is the order email's; the stop notice is always the text itself.
-            templateId: attempt.slot === "email" ? settings.templateId : undefined,
-            templateData: attempt.slot === "email" ? email.templateData : undefined,
+            // SendGrid copies these onto every event: the attempt's id proves which send it was.
+            customArgs: { ...email.customArgs, attempt_id: attempt.claimId },
+            templateId: isOrderEmail ? settings.templateId : undefined,
+            templateData: isOrderEmail ? email.templateData : undefined,
           },
           sendOptions,
         ),
@@ -212,9 +219,9 @@ async function sendAndRecord(
       await work.update(
         attempt,
         (order, now) =>
-          withEmail(
+          withEmailRecord(
             order,
-            attempt.slot,
+            attempt.kind,
             (record) => ({ ...record, state: "not_sent", error: err.message }),
             now,
           ),
@@ -229,9 +236,10 @@ async function sendAndRecord(
         : `unexpected: ${errorMessage(err)}`;
     return await markNeedsReview(work, attempt, `${what} outcome unknown: ${why}`);
   }
-  // Logged before it is recorded: if every write below fails, the id is still on record.
+  // Logged before it is recorded: if every write below fails, the id is still on record
+  // (an operator's command also prints it with its outcome).
   attempt.log.info(
-    { sendgrid_message_id: messageId, by: options.by, email_kind: emailKind(attempt.slot) },
+    { sendgrid_message_id: messageId, by: options.by, email_kind: attempt.kind, attempt_id: attempt.claimId },
     `${what} accepted by SendGrid; recording it`,
   );
   try {
@@ -247,7 +255,14 @@ async function sendAndRecord(
       `${what} accepted by SendGrid (message id ${messageId ?? "unknown"}) but not recorded: ${errorMessage(err)}`,
     );
   }
-  if (attempt.slot === "stop_notice") {
+  if (attempt.kind === "resend") {
+    attempt.log.info(
+      { outcome: "resent", sendgrid_message_id: messageId, by: options.by, email_kind: "resend" },
+      "order email resent",
+    );
+    return { ack: true, result: "resent", sessionId: attempt.sessionId, messageId };
+  }
+  if (attempt.kind === "stop_notice") {
     attempt.log.warn(
       {
         outcome: "stop_notice_sent",
@@ -257,7 +272,7 @@ async function sendAndRecord(
       },
       "STOP SHIPMENT notice sent",
     );
-    return { ack: true, result: "stop_notice_sent", sessionId: attempt.sessionId };
+    return { ack: true, result: "stop_notice_sent", sessionId: attempt.sessionId, messageId };
   }
   // From the receiver taking the webhook to SendGrid accepting the email: the
   // webhook-to-email latency metric (DESIGN section 11) reads it from this line.
@@ -271,7 +286,7 @@ async function sendAndRecord(
     },
     "order email sent",
   );
-  return { ack: true, result: "fulfilled", sessionId: attempt.sessionId };
+  return { ack: true, result: "fulfilled", sessionId: attempt.sessionId, messageId };
 }
 
 /**
@@ -286,7 +301,7 @@ async function recordSent(
   messageId: string | null,
   options: SendOptions,
 ): Promise<void> {
-  const sent = (record: EmailRecord, now: Date): EmailRecord => ({
+  const sent = (record: ClaimedEmailRecord, now: Date): ClaimedEmailRecord => ({
     ...record,
     state: "sent",
     started_at: record.started_at ?? null,
@@ -301,12 +316,18 @@ async function recordSent(
         attempt,
         (current, now) => {
           const order = options.onSent ? options.onSent(current) : current;
-          return attempt.slot === "email"
-            ? concludeOrder(
-                { ...order, email: sent(order.email, now) },
+          const record = sent(emailRecordOf(order, attempt.kind), now);
+          switch (attempt.kind) {
+            case "order":
+              return concludeOrder(
+                { ...order, email: { ...order.email, ...record, state: "sent" } },
                 { status: "fulfilled", reason: options.reason, now, eventId: attempt.eventId },
-              )
-            : noticeSent(order, sent(order.stop_notice ?? { state: "none" }, now), now, attempt.eventId);
+              );
+            case "stop_notice":
+              return noticeSent(order, record, now, attempt.eventId);
+            case "resend":
+              return resendSent(order, record, attempt.claimId, options.by, now);
+          }
         },
         { requireLiveLease: false },
       );
@@ -342,14 +363,21 @@ export async function markNeedsReview(
     await work.update(
       attempt,
       (order, now) => {
-        const flagged = withEmail(order, attempt.slot, (record) => ({ ...record, error: reason }), now);
+        // The record keeps `sending` (the doubt), the claim ends, and the order waits for an
+        // operator or for SendGrid's event naming this attempt (record-deliveries.ts).
+        const flagged = withEmailRecord(
+          order,
+          attempt.kind,
+          (record) => ({
+            ...record,
+            error: reason,
+            ...(attempt.kind === "order" ? {} : { claim_id: null, lease_expires_at: null }),
+          }),
+          now,
+        );
         return concludeOrder(
-          attempt.slot === "stop_notice"
-            ? {
-                ...flagged,
-                stop_notice: { ...flagged.stop_notice!, claim_id: null, lease_expires_at: null },
-                after_sale: flagged.after_sale ? { ...flagged.after_sale, notice: "needs_review" } : null,
-              }
+          attempt.kind === "stop_notice" && flagged.after_sale
+            ? { ...flagged, after_sale: { ...flagged.after_sale, notice: "needs_review" } }
             : flagged,
           { status: "needs_review", reason, now, eventId: attempt.eventId },
         );
@@ -364,42 +392,23 @@ export async function markNeedsReview(
     return { ack: false, result: "transient_failure", sessionId: attempt.sessionId, reason };
   }
   attempt.log.error(
-    { alert: "needs_review", reason, email_kind: emailKind(attempt.slot) },
-    `order needs review: the ${label(attempt.slot)} may or may not have been sent; resolve with \`orders resolve\``,
+    { alert: "needs_review", reason, email_kind: attempt.kind, attempt_id: attempt.claimId },
+    `order needs review: the ${label(attempt.kind)} may or may not have been sent; resolve with \`orders resolve\``,
   );
   return { ack: true, result: "needs_review", sessionId: attempt.sessionId, reason };
 }
 
-function label(slot: EmailSlot): string {
-  return slot === "email" ? "order email" : "stop-shipment notice";
-}
-
-function emailKind(slot: EmailSlot): "order" | "stop_notice" {
-  return slot === "email" ? "order" : "stop_notice";
-}
-
-/** The order's `slot` email record. */
-function emailRecord(order: OrderRecord, slot: EmailSlot): EmailRecord {
-  return slot === "email" ? order.email : (order.stop_notice ?? { state: "none" });
-}
-
-/** The order with its `slot` email record changed. */
-function withEmail(
-  order: OrderRecord,
-  slot: EmailSlot,
-  change: (record: EmailRecord) => EmailRecord,
-  now: Date,
-): OrderRecord {
-  if (slot === "email") return { ...order, email: change(order.email), updated_at: now };
-  return {
-    ...order,
-    stop_notice: { ...order.stop_notice, ...change(order.stop_notice ?? { state: "none" }) },
-    updated_at: now,
-  };
+function label(kind: EmailKind): string {
+  return { order: "order email", stop_notice: "stop-shipment notice", resend: "resent order email" }[kind];
 }
 
 /** The stop notice went out: the notice's claim ends, the order keeps its status. */
-function noticeSent(order: OrderRecord, notice: EmailRecord, now: Date, eventId: string): OrderRecord {
+export function noticeSent(
+  order: OrderRecord,
+  notice: ClaimedEmailRecord,
+  now: Date,
+  eventId: string | null,
+): OrderRecord {
   return {
     ...order,
     stop_notice: { ...notice, claim_id: null, lease_expires_at: null },
@@ -408,6 +417,38 @@ function noticeSent(order: OrderRecord, notice: EmailRecord, now: Date, eventId:
     history: [
       ...order.history,
       { at: now, status: order.status, reason: "stop-shipment notice sent", event_id: eventId },
+    ].slice(-HISTORY_LIMIT),
+  };
+}
+
+/**
+ * The resend went out: it is now the order email (its message id and attempt are the ones
+ * delivery events must name, and its delivery starts afresh); the resend's claim ends.
+ */
+export function resendSent(
+  order: OrderRecord,
+  resend: ClaimedEmailRecord,
+  attemptId: string,
+  by: string,
+  now: Date,
+): OrderRecord {
+  const after = order.email.delivery?.state ?? "?";
+  return {
+    ...order,
+    email: {
+      ...order.email,
+      message_id: resend.message_id ?? null,
+      attempt_id: attemptId,
+      sent_at: resend.sent_at ?? now,
+      resent_at: now,
+      resent_by: by,
+      delivery: null,
+      resend: { ...resend, claim_id: null, lease_expires_at: null },
+    },
+    updated_at: now,
+    history: [
+      ...order.history,
+      { at: now, status: order.status, reason: `email resent by ${by} after ${after}`, event_id: null },
     ].slice(-HISTORY_LIMIT),
   };
 }

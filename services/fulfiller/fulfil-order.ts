@@ -73,7 +73,6 @@ export class Fulfiller {
         store: work.store,
         deadline,
         log,
-        deadlineMs: work.settings.deadlineMs,
       });
       if (outcome.result === "dead_letter")
         return work.deadLetter({ message, reason: outcome.reason ?? "bad sendgrid.events", log, deadline });
@@ -121,7 +120,7 @@ export class Fulfiller {
       ...common,
       sessionId: classification.sessionId,
       claimId: work.newClaimId(),
-      slot: "email",
+      kind: "order",
       leaseExpiresAt: 0,
       log: log.child({ session_id: classification.sessionId, event_id: event.id }),
     };

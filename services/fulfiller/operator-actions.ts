@@ -12,11 +12,22 @@ import { composeOrderEmail } from "./compose-email.js";
 import { judgePayment } from "./decide-fulfilment.js";
 import { decideCheckout, fulfilCheckout, type CheckoutDecision } from "./fulfil-checkout.js";
 import { buildOrderDetails } from "./order-details.js";
-import { HISTORY_LIMIT, RETRYABLE_STATUSES, type OrderRecord, type OrderStatus } from "./order-state.js";
+import { isUndelivered } from "./delivery-state.js";
+import {
+  emailInDoubt,
+  HISTORY_LIMIT,
+  isInDoubt,
+  isStranded,
+  RETRYABLE_STATUSES,
+  type EmailKind,
+  type OrderDetails,
+  type OrderRecord,
+  type OrderStatus,
+} from "./order-state.js";
 import {
   OPERATOR_MESSAGE,
+  releaseAttempt,
   type Attempt,
-  type EmailSlot,
   type OrderWork,
   type PushOutcome,
 } from "./order-work.js";
@@ -24,11 +35,18 @@ import {
 /** The operator asked for something the order's state does not allow; nothing was changed. */
 export class OperatorRefusedError extends Error {}
 
-/** Which email of a needs_review order is in doubt: the stop-shipment notice, or the order email. */
-export function emailInDoubt(order: OrderRecord): EmailSlot {
-  return order.stop_notice?.state === "sending" || order.after_sale?.notice === "needs_review"
-    ? "stop_notice"
-    : "email";
+/** The order is not one `orders resend --undelivered` may resend; nothing was changed. */
+export class ResendRefusedError extends OperatorRefusedError {}
+
+export { emailInDoubt };
+
+/**
+ * Whether an operator may settle the order (`orders resolve`): it is needs_review, or an
+ * attempt that started sending its email was stopped part-way and left it `processing`
+ * (a crash of the CLI, Ctrl-C): that is an unknown outcome too.
+ */
+function isResolvable(order: OrderRecord, now: Date): boolean {
+  return order.status === "needs_review" || (isStranded(order, now) && isInDoubt(order, "order"));
 }
 
 function history(order: OrderRecord, now: Date, status: OrderStatus, reason: string): OrderRecord["history"] {
@@ -46,11 +64,42 @@ export function confirmSentChange(
   now: Date,
 ): OrderRecord {
   if (!order) throw new OperatorRefusedError(`no order ${sessionId}`);
-  if (order.status !== "needs_review")
+  if (!isResolvable(order, now))
     throw new OperatorRefusedError(
       `order ${sessionId} is ${order.status}; only needs_review orders are resolved`,
     );
-  if (emailInDoubt(order) === "stop_notice") {
+  const inDoubt = emailInDoubt(order);
+  if (inDoubt === "resend") {
+    const reason = `operator confirmed the resent email was sent (${operator})`;
+    const resend = order.email.resend!;
+    return {
+      ...order,
+      status: "fulfilled",
+      reason,
+      claim_id: null,
+      lease_expires_at: null,
+      email: {
+        ...order.email,
+        // Its message id is not known: its events are matched by the attempt that sent it.
+        message_id: null,
+        attempt_id: resend.attempt_id ?? null,
+        sent_at: resend.started_at ?? now,
+        resent_at: resend.started_at ?? now,
+        resent_by: "operator:confirmed",
+        delivery: null,
+        resend: {
+          ...resend,
+          state: "sent",
+          by: "operator:confirmed",
+          claim_id: null,
+          lease_expires_at: null,
+        },
+      },
+      updated_at: now,
+      history: history(order, now, "fulfilled", reason),
+    };
+  }
+  if (inDoubt === "stop_notice") {
     const reason = `operator confirmed the stop-shipment notice was sent (${operator})`;
     return {
       ...order,
@@ -95,10 +144,11 @@ export class OperatorActions {
   private attempt(
     sessionId: string,
     claimId: string,
-    slot: EmailSlot,
+    kind: EmailKind,
     leaseExpiresAt: Date | null | undefined,
     log: Logger,
     eventType: string,
+    restoreStatus?: Attempt["restoreStatus"],
   ): Attempt {
     return {
       message: OPERATOR_MESSAGE,
@@ -106,7 +156,8 @@ export class OperatorActions {
       eventType,
       sessionId,
       claimId,
-      slot,
+      kind,
+      restoreStatus,
       leaseExpiresAt: leaseExpiresAt?.getTime() ?? 0,
       deadline: this.work.newDeadline(),
       log: log.child({ session_id: sessionId, by: eventType }),
@@ -124,9 +175,11 @@ export class OperatorActions {
     log: Logger,
     options: { dryRun?: boolean } = {},
   ): Promise<{ decision: CheckoutDecision } | { outcome: PushOutcome }> {
-    const refuse = (order: OrderRecord | undefined): void => {
+    const refuse = (order: OrderRecord | undefined, now = this.work.now()): void => {
       if (!order) throw new OperatorRefusedError(`no order ${sessionId}`);
-      if (!RETRYABLE_STATUSES.has(order.status))
+      // A `processing` order whose attempt stopped part-way (no delivery will come for an
+      // operator's command) is decided again like the status it left.
+      if (!RETRYABLE_STATUSES.has(order.status) && !isStranded(order, now))
         throw new OperatorRefusedError(
           `order ${sessionId} is ${order.status}; retry decides only ${[...RETRYABLE_STATUSES].join(", ")} orders`,
         );
@@ -145,8 +198,10 @@ export class OperatorActions {
       return { decision };
     }
     const claimId = this.work.newClaimId();
+    let restoreStatus: Attempt["restoreStatus"];
     const claimed = await this.work.store.transact<OrderRecord>(sessionId, (order, now) => {
-      refuse(order);
+      refuse(order, now);
+      restoreStatus = order!.status === "processing" ? "failed" : order!.status;
       const reason = `claimed for operator retry (was ${order!.status}: ${order!.reason ?? "-"})`;
       const next: OrderRecord = {
         ...order!,
@@ -163,10 +218,11 @@ export class OperatorActions {
     const attempt = this.attempt(
       sessionId,
       claimId,
-      "email",
+      "order",
       claimed.lease_expires_at,
       log,
       "operator.retry",
+      restoreStatus,
     );
     try {
       return { outcome: await fulfilCheckout(this.work, attempt, "retry") };
@@ -183,17 +239,19 @@ export class OperatorActions {
    */
   async resend(sessionId: string, log: Logger): Promise<PushOutcome> {
     const existing = await this.work.store.get(sessionId);
-    if (existing?.status === "needs_review" && emailInDoubt(existing) === "stop_notice")
+    const inDoubt = existing?.status === "needs_review" ? emailInDoubt(existing) : "order";
+    if (inDoubt === "stop_notice")
       return this.sendNotice(sessionId, log, "operator:resend", (order) => {
         if (order.status !== "needs_review" || emailInDoubt(order) !== "stop_notice")
           throw new OperatorRefusedError(
             `order ${sessionId} is ${order.status}, not a stop notice in review`,
           );
       });
+    if (inDoubt === "resend") return this.resendUndelivered(sessionId, log, { inReview: true });
     const claimId = this.work.newClaimId();
     const claimed = await this.work.store.transact(sessionId, (order, now) => {
       if (!order) throw new OperatorRefusedError(`no order ${sessionId}`);
-      if (order.status !== "needs_review")
+      if (!isResolvable(order, now))
         throw new OperatorRefusedError(`order ${sessionId} is ${order.status}, not needs_review`);
       const reason = "operator resend";
       const next: OrderRecord = {
@@ -214,10 +272,11 @@ export class OperatorActions {
     const attempt = this.attempt(
       sessionId,
       claimId,
-      "email",
+      "order",
       claimed.lease_expires_at,
       log,
       "operator.resend",
+      "needs_review",
     );
     try {
       let details = claimed.details ?? null;
@@ -230,16 +289,7 @@ export class OperatorActions {
         );
         details = buildOrderDetails(session, lineItems);
       }
-      const ref =
-        claimed.invoice_id && !claimed.payment_intent_id
-          ? { invoiceId: claimed.invoice_id }
-          : (claimed.payment_intent_id ?? details.payment_intent_id)
-            ? { paymentIntentId: (claimed.payment_intent_id ?? details.payment_intent_id)! }
-            : null;
-      const check = ref
-        ? await this.work.read(attempt, "re-checking the payment", (o) => this.work.stripe.getPayment(ref, o))
-        : null;
-      const verdict = judgePayment(check);
+      const { check, verdict } = await this.recheckPayment(attempt, claimed, details);
       if (!verdict.ships)
         return await this.work.conclude(attempt, "cancelled", verdict.reason, {
           payment: check ? { ...check, checked_at: this.work.now() } : null,
@@ -260,6 +310,117 @@ export class OperatorActions {
       return outcome;
     } catch (err) {
       return markNeedsReview(this.work, attempt, `operator resend failed: ${errorMessage(err)}`);
+    }
+  }
+
+  /** The payment behind the order as Stripe has it now, and whether the order may still ship. */
+  private async recheckPayment(attempt: Attempt, order: OrderRecord, details: OrderDetails) {
+    const paymentIntentId = order.payment_intent_id ?? details.payment_intent_id;
+    const ref =
+      order.invoice_id && !order.payment_intent_id
+        ? { invoiceId: order.invoice_id }
+        : paymentIntentId
+          ? { paymentIntentId }
+          : null;
+    const check = ref
+      ? await this.work.read(attempt, "re-checking the payment", (o) => this.work.stripe.getPayment(ref, o))
+      : null;
+    return { check, verdict: judgePayment(check) };
+  }
+
+  /**
+   * `orders resend SESSION_ID --undelivered`: the order email once more, for a fulfilled
+   * order whose email bounced or was dropped (after the address or the suppression was
+   * fixed), through the one fence under a claim on `email.resend`. Refused with the reason
+   * when a refund, a dispute or a stop notice says the order must not ship, when Stripe's
+   * payment says so now, or while another resend holds the claim or may have gone out (an
+   * unknown outcome is never taken as free because time has passed). `inReview`: `orders
+   * resolve --resend` for a resend in doubt, after the operator saw it did not go out.
+   */
+  async resendUndelivered(
+    sessionId: string,
+    log: Logger,
+    options: { inReview?: boolean } = {},
+  ): Promise<PushOutcome> {
+    const claimId = this.work.newClaimId();
+    const by = "operator:resend-undelivered";
+    const claimed = await this.work.store.transact<OrderRecord>(sessionId, (order, now) => {
+      if (!order) throw new ResendRefusedError(`no order ${sessionId}`);
+      const fromReview =
+        !!options.inReview && order.status === "needs_review" && emailInDoubt(order) === "resend";
+      if (order.status !== "fulfilled" && !fromReview)
+        throw new ResendRefusedError(
+          `order ${sessionId} is ${order.status}; only fulfilled orders are resent`,
+        );
+      const state = order.email.delivery?.state;
+      if (!isUndelivered(state))
+        throw new ResendRefusedError(
+          `the order email's delivery state is ${state ?? "not known yet"}; only a bounce or a drop is resent`,
+        );
+      const sale = order.after_sale;
+      if (sale?.kind === "refunded" || sale?.kind === "disputed")
+        throw new ResendRefusedError(
+          `order ${sessionId} was ${sale.kind} on ${sale.at.toISOString()}: it must not ship, so its email is not resent`,
+        );
+      const notice = order.stop_notice?.state;
+      if (notice === "sent" || notice === "sending" || notice === "unknown")
+        throw new ResendRefusedError(
+          `order ${sessionId}'s STOP SHIPMENT notice ${notice === "sent" ? "went out" : "may have gone out"}: its email is not resent`,
+        );
+      const resend = order.email.resend;
+      if (resend?.claim_id && (resend.lease_expires_at?.getTime() ?? 0) > now.getTime())
+        throw new ResendRefusedError(`a resend of ${sessionId} is in progress`);
+      if (!fromReview && (resend?.state === "sending" || resend?.state === "unknown"))
+        throw new ResendRefusedError(
+          `an earlier resend of ${sessionId} may have gone out (it recorded no outcome): check SendGrid's activity, then \`orders resolve ${sessionId} --sent\` or \`--resend\``,
+        );
+      if (!order.details) throw new ResendRefusedError(`order ${sessionId} has no recorded details to send`);
+      const reason = fromReview ? "operator resend of the resent email in review" : order.reason;
+      const next: OrderRecord = {
+        ...order,
+        status: "fulfilled",
+        reason,
+        email: {
+          ...order.email,
+          resend: {
+            state: "none",
+            error: resend?.error ? `previous resend: ${resend.error}` : null,
+            claim_id: claimId,
+            lease_expires_at: new Date(now.getTime() + this.work.settings.leaseMs),
+          },
+        },
+        updated_at: now,
+        ...(fromReview ? { history: history(order, now, "fulfilled", reason ?? "operator resend") } : {}),
+      };
+      return { next, result: next };
+    });
+    const attempt = this.attempt(
+      sessionId,
+      claimId,
+      "resend",
+      claimed.email.resend?.lease_expires_at,
+      log,
+      by,
+    );
+    try {
+      const details = claimed.details!;
+      const { verdict } = await this.recheckPayment(attempt, claimed, details);
+      if (!verdict.ships) {
+        await this.work.update(
+          attempt,
+          (order, now) => releaseAttempt(attempt, order, now, `resend refused: ${verdict.reason}`),
+          { requireLiveLease: false },
+        );
+        throw new ResendRefusedError(`order ${sessionId} is not resent: ${verdict.reason}`);
+      }
+      const shipped = { ...details, ...(verdict.refunded > 0 ? { refunded: verdict.refunded } : {}) };
+      return await sendUnderClaim(this.work, attempt, composeOrderEmail({ sessionId, details: shipped }), {
+        by,
+        reason: "resent after a bounce or drop",
+      });
+    } catch (err) {
+      if (err instanceof OperatorRefusedError) throw err;
+      return this.work.handleFailure(attempt, err);
     }
   }
 
@@ -303,7 +464,8 @@ export class OperatorActions {
         throw new OperatorRefusedError(
           `order ${sessionId}'s stop notice is being sent by another attempt (its claim holds until ${notice.lease_expires_at!.toISOString()}); look again after that`,
         );
-      if (notice?.state === "sending")
+      // (`orders resolve --resend` is the operator's answer to that doubt: there it is expected.)
+      if (isInDoubt(order, "stop_notice") && by !== "operator:resend")
         throw new OperatorRefusedError(
           `order ${sessionId}'s stop notice may already have gone out (an attempt started sending it and recorded no outcome): check SendGrid's activity first`,
         );

@@ -45,17 +45,22 @@ export const RETRYABLE_STATUSES: ReadonlySet<OrderStatus> = new Set([
 
 export type EmailState = "none" | "sending" | "sent" | "not_sent";
 
+/**
+ * The kinds of email the product sends, each through the one fence (email-fence.ts):
+ * the order email (under the order's own claim), the stop-shipment notice and the
+ * operator's resend after a bounce (each under a claim on its own record).
+ */
+export const EMAIL_KINDS = ["order", "stop_notice", "resend"] as const;
+export type EmailKind = (typeof EMAIL_KINDS)[number];
+
 export interface EmailRecord {
   state: EmailState;
   /** What SendGrid's Event Webhook says became of it (section 5a). */
   delivery?: DeliveryRecord | null;
   /** Operator resends after a bounce or drop (`orders resend --undelivered`). */
-  resend?: {
-    state: "sending" | "sent" | "not_sent" | "unknown";
-    claim_id?: string | null;
-    started_at?: Date | null;
-    error?: string | null;
-  } | null;
+  resend?: ClaimedEmailRecord | null;
+  /** The claim of the attempt that sent it, also in its SendGrid custom_args. */
+  attempt_id?: string | null;
   resent_at?: Date | null;
   resent_by?: string | null;
   started_at?: Date | null;
@@ -108,10 +113,61 @@ export interface OrderRecord {
   } | null;
 }
 
-export interface StopNoticeRecord extends EmailRecord {
-  /** The attempt that holds the notice, and until when (its own claim; the order keeps its status). */
+/** An email with a claim of its own (the order keeps its status while it is sent). */
+export interface ClaimedEmailRecord extends Omit<EmailRecord, "state"> {
+  /** "unknown": a resend recorded before the one fence, whose outcome is in doubt. */
+  state: EmailState | "unknown";
+  /** The attempt that holds it, and until when. */
   claim_id?: string | null;
   lease_expires_at?: Date | null;
+}
+
+export type StopNoticeRecord = ClaimedEmailRecord;
+
+/** The order's record of the `kind` email (an empty one where there is none yet). */
+export function emailRecordOf(order: OrderRecord, kind: EmailKind): ClaimedEmailRecord {
+  if (kind === "order") return order.email;
+  const record = kind === "stop_notice" ? order.stop_notice : order.email.resend;
+  return record ?? { state: "none" };
+}
+
+/** The order with its `kind` email record changed. */
+export function withEmailRecord(
+  order: OrderRecord,
+  kind: EmailKind,
+  change: (record: ClaimedEmailRecord) => ClaimedEmailRecord,
+  now: Date,
+): OrderRecord {
+  const next = change(emailRecordOf(order, kind));
+  if (kind === "order")
+    return { ...order, email: { ...order.email, ...next, state: next.state as EmailState }, updated_at: now };
+  if (kind === "stop_notice") return { ...order, stop_notice: next, updated_at: now };
+  return { ...order, email: { ...order.email, resend: next }, updated_at: now };
+}
+
+/** A send of the `kind` email started and recorded no outcome. */
+export function isInDoubt(order: OrderRecord, kind: EmailKind): boolean {
+  const state = emailRecordOf(order, kind).state;
+  return state === "sending" || state === "unknown";
+}
+
+/**
+ * Which email of a needs_review order is in doubt: an operator's resend, the
+ * stop-shipment notice, or (otherwise) the order email.
+ */
+export function emailInDoubt(order: OrderRecord): EmailKind {
+  if (isInDoubt(order, "resend")) return "resend";
+  if (isInDoubt(order, "stop_notice") || order.after_sale?.notice === "needs_review") return "stop_notice";
+  return "order";
+}
+
+/**
+ * An order an attempt left `processing` whose lease is over, with no delivery to come
+ * for it (an operator's command that failed or was killed part-way): claimable, and
+ * operator commands take it as they take the status it came from.
+ */
+export function isStranded(order: OrderRecord, now: Date): boolean {
+  return order.status === "processing" && (order.lease_expires_at?.getTime() ?? 0) <= now.getTime();
 }
 
 /** The payment behind the session, as Stripe reports it now. */
@@ -252,6 +308,31 @@ export function planClaim(existing: OrderRecord | undefined, request: ClaimReque
     existing.lease_expires_at !== null &&
     existing.lease_expires_at.getTime() > now.getTime();
   if (leaseLive) return { outcome: "busy", order: seen };
+  if (existing.email.state === "sending" && existing.email.delivery?.events) {
+    // SendGrid reported on this very send while its attempt held the order (events are
+    // recorded only when they name the email's attempt or message id): it went out.
+    const reason = "SendGrid's events prove the order email was sent";
+    return {
+      outcome: "duplicate",
+      order: {
+        ...seen,
+        status: "fulfilled",
+        reason,
+        claim_id: null,
+        lease_expires_at: null,
+        email: {
+          ...existing.email,
+          state: "sent",
+          sent_at: existing.email.delivery.at,
+          message_id:
+            existing.email.message_id ?? existing.email.delivery.sg_message_id?.split(".")[0] ?? null,
+          by: "sendgrid:event",
+        },
+        updated_at: now,
+        history: withHistory(existing, { at: now, status: "fulfilled", reason, event_id: request.eventId }),
+      },
+    };
+  }
   if (existing.email.state === "sending") {
     const reason = "an earlier attempt started sending the email and never recorded the outcome";
     return {
@@ -293,13 +374,13 @@ export function planClaim(existing: OrderRecord | undefined, request: ClaimReque
 }
 
 /**
- * What a claim-checked write requires. `slot`: which claim, the order's own (`processing`
- * + `claim_id`) or the stop-shipment notice's (`stop_notice.claim_id`).
+ * What a claim-checked write requires. `kind`: which claim, the order's own (`processing`
+ * + `claim_id`, for the order email) or the claim on the stop notice's or the resend's record.
  */
 export interface ClaimCheck {
   requireLiveLease: boolean;
   minRemainingMs?: number;
-  slot?: "order" | "stop_notice";
+  kind?: EmailKind;
 }
 
 export class ClaimLostError extends Error {
@@ -320,14 +401,16 @@ export function assertClaimHeld(
   options: ClaimCheck,
 ): asserts order is OrderRecord {
   if (!order) throw new ClaimLostError("(unknown)", "order does not exist");
-  if (options.slot === "stop_notice") {
-    const notice = order.stop_notice;
-    if (notice?.claim_id !== claimId)
-      throw new ClaimLostError(order.session_id, `stop notice held by ${notice?.claim_id ?? "nobody"}`);
+  const kind = options.kind ?? "order";
+  if (kind !== "order") {
+    const record = emailRecordOf(order, kind);
+    const what = kind === "stop_notice" ? "stop notice" : "resend";
+    if (record.claim_id !== claimId)
+      throw new ClaimLostError(order.session_id, `${what} held by ${record.claim_id ?? "nobody"}`);
     if (options.requireLiveLease) {
-      const remaining = (notice.lease_expires_at?.getTime() ?? 0) - now.getTime();
+      const remaining = (record.lease_expires_at?.getTime() ?? 0) - now.getTime();
       if (remaining <= (options.minRemainingMs ?? 0))
-        throw new ClaimLostError(order.session_id, `stop notice lease has ${remaining} ms left`);
+        throw new ClaimLostError(order.session_id, `${what} lease has ${remaining} ms left`);
     }
     return;
   }

@@ -15,6 +15,8 @@ import {
   ClaimLostError,
   concludeOrder,
   releaseOrder,
+  withEmailRecord,
+  type EmailKind,
   type OrderRecord,
   type OrderStatus,
 } from "./order-state.js";
@@ -61,13 +63,16 @@ export type PushResult =
   | "delivery_recorded"
   | "failed"
   | "after_sale_recorded"
-  | "stop_notice_sent";
+  | "stop_notice_sent"
+  | "resent";
 
 export interface PushOutcome {
   ack: boolean;
   result: PushResult;
   sessionId?: string;
   reason?: string;
+  /** The SendGrid message id of an email this outcome sent. */
+  messageId?: string | null;
 }
 
 export const SUBSCRIPTION_MARKER = "initial_order_processed";
@@ -94,17 +99,19 @@ export function truncateUtf8(value: string, maxBytes: number): string {
   return bytes.subarray(0, end).toString("utf8");
 }
 
-/** Which email an attempt may send, and so which claim it holds. */
-export type EmailSlot = "email" | "stop_notice";
-
 export interface Attempt {
   message: PushMessage;
   eventId: string;
   eventType: string;
   sessionId: string;
   claimId: string;
-  /** "email": the order's own claim (status processing); "stop_notice": the notice's claim. */
-  slot: EmailSlot;
+  /**
+   * Which email it may send, and so which claim it holds: "order", the order's own claim
+   * (status processing); "stop_notice" and "resend", the claim on that email's record.
+   */
+  kind: EmailKind;
+  /** An operator's attempt: the status the order goes back to if it ends part-way (never stranded). */
+  restoreStatus?: Exclude<OrderStatus, "processing"> | undefined;
   /** When this attempt's claim runs out (set once claimed). */
   leaseExpiresAt: number;
   deadline: Deadline;
@@ -251,7 +258,7 @@ export class OrderWork {
         () =>
           (write = this.deps.store.updateClaimed(attempt.sessionId, attempt.claimId, change, {
             ...check,
-            slot: attempt.slot === "stop_notice" ? "stop_notice" : "order",
+            kind: attempt.kind,
           })),
       );
     } catch (err) {
@@ -291,13 +298,7 @@ export class OrderWork {
   /** What an attempt that threw answers: 503 for transient trouble, `failed` and the dead-letter topic for permanent. */
   async handleFailure(attempt: Attempt, err: unknown): Promise<PushOutcome> {
     const release = (order: OrderRecord, now: Date, why: string): OrderRecord =>
-      attempt.slot === "stop_notice"
-        ? {
-            ...order,
-            stop_notice: { ...order.stop_notice!, claim_id: null, lease_expires_at: null },
-            updated_at: now,
-          }
-        : releaseOrder(order, now, why);
+      releaseAttempt(attempt, order, now, why);
     if (err instanceof ClaimLostError) {
       attempt.log.warn({ reason: err.message }, "claim lost; stopping this attempt");
       // If it was only our lease running short, give it back at once.
@@ -311,10 +312,10 @@ export class OrderWork {
         await this.update(
           attempt,
           (order, now) =>
-            attempt.slot === "stop_notice"
-              ? // The order shipped and stays fulfilled: the notice's failure is the dead letter's reason.
+            attempt.kind !== "order"
+              ? // The order shipped and stays fulfilled: the email's failure is the dead letter's reason.
                 release(
-                  { ...order, stop_notice: { ...order.stop_notice!, error: err.message } },
+                  withEmailRecord(order, attempt.kind, (r) => ({ ...r, error: err.message }), now),
                   now,
                   err.message,
                 )
@@ -434,4 +435,34 @@ export class OrderWork {
     }
     return marker;
   }
+}
+
+/**
+ * The order after an attempt gives its claim back without an outcome. The order email's
+ * attempt makes the order claimable again for Pub/Sub's redelivery, or, for an operator's
+ * command (which no delivery will repeat), puts back the status it came from, so that
+ * the command can be run again; the stop notice's and the resend's attempts free their
+ * record's claim, and the order keeps its status.
+ */
+export function releaseAttempt(
+  attempt: Pick<Attempt, "kind" | "restoreStatus" | "eventId">,
+  order: OrderRecord,
+  now: Date,
+  why: string,
+): OrderRecord {
+  if (attempt.kind !== "order")
+    return withEmailRecord(
+      order,
+      attempt.kind,
+      (r) => ({ ...r, claim_id: null, lease_expires_at: null }),
+      now,
+    );
+  if (attempt.restoreStatus)
+    return concludeOrder(order, {
+      status: attempt.restoreStatus,
+      reason: `${why} (the operator's command did not finish: run it again)`,
+      now,
+      eventId: attempt.eventId,
+    });
+  return releaseOrder(order, now, why);
 }

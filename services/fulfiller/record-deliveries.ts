@@ -5,13 +5,23 @@ import type { Deadline } from "./deadline.js";
 import {
   applyDeliveryEvents,
   isUndelivered,
-  ofMessage,
+  messageIdOf,
+  ofEmail,
   parseDeliveryEvents,
   type DeliveryEvent,
   type DeliveryState,
 } from "./delivery-state.js";
+import { noticeSent, resendSent } from "./email-fence.js";
+import {
+  concludeOrder,
+  emailInDoubt,
+  emailRecordOf,
+  isInDoubt,
+  type ClaimedEmailRecord,
+  type EmailKind,
+  type OrderRecord,
+} from "./order-state.js";
 import type { OrderStore } from "./ports.js";
-import { resendInFlight } from "./resend-undelivered.js";
 
 export interface DeliveryOutcome {
   ack: boolean;
@@ -19,23 +29,108 @@ export interface DeliveryOutcome {
   reason?: string;
 }
 
+/** What one order's share of a batch does to it (pure: run inside its transaction). */
+export interface BatchOnOrder {
+  next: OrderRecord;
+  /** The state the order email's delivery moved to, and the stop notice's. */
+  became: DeliveryState | null;
+  noticeBecame: DeliveryState | null;
+  /** Emails whose unknown outcome SendGrid's events proved: now `sent` by "sendgrid:event". */
+  settled: EmailKind[];
+  /** Events of a resend in flight that has not recorded its send yet: come again later. */
+  awaitingResend: boolean;
+}
+
+/** Whether the `kind` email's claim is held by a live attempt (which will record its own outcome). */
+function heldLive(order: OrderRecord, kind: EmailKind, now: Date): boolean {
+  if (kind === "order")
+    return order.status === "processing" && (order.lease_expires_at?.getTime() ?? 0) > now.getTime();
+  const record = emailRecordOf(order, kind);
+  return !!record.claim_id && (record.lease_expires_at?.getTime() ?? 0) > now.getTime();
+}
+
+/**
+ * The events of one order: each counts only on the email whose message id or sending
+ * attempt it names (an event naming only the order is someone else's email). An event of
+ * an attempt whose outcome is unknown proves SendGrid took that email: it becomes `sent`
+ * (`by: "sendgrid:event"`, with the message id from `sg_message_id`), and an order in
+ * review for it is fulfilled with no operator.
+ */
+export function applyBatchToOrder(
+  order: OrderRecord,
+  events: readonly DeliveryEvent[],
+  now: Date,
+): BatchOnOrder {
+  let next = order;
+  const settled: EmailKind[] = [];
+  const resend = order.email.resend;
+  const ofAttempt = (record: ClaimedEmailRecord) =>
+    record.attempt_id ? events.filter((e) => e.attemptId === record.attempt_id) : [];
+
+  // A resend in flight records its message id when SendGrid answers; events that come
+  // before would be lost when it does (its delivery starts afresh): 503, come again.
+  if (resend && isInDoubt(order, "resend") && ofAttempt(resend).length) {
+    if (heldLive(order, "resend", now))
+      return { next: order, became: null, noticeBecame: null, settled, awaitingResend: true };
+    next = resendSent(next, provenSent(resend, ofAttempt(resend)), resend.attempt_id!, "sendgrid:event", now);
+    settled.push("resend");
+  }
+  for (const kind of ["order", "stop_notice"] as const) {
+    const record = emailRecordOf(next, kind);
+    if (!isInDoubt(next, kind) || heldLive(next, kind, now) || !ofAttempt(record).length) continue;
+    const proven = provenSent(record, ofAttempt(record));
+    next =
+      kind === "order"
+        ? { ...next, email: { ...next.email, ...proven, state: "sent" }, updated_at: now }
+        : noticeSent(next, proven, now, null);
+    settled.push(kind);
+  }
+  if (settled.length && (order.status === "needs_review" || order.status === "processing")) {
+    const inReviewFor = order.status === "needs_review" ? emailInDoubt(order) : "order";
+    const owed = order.after_sale?.notice === "owed" && inReviewFor === "order";
+    if (settled.includes(inReviewFor) && !owed)
+      next = concludeOrder(next, {
+        status: "fulfilled",
+        reason: `SendGrid's events prove the ${inReviewFor === "order" ? "order email" : inReviewFor === "stop_notice" ? "stop-shipment notice" : "resent email"} was sent`,
+        now,
+      });
+  }
+
+  const applied = applyDeliveryEvents(next.email.delivery, events, next.email);
+  next = { ...next, email: { ...next.email, delivery: applied.next } };
+  let noticeBecame: DeliveryState | null = null;
+  if (next.stop_notice) {
+    const notice = applyDeliveryEvents(next.stop_notice.delivery, events, next.stop_notice);
+    next = { ...next, stop_notice: { ...next.stop_notice, delivery: notice.next } };
+    noticeBecame = notice.became;
+  }
+  return { next, became: applied.became, noticeBecame, settled, awaitingResend: false };
+}
+
+/** The record of a send SendGrid's events prove: sent when it first reported on it. */
+function provenSent(record: ClaimedEmailRecord, events: readonly DeliveryEvent[]): ClaimedEmailRecord {
+  const first = [...events].sort((a, b) => a.at.getTime() - b.at.getTime())[0]!;
+  return {
+    ...record,
+    state: "sent",
+    sent_at: first.at,
+    message_id: record.message_id ?? messageIdOf(first),
+    by: "sendgrid:event",
+    error: null,
+    claim_id: null,
+    lease_expires_at: null,
+  };
+}
+
 /**
  * A `sendgrid.events` message: a batch of SendGrid delivery events. Each order it
- * names gets one short transaction that records the latest state on `email.delivery`
- * (or `stop_notice.delivery`); no claim lease, since no email is sent. An order that
- * does not exist is logged and ignored. Any failed write answers 503: the batch comes
- * again, and what was recorded already is counted once.
- *
- * SendGrid can report on an email before its sender has recorded the email's message id.
- * For the first send that is harmless (no id yet: nothing is filtered out), but while an
- * operator's resend is in flight the order still holds the old message's id, and the new
- * message's events would be dropped as an earlier send's. So such a batch answers 503
- * and comes again once the resend has recorded its id (`deadlineMs`: the handler deadline
- * the resend runs under, which bounds how long it can hold the order).
+ * names gets one short transaction (applyBatchToOrder); no claim lease, since no email is
+ * sent. An order that does not exist is logged and ignored. Any failed write answers 503:
+ * the batch comes again, and what was recorded already is counted once.
  */
 export async function recordDeliveries(
   data: Buffer,
-  deps: { store: OrderStore; deadline: Deadline; log: Logger; deadlineMs: number },
+  deps: { store: OrderStore; deadline: Deadline; log: Logger },
 ): Promise<DeliveryOutcome> {
   let batch: unknown;
   try {
@@ -56,50 +151,13 @@ export async function recordDeliveries(
     const log = deps.log.child({ session_id: orderId });
     try {
       const outcome = await deps.deadline.run("recording delivery events", () =>
-        deps.store.transact<{
-          found: boolean;
-          became: DeliveryState | null;
-          noticeBecame?: DeliveryState | null;
-          awaitingResend?: true;
-        }>(orderId, (order, now) => {
-          if (!order) return { result: { found: false, became: null } };
-          if (
-            resendInFlight(order, now, deps.deadlineMs) &&
-            orderEvents.some((e) => e.kind === "order" && !ofMessage(e, order.email.message_id))
-          )
-            return { result: { found: true, became: null, awaitingResend: true } };
-          let next = order;
-          let became: DeliveryState | null = null;
-          let noticeBecame: DeliveryState | null = null;
-          for (const kind of ["order", "stop_notice"] as const) {
-            const mine = orderEvents.filter((e) => e.kind === kind);
-            if (!mine.length) continue;
-            if (kind === "order") {
-              const applied = applyDeliveryEvents(order.email.delivery, mine, order.email.message_id);
-              next = { ...next, email: { ...next.email, delivery: applied.next } };
-              became = applied.became;
-            } else if (order.stop_notice) {
-              const applied = applyDeliveryEvents(
-                order.stop_notice.delivery,
-                mine,
-                order.stop_notice.message_id,
-              );
-              next = { ...next, stop_notice: { ...order.stop_notice, delivery: applied.next } };
-              noticeBecame = applied.became;
-            }
-          }
-          return { next, result: { found: true, became, noticeBecame } };
+        deps.store.transact<BatchOnOrder | null>(orderId, (order, now) => {
+          if (!order) return { result: null };
+          const applied = applyBatchToOrder(order, orderEvents, now);
+          return { next: applied.awaitingResend ? undefined : applied.next, result: applied };
         }),
       );
-      if (outcome.awaitingResend) {
-        awaitingResend += 1;
-        log.info(
-          { event_count: orderEvents.length },
-          "delivery events for a message the order does not name yet, while a resend is in flight; Pub/Sub will redeliver",
-        );
-        continue;
-      }
-      if (!outcome.found) {
+      if (!outcome) {
         unknownOrders += 1;
         log.warn(
           { event_count: orderEvents.length },
@@ -107,18 +165,36 @@ export async function recordDeliveries(
         );
         continue;
       }
+      if (outcome.awaitingResend) {
+        awaitingResend += 1;
+        log.info(
+          { event_count: orderEvents.length },
+          "delivery events of a resend in flight that has not recorded its send yet; Pub/Sub will redeliver",
+        );
+        continue;
+      }
       recorded += orderEvents.length;
+      for (const kind of outcome.settled)
+        log.warn(
+          { outcome: "settled_by_sendgrid", email_kind: kind, status: outcome.next.status },
+          `SendGrid's events name the attempt that sent the ${kind === "order" ? "order email" : kind === "stop_notice" ? "stop-shipment notice" : "resent email"}: its unknown outcome is settled as sent`,
+        );
       if (isUndelivered(outcome.became)) {
-        const last = orderEvents.filter((e) => e.kind === "order").at(-1);
+        const last = orderEvents.filter((e) => ofEmail(e, outcome.next.email)).at(-1);
         log.error(
-          { alert: "email_undelivered", delivery_state: outcome.became, reason: last?.reason ?? null },
+          {
+            alert: "email_undelivered",
+            email_kind: "order",
+            delivery_state: outcome.became,
+            reason: last?.reason ?? null,
+          },
           "the order email was not delivered; fix the address or suppression, then `orders resend SESSION_ID --undelivered`",
         );
       } else if (outcome.became) {
         log.info({ delivery_state: outcome.became }, "order email delivery recorded");
       }
-      if (isUndelivered(outcome.noticeBecame ?? null)) {
-        const last = orderEvents.filter((e) => e.kind === "stop_notice").at(-1);
+      if (isUndelivered(outcome.noticeBecame)) {
+        const last = orderEvents.filter((e) => ofEmail(e, outcome.next.stop_notice ?? {})).at(-1);
         log.error(
           {
             alert: "email_undelivered",
@@ -148,7 +224,7 @@ export async function recordDeliveries(
     return {
       ack: false,
       result: "transient_failure",
-      reason: `${awaitingResend} order(s) have a resend in flight whose message id is not recorded yet`,
+      reason: `${awaitingResend} order(s) have a resend in flight that has not recorded its send yet`,
     };
   return { ack: true, result: "delivery_recorded" };
 }

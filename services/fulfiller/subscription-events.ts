@@ -83,7 +83,7 @@ async function claimTrialOrder(
     eventType: event.eventType,
     sessionId,
     claimId: work.newClaimId(),
-    slot: "email",
+    kind: "order",
     leaseExpiresAt: 0,
     deadline: event.deadline,
     log: event.log.child({ session_id: sessionId, event_id: event.eventId }),

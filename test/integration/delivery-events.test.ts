@@ -3,8 +3,8 @@ import { FulfillerHarness } from "../support/fulfiller-harness.js";
 import { createCheckout } from "../support/checkout.js";
 import { requireEmulators } from "../support/emulator-state.js";
 import { buildSendGridEvent } from "../../services/local/sendgrid-events.js";
-import { resendUndelivered, ResendRefusedError } from "../../services/fulfiller/resend-undelivered.js";
-import { SendGridMailer } from "../../services/fulfiller/adapters/sendgrid-mailer.js";
+import { ResendRefusedError } from "../../services/fulfiller/operator-actions.js";
+import type { ClaimedEmailRecord } from "../../services/fulfiller/order-state.js";
 
 describe("integration: delivery events recorded on the order, and the resend after a bounce", function () {
   this.timeout(60_000);
@@ -24,13 +24,21 @@ describe("integration: delivery events recorded on the order, and the resend aft
     const [email] = h.sendgrid.emailsFor(c.sessionId);
     return { sessionId: c.sessionId, messageId: email!.messageId, to: email!.to[0]! };
   }
-  const events = (order: { sessionId: string; messageId: string; to: string }, kinds: [string, number][]) =>
+  const events = (
+    order: { sessionId: string; messageId: string; to: string },
+    kinds: [string, number][],
+    attemptId?: string,
+  ) =>
     kinds.map(([event, timestamp]) =>
       buildSendGridEvent({
         event,
         email: order.to,
         messageId: order.messageId,
-        customArgs: { order_id: order.sessionId, email_kind: "order" },
+        customArgs: {
+          order_id: order.sessionId,
+          email_kind: "order",
+          ...(attemptId ? { attempt_id: attemptId } : {}),
+        },
         timestamp,
       }),
     );
@@ -152,22 +160,32 @@ describe("integration: delivery events recorded on the order, and the resend aft
     expect(h.logs.lines.filter((l) => l.alert === "email_undelivered")).to.have.length(1);
   });
 
-  it("when the resent email's events arrive before the resend has recorded its message id, then the batch is refused (503) and counts once it comes again", async () => {
+  it("when the resent email's events arrive before the resend has recorded its send, then the batch is refused (503) and counts once it comes again; a resend that died is settled by its events", async () => {
     const order = await fulfilled();
     expect(await push(events(order, [["bounce", T]]))).to.equal(204);
-    // An operator's resend has claimed the order and SendGrid has accepted the new message,
-    // but the resend has not written the new id yet (the race the e2e delivery loop met).
-    const setResend = (resend: { state: "sending"; claim_id: string; started_at: Date }) =>
+    // An operator's resend holds its claim and SendGrid has accepted the new message, but
+    // the resend has not recorded it yet (the race the e2e delivery loop met).
+    const setResend = (resend: ClaimedEmailRecord) =>
       h.store.transact(order.sessionId, (o) => ({
         next: o ? { ...o, email: { ...o.email, resend } } : undefined,
         result: undefined,
       }));
-    await setResend({ state: "sending", claim_id: "c1", started_at: new Date() });
+    await setResend({
+      state: "sending",
+      claim_id: "c1",
+      attempt_id: "c1",
+      started_at: new Date(),
+      lease_expires_at: new Date(Date.now() + 60_000),
+    });
     const newer = { ...order, messageId: "resentMsg1" };
-    const early = events(newer, [
-      ["processed", T + 10],
-      ["delivered", T + 11],
-    ]);
+    const early = events(
+      newer,
+      [
+        ["processed", T + 10],
+        ["delivered", T + 11],
+      ],
+      "c1",
+    );
     expect(await push(early)).to.equal(503);
     expect((await h.store.get(order.sessionId))?.email.delivery).to.deep.include({
       state: "bounce",
@@ -178,7 +196,16 @@ describe("integration: delivery events recorded on the order, and the resend aft
 
     await h.store.transact(order.sessionId, (o) => ({
       next: o
-        ? { ...o, email: { ...o.email, message_id: "resentMsg1", resend: { state: "sent" }, delivery: null } }
+        ? {
+            ...o,
+            email: {
+              ...o.email,
+              message_id: "resentMsg1",
+              attempt_id: "c1",
+              resend: { state: "sent" as const, claim_id: null, lease_expires_at: null },
+              delivery: null,
+            },
+          }
         : undefined,
       result: undefined,
     }));
@@ -188,45 +215,52 @@ describe("integration: delivery events recorded on the order, and the resend aft
       events: 2,
     });
 
-    // A resend that has held the order past twice the deadline died: another message's
-    // events are an earlier send's again, acknowledged and ignored, so nothing loops.
-    await setResend({ state: "sending", claim_id: "c2", started_at: new Date(Date.now() - 3 * 5_000) });
-    expect(await push(events({ ...order, messageId: "otherMsg" }, [["bounce", T + 20]]))).to.equal(204);
-    expect((await h.store.get(order.sessionId))?.email.delivery?.state).to.equal("delivered");
+    // A resend that died after SendGrid took it (its claim ran out, `sending` stays): its
+    // events prove the send, and it becomes the order email without an operator.
+    expect(await push(events(newer, [["bounce", T + 40]]))).to.equal(204); // the new one bounces too
+    await setResend({
+      state: "sending",
+      claim_id: null,
+      attempt_id: "c2",
+      started_at: new Date(),
+      lease_expires_at: null,
+    });
+    const proof = events({ ...order, messageId: "resentMsg2" }, [["processed", T + 50]], "c2");
+    expect(await push(proof)).to.equal(204);
+    const settled = await h.store.get(order.sessionId);
+    expect(settled?.email).to.deep.include({
+      message_id: "resentMsg2",
+      attempt_id: "c2",
+      resent_by: "sendgrid:event",
+    });
+    expect(settled?.email.resend).to.deep.include({ state: "sent", by: "sendgrid:event" });
+    expect(settled?.email.delivery).to.deep.include({ state: "processed", events: 1 });
   });
 
   it("when an operator resends after a bounce, then one email goes out under the new message id; again, nothing, until the new one bounces too", async () => {
     const order = await fulfilled();
-    const deps = {
-      store: h.store,
-      mailer: new SendGridMailer({ apiKey: "SG.test-key", apiBase: h.sendgrid.url }),
-      settings: { emailTo: ["fulfilment@example.com"], emailFrom: "orders@example.com", deadlineMs: 5000 },
-      log: h.logs.logger,
-    };
-    const refused = await resendUndelivered(order.sessionId, "operator:test", deps).then(
-      () => "sent",
-      (e: unknown) => (e instanceof ResendRefusedError ? e.message : String(e)),
-    );
-    expect(refused).to.include("delivery state is not known yet");
+    const resend = () =>
+      h.fulfiller.operator.resendUndelivered(order.sessionId, h.logs.logger).then(
+        (outcome) => outcome.result,
+        (e: unknown) => (e instanceof ResendRefusedError ? e.message : String(e)),
+      );
+    expect(await resend()).to.include("delivery state is not known yet");
     expect(await push(events(order, [["bounce", T]]))).to.equal(204);
 
-    const first = await resendUndelivered(order.sessionId, "operator:test", deps);
-    expect(first.result).to.equal("resent");
+    expect(await resend()).to.equal("resent");
     const emails = h.sendgrid.emailsFor(order.sessionId);
     expect(emails).to.have.length(2);
     const resent = await h.store.get(order.sessionId);
     expect(resent?.email).to.deep.include({
       message_id: emails[1]!.messageId,
-      resent_by: "operator:test",
+      resent_by: "operator:resend-undelivered",
       delivery: null,
     });
     expect(resent?.email.resend?.state).to.equal("sent");
+    // The resend went through the fence: its attempt rides in custom_args and on the record.
+    expect(emails[1]!.customArgs.attempt_id).to.be.a("string").and.equal(resent?.email.attempt_id);
 
-    const twice = await resendUndelivered(order.sessionId, "operator:test", deps).then(
-      () => "sent",
-      (e: unknown) => (e instanceof ResendRefusedError ? e.message : String(e)),
-    );
-    expect(twice).to.include("not known yet");
+    expect(await resend()).to.include("not known yet");
     // The old message's bounce, retried by SendGrid, does not count against the new one.
     expect(await push(events(order, [["bounce", T + 1]]))).to.equal(204);
     expect((await h.store.get(order.sessionId))?.email.delivery).to.equal(null);
@@ -234,7 +268,7 @@ describe("integration: delivery events recorded on the order, and the resend aft
 
     const newer = { ...order, messageId: emails[1]!.messageId };
     expect(await push(events(newer, [["dropped", T + 30]]))).to.equal(204);
-    expect((await resendUndelivered(order.sessionId, "operator:test", deps)).result).to.equal("resent");
+    expect(await resend()).to.equal("resent");
     expect(h.sendgrid.emailsFor(order.sessionId)).to.have.length(3);
   });
 });

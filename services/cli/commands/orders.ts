@@ -2,7 +2,6 @@ import { Command, Option } from "commander";
 import { ORDER_STATUSES, type OrderRecord, type OrderStatus } from "../../fulfiller/order-state.js";
 import type { OrderStore } from "../../fulfiller/ports.js";
 import { Fulfiller, SUBSCRIPTION_MARKER } from "../../fulfiller/fulfil-order.js";
-import { resendUndelivered } from "../../fulfiller/resend-undelivered.js";
 import { isLiveKey } from "../../fulfiller/classify-event.js";
 import {
   confirmSentChange,
@@ -196,7 +195,7 @@ export function ordersCommand(): Command {
         const existing = await clients.orders().get(sessionId);
         // A subscription's marker is set on Stripe, as after an automatic send, so Stripe is needed too.
         const isSubscription = existing?.details?.mode === "subscription";
-        const doubt = existing?.status === "needs_review" ? emailInDoubt(existing) : "email";
+        const doubt = existing?.status === "needs_review" ? emailInDoubt(existing) : "order";
         const needs = [
           ...(opts.resend || isSubscription ? (["STRIPE_API_KEY"] as const) : []),
           // A refund that arrived while in review is owed its stop notice once --sent settles the order email.
@@ -208,9 +207,9 @@ export function ordersCommand(): Command {
         if (opts.sent) {
           const order = await confirmSent(clients.orders(), sessionId, process.env.USER ?? "operator");
           console.log(
-            `order ${sessionId} is ${order.status}${doubt === "stop_notice" ? " (stop notice recorded sent)" : ""}`,
+            `order ${sessionId} is ${order.status}${doubt === "stop_notice" ? " (stop notice recorded sent)" : doubt === "resend" ? " (resent email recorded sent)" : ""}`,
           );
-          if (doubt === "email" && existing?.after_sale) {
+          if (doubt === "order" && existing?.after_sale) {
             const owed = await (
               await operatorActions(config, clients.orders())
             ).sendOwedNotice(sessionId, log);
@@ -221,7 +220,7 @@ export function ordersCommand(): Command {
               if (owed.result !== "stop_notice_sent") process.exitCode = 1;
             }
           }
-          if (isSubscription && doubt === "email") {
+          if (isSubscription && doubt === "order") {
             const marker = await (
               await operatorActions(config, clients.orders())
             ).markSubscriptionShipped(sessionId, log);
@@ -234,6 +233,7 @@ export function ordersCommand(): Command {
         if (
           outcome.result !== "fulfilled" &&
           outcome.result !== "stop_notice_sent" &&
+          outcome.result !== "resent" &&
           outcome.result !== "cancelled"
         )
           process.exitCode = 1;
@@ -308,34 +308,26 @@ export function ordersCommand(): Command {
     )
     .action(async (sessionId: string, opts: { undelivered?: boolean }) => {
       if (!opts.undelivered) throw new UsageError("say why: --undelivered (the only reason to resend)");
+      // The payment is re-checked in Stripe before the email goes out again.
       const config = requireSettings(await loadCliConfig(process.env), [
+        "STRIPE_API_KEY",
         "SENDGRID_API_KEY",
         "EMAIL_FROM",
         "FULFILMENT_EMAIL_TO",
       ]);
+      const log = createLogger({ service: "cli", level: "warn" });
       const clients = await PipelineClients.open(config, ["firestore"]);
       await operatorAction(clients, async () => {
-        const outcome = await resendUndelivered(sessionId, `operator:${process.env.USER ?? "unknown"}`, {
-          store: clients.orders(),
-          mailer: new (await import("../../fulfiller/adapters/sendgrid-mailer.js")).SendGridMailer({
-            apiKey: config.SENDGRID_API_KEY!,
-            apiBase: config.SENDGRID_API_BASE,
-          }),
-          settings: {
-            emailTo: config.FULFILMENT_EMAIL_TO,
-            emailFrom: config.EMAIL_FROM!,
-            templateId: config.SENDGRID_TEMPLATE_ID,
-            deadlineMs: config.HANDLER_DEADLINE_MS,
-          },
-          log: createLogger({ service: "cli", level: "warn" }),
-        });
+        const outcome = await (
+          await operatorActions(config, clients.orders())
+        ).resendUndelivered(sessionId, log);
         if (outcome.result === "resent") {
           console.log(
             `order ${sessionId}: email resent (SendGrid message id ${outcome.messageId ?? "unknown"})`,
           );
           return;
         }
-        console.error(`order ${sessionId}: ${outcome.result}: ${outcome.reason ?? ""}`);
+        console.error(`order ${sessionId}: ${outcome.result}${outcome.reason ? `: ${outcome.reason}` : ""}`);
         process.exitCode = 1;
       });
     });

@@ -203,7 +203,7 @@ describe("unit: the stop notice's claim check, and the states it adds", () => {
     (order: OrderRecord, claimId: string, now: Date, requireLiveLease: boolean, minRemainingMs?: number) =>
     () =>
       assertClaimHeld(order, claimId, now, {
-        slot: "stop_notice",
+        kind: "stop_notice",
         requireLiveLease,
         ...(minRemainingMs === undefined ? {} : { minRemainingMs }),
       });
@@ -235,12 +235,12 @@ describe("unit: the stop notice's claim check, and the states it adds", () => {
     expect(check(held(), "notice-a", NOW, true, 59_999)).to.not.throw();
   });
 
-  it("when an order is not processing, the order's own claim is still refused (the slot decides which claim)", () => {
+  it("when an order is not processing, the order's own claim is still refused (the kind decides which claim)", () => {
     expect(() => assertClaimHeld(held(), "notice-a", NOW, { requireLiveLease: false })).to.throw(
       ClaimLostError,
     );
     expect(() =>
-      assertClaimHeld(held(), "notice-a", NOW, { requireLiveLease: false, slot: "order" }),
+      assertClaimHeld(held(), "notice-a", NOW, { requireLiveLease: false, kind: "order" }),
     ).to.throw(ClaimLostError);
   });
 
