@@ -40,6 +40,23 @@ export class ResendRefusedError extends OperatorRefusedError {}
 
 export { emailInDoubt };
 
+/** How long SendGrid's events may take to settle a doubt before the doubt reads as "not sent". */
+export const SENDGRID_EVENT_WAIT_MS = 60 * 60 * 1000;
+
+/**
+ * What `orders list --review` says of a needs_review order: which email is in doubt, and
+ * what SendGrid has said of it. An event naming the attempt would have settled it, so an
+ * hour of silence means SendGrid has no record: probably not sent.
+ */
+export function reviewNote(order: OrderRecord, now: Date): string {
+  const kind = emailInDoubt(order);
+  const what = { order: "order email", stop_notice: "stop notice", resend: "resent email" }[kind];
+  const since = order.updated_at.getTime();
+  if (now.getTime() - since < SENDGRID_EVENT_WAIT_MS)
+    return `${what}: waiting for SendGrid's events (until ${new Date(since + SENDGRID_EVENT_WAIT_MS).toISOString()})`;
+  return `${what}: no SendGrid record: probably not sent (check Email Activity, then resolve --resend)`;
+}
+
 /**
  * Whether an operator may settle the order (`orders resolve`): it is needs_review, or an
  * attempt that started sending its email was stopped part-way and left it `processing`

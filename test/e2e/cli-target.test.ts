@@ -125,4 +125,36 @@ describe("e2e: which pipeline the CLI targets, and how it fails", function () {
     expect(help.code).to.equal(0);
     expect(help.stdout).to.include("--status");
   });
+
+  it("when `orders list --review` runs, then each needs_review order names the email in doubt and, after an hour of SendGrid's silence, says it was probably not sent", async () => {
+    const fresh = `cs_test_${"R".repeat(58)}`;
+    const stale = `cs_test_${"S".repeat(58)}`;
+    const resend = `cs_test_${"T".repeat(58)}`;
+    await seedOrder(db, fresh, "needs_review", { email: { state: "sending", attempt_id: "a1" } });
+    await seedOrder(db, stale, "needs_review", {
+      email: { state: "sending", attempt_id: "a2" },
+      updated_at: new Date(Date.now() - 2 * 3_600_000),
+    });
+    await seedOrder(db, resend, "needs_review", {
+      email: { state: "sent", resend: { state: "sending", attempt_id: "a3" } },
+      updated_at: new Date(Date.now() - 2 * 3_600_000),
+    });
+    writeLocalState(stateFile, state());
+    const run = await cli(["orders", "list", "--review", "--json"], { LOCAL_STATE_FILE: stateFile });
+    expect(run.code, run.stderr).to.equal(0);
+    const rows = JSON.parse(run.stdout) as { session_id: string; in_doubt: string; status: string }[];
+    const note = (id: string) => rows.find((r) => r.session_id === id)?.in_doubt;
+    expect(rows.every((r) => r.status === "needs_review")).to.equal(true);
+    expect(note(fresh)).to.match(/^order email: waiting for SendGrid's events/);
+    expect(note(stale)).to.equal(
+      "order email: no SendGrid record: probably not sent (check Email Activity, then resolve --resend)",
+    );
+    expect(note(resend)).to.match(/^resent email: no SendGrid record: probably not sent/);
+    const table = await cli(["orders", "list", "--review"], { LOCAL_STATE_FILE: stateFile });
+    expect(table.stdout).to.include("IN_DOUBT").and.include("probably not sent");
+    const clash = await cli(["orders", "list", "--review", "--status", "fulfilled"], {
+      LOCAL_STATE_FILE: stateFile,
+    });
+    expect(clash.code).to.equal(2);
+  });
 });

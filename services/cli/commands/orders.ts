@@ -7,6 +7,7 @@ import {
   confirmSentChange,
   emailInDoubt,
   OperatorRefusedError,
+  reviewNote,
   type OperatorActions,
 } from "../../fulfiller/operator-actions.js";
 import { formatAmount } from "../../fulfiller/currency.js";
@@ -101,6 +102,7 @@ function summary(o: OrderRecord): Record<string, unknown> {
     status: o.status,
     email: o.email.state,
     delivery: o.email.delivery?.state ?? null,
+    ...(o.stop_notice?.delivery ? { stop_notice_delivery: o.stop_notice.delivery.state } : {}),
     after_sale: o.after_sale ? `${o.after_sale.kind} (notice ${o.after_sale.notice})` : null,
     attempts: o.attempts,
     updated: o.updated_at.toISOString(),
@@ -117,39 +119,64 @@ export function ordersCommand(): Command {
     .command("list")
     .description("List orders, newest first.")
     .addOption(new Option("--status <status>", "only this status").choices([...ORDER_STATUSES]))
-    .option("--undelivered", "only orders whose email bounced or was dropped (SendGrid's Event Webhook)")
+    .option(
+      "--undelivered",
+      "only orders whose email or STOP SHIPMENT notice bounced or was dropped (SendGrid's Event Webhook)",
+    )
+    .option(
+      "--review",
+      "only needs_review orders, each with the email in doubt and what SendGrid said of it (none for an hour: probably not sent)",
+    )
     .option("--limit <n>", "at most this many", (v) => Number(v), 100)
     .option("--json", "a JSON array for scripts")
     .addHelpText(
       "after",
-      "\nExamples:\n  npm run cli -- orders list --status needs_review\n  npm run cli -- orders list --undelivered --json",
+      "\nExamples:\n  npm run cli -- orders list --review\n  npm run cli -- orders list --undelivered --json",
     )
-    .action(async (opts: { status?: OrderStatus; undelivered?: boolean; limit: number; json?: boolean }) => {
-      const clients = await PipelineClients.open(await loadCliConfig(process.env), ["firestore"]);
-      try {
-        const list = await clients
-          .orders()
-          .list({ status: opts.status, undelivered: !!opts.undelivered, limit: opts.limit });
-        if (opts.json) console.log(JSON.stringify(list.map(summary), null, 2));
-        else
-          console.log(
-            list.length
-              ? table(list.map(summary), [
-                  "session_id",
-                  "status",
-                  "email",
-                  "delivery",
-                  "after_sale",
-                  "attempts",
-                  "updated",
-                  "reason",
-                ])
-              : "no orders",
-          );
-      } finally {
-        await clients.close();
-      }
-    });
+    .action(
+      async (opts: {
+        status?: OrderStatus;
+        undelivered?: boolean;
+        review?: boolean;
+        limit: number;
+        json?: boolean;
+      }) => {
+        if (opts.review && opts.status && opts.status !== "needs_review")
+          throw new UsageError("--review lists needs_review orders: leave out --status");
+        const clients = await PipelineClients.open(await loadCliConfig(process.env), ["firestore"]);
+        try {
+          const list = await clients.orders().list({
+            status: opts.review ? "needs_review" : opts.status,
+            undelivered: !!opts.undelivered,
+            limit: opts.limit,
+          });
+          const now = new Date();
+          const rows = list.map((o) => ({
+            ...summary(o),
+            ...(opts.review ? { in_doubt: reviewNote(o, now) } : {}),
+          }));
+          if (opts.json) console.log(JSON.stringify(rows, null, 2));
+          else
+            console.log(
+              list.length
+                ? table(rows, [
+                    "session_id",
+                    "status",
+                    "email",
+                    "delivery",
+                    "after_sale",
+                    ...(opts.review ? ["in_doubt"] : []),
+                    "attempts",
+                    "updated",
+                    "reason",
+                  ])
+                : "no orders",
+            );
+        } finally {
+          await clients.close();
+        }
+      },
+    );
 
   orders
     .command("show")
