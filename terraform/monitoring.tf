@@ -4,7 +4,7 @@
 resource "google_logging_metric" "needs_review" {
   project = var.project_id
   name    = "${var.name_prefix}-orders-needs-review"
-  filter  = "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"${local.names.fulfiller}\" AND jsonPayload.alert=\"needs_review\""
+  filter  = "((resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"${local.names.fulfiller}\") OR (resource.type=\"cloud_run_job\" AND resource.labels.job_name=\"${google_cloud_run_v2_job.reconcile.name}\")) AND jsonPayload.alert=\"needs_review\""
 
   metric_descriptor {
     metric_kind = "DELTA"
@@ -25,7 +25,7 @@ resource "google_monitoring_alert_policy" "needs_review" {
   conditions {
     display_name = "needs_review log lines"
     condition_matched_log {
-      filter = "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"${local.names.fulfiller}\" AND jsonPayload.alert=\"needs_review\""
+      filter = "((resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"${local.names.fulfiller}\") OR (resource.type=\"cloud_run_job\" AND resource.labels.job_name=\"${google_cloud_run_v2_job.reconcile.name}\")) AND jsonPayload.alert=\"needs_review\""
       label_extractors = {
         session_id = "EXTRACT(jsonPayload.session_id)"
       }

@@ -13,6 +13,7 @@ import { judgePayment } from "./decide-fulfilment.js";
 import { decideCheckout, fulfilCheckout, type CheckoutDecision } from "./fulfil-checkout.js";
 import { buildOrderDetails } from "./order-details.js";
 import { isUndelivered } from "./delivery-state.js";
+import type { OrderStore } from "./ports.js";
 import {
   emailInDoubt,
   HISTORY_LIMIT,
@@ -55,6 +56,33 @@ export function reviewNote(order: OrderRecord, now: Date): string {
   if (now.getTime() - since < SENDGRID_EVENT_WAIT_MS)
     return `${what}: waiting for SendGrid's events (until ${new Date(since + SENDGRID_EVENT_WAIT_MS).toISOString()})`;
   return `${what}: no SendGrid record: probably not sent (check Email Activity, then resolve --resend)`;
+}
+
+/**
+ * The scheduled reconcile's reminder: an ERROR `alert: needs_review` line for every order
+ * still in review. A process that dies between writing needs_review and logging its alert
+ * would otherwise leave an order that nobody is told about; this repeats the alert within
+ * the schedule's period until an operator settles the order. Returns the orders named.
+ */
+export async function remindReview(
+  store: Pick<OrderStore, "list">,
+  log: Logger,
+  now: Date,
+  limit = 500,
+): Promise<string[]> {
+  const inReview = await store.list({ status: "needs_review", limit });
+  for (const order of inReview)
+    log.error(
+      {
+        alert: "needs_review",
+        session_id: order.session_id,
+        reminder: true,
+        email_kind: emailInDoubt(order),
+        in_doubt: reviewNote(order, now),
+      },
+      "order still needs review: check SendGrid's activity, then `orders resolve SESSION_ID --sent` or `--resend`",
+    );
+  return inReview.map((o) => o.session_id);
 }
 
 /**
@@ -158,6 +186,36 @@ export function confirmSentChange(
 export class OperatorActions {
   constructor(private readonly work: OrderWork) {}
 
+  /**
+   * An operator's claim transaction. If it fails without saying whether it landed (a
+   * Firestore timeout after the commit), the claim is given back at once if it is ours,
+   * so the order is not left `processing` under a claim nobody will use.
+   */
+  private async claim(
+    sessionId: string,
+    claimId: string,
+    kind: EmailKind,
+    restoreStatus: () => Attempt["restoreStatus"],
+    body: (order: OrderRecord | undefined, now: Date) => { next: OrderRecord; result: OrderRecord },
+  ): Promise<OrderRecord> {
+    try {
+      return await this.work.store.transact<OrderRecord>(sessionId, body);
+    } catch (err) {
+      if (err instanceof OperatorRefusedError) throw err;
+      const attempt = { kind, restoreStatus: restoreStatus(), eventId: "operator" };
+      await this.work.store
+        .updateClaimed(
+          sessionId,
+          claimId,
+          (order, now) =>
+            releaseAttempt(attempt, order, now, `the claim's answer was lost: ${errorMessage(err)}`),
+          { requireLiveLease: false, kind },
+        )
+        .catch(() => undefined); // it did not land (or cannot be undone now): nothing of ours is held
+      throw err;
+    }
+  }
+
   private attempt(
     sessionId: string,
     claimId: string,
@@ -216,22 +274,28 @@ export class OperatorActions {
     }
     const claimId = this.work.newClaimId();
     let restoreStatus: Attempt["restoreStatus"];
-    const claimed = await this.work.store.transact<OrderRecord>(sessionId, (order, now) => {
-      refuse(order, now);
-      restoreStatus = order!.status === "processing" ? "failed" : order!.status;
-      const reason = `claimed for operator retry (was ${order!.status}: ${order!.reason ?? "-"})`;
-      const next: OrderRecord = {
-        ...order!,
-        status: "processing",
-        claim_id: claimId,
-        lease_expires_at: new Date(now.getTime() + this.work.settings.leaseMs),
-        attempts: order!.attempts + 1,
-        last_event_type: "operator.retry",
-        updated_at: now,
-        history: history(order!, now, "processing", reason),
-      };
-      return { next, result: next };
-    });
+    const claimed = await this.claim(
+      sessionId,
+      claimId,
+      "order",
+      () => restoreStatus,
+      (order, now) => {
+        refuse(order, now);
+        restoreStatus = order!.status === "processing" ? "failed" : order!.status;
+        const reason = `claimed for operator retry (was ${order!.status}: ${order!.reason ?? "-"})`;
+        const next: OrderRecord = {
+          ...order!,
+          status: "processing",
+          claim_id: claimId,
+          lease_expires_at: new Date(now.getTime() + this.work.settings.leaseMs),
+          attempts: order!.attempts + 1,
+          last_event_type: "operator.retry",
+          updated_at: now,
+          history: history(order!, now, "processing", reason),
+        };
+        return { next, result: next };
+      },
+    );
     const attempt = this.attempt(
       sessionId,
       claimId,
@@ -266,26 +330,32 @@ export class OperatorActions {
       });
     if (inDoubt === "resend") return this.resendUndelivered(sessionId, log, { inReview: true });
     const claimId = this.work.newClaimId();
-    const claimed = await this.work.store.transact(sessionId, (order, now) => {
-      if (!order) throw new OperatorRefusedError(`no order ${sessionId}`);
-      if (!isResolvable(order, now))
-        throw new OperatorRefusedError(`order ${sessionId} is ${order.status}, not needs_review`);
-      const reason = "operator resend";
-      const next: OrderRecord = {
-        ...order,
-        status: "processing",
-        reason,
-        claim_id: claimId,
-        lease_expires_at: new Date(now.getTime() + this.work.settings.leaseMs),
-        email: {
-          state: "none",
-          error: `previous attempt: ${order.email.error ?? order.reason ?? "unknown"}`,
-        },
-        updated_at: now,
-        history: history(order, now, "processing", reason),
-      };
-      return { next, result: next };
-    });
+    const claimed = await this.claim(
+      sessionId,
+      claimId,
+      "order",
+      () => "needs_review",
+      (order, now) => {
+        if (!order) throw new OperatorRefusedError(`no order ${sessionId}`);
+        if (!isResolvable(order, now))
+          throw new OperatorRefusedError(`order ${sessionId} is ${order.status}, not needs_review`);
+        const reason = "operator resend";
+        const next: OrderRecord = {
+          ...order,
+          status: "processing",
+          reason,
+          claim_id: claimId,
+          lease_expires_at: new Date(now.getTime() + this.work.settings.leaseMs),
+          email: {
+            state: "none",
+            error: `previous attempt: ${order.email.error ?? order.reason ?? "unknown"}`,
+          },
+          updated_at: now,
+          history: history(order, now, "processing", reason),
+        };
+        return { next, result: next };
+      },
+    );
     const attempt = this.attempt(
       sessionId,
       claimId,
@@ -361,56 +431,63 @@ export class OperatorActions {
   ): Promise<PushOutcome> {
     const claimId = this.work.newClaimId();
     const by = "operator:resend-undelivered";
-    const claimed = await this.work.store.transact<OrderRecord>(sessionId, (order, now) => {
-      if (!order) throw new ResendRefusedError(`no order ${sessionId}`);
-      const fromReview =
-        !!options.inReview && order.status === "needs_review" && emailInDoubt(order) === "resend";
-      if (order.status !== "fulfilled" && !fromReview)
-        throw new ResendRefusedError(
-          `order ${sessionId} is ${order.status}; only fulfilled orders are resent`,
-        );
-      const state = order.email.delivery?.state;
-      if (!isUndelivered(state))
-        throw new ResendRefusedError(
-          `the order email's delivery state is ${state ?? "not known yet"}; only a bounce or a drop is resent`,
-        );
-      const sale = order.after_sale;
-      if (sale?.kind === "refunded" || sale?.kind === "disputed")
-        throw new ResendRefusedError(
-          `order ${sessionId} was ${sale.kind} on ${sale.at.toISOString()}: it must not ship, so its email is not resent`,
-        );
-      const notice = order.stop_notice?.state;
-      if (notice === "sent" || notice === "sending" || notice === "unknown")
-        throw new ResendRefusedError(
-          `order ${sessionId}'s STOP SHIPMENT notice ${notice === "sent" ? "went out" : "may have gone out"}: its email is not resent`,
-        );
-      const resend = order.email.resend;
-      if (resend?.claim_id && (resend.lease_expires_at?.getTime() ?? 0) > now.getTime())
-        throw new ResendRefusedError(`a resend of ${sessionId} is in progress`);
-      if (!fromReview && (resend?.state === "sending" || resend?.state === "unknown"))
-        throw new ResendRefusedError(
-          `an earlier resend of ${sessionId} may have gone out (it recorded no outcome): check SendGrid's activity, then \`orders resolve ${sessionId} --sent\` or \`--resend\``,
-        );
-      if (!order.details) throw new ResendRefusedError(`order ${sessionId} has no recorded details to send`);
-      const reason = fromReview ? "operator resend of the resent email in review" : order.reason;
-      const next: OrderRecord = {
-        ...order,
-        status: "fulfilled",
-        reason,
-        email: {
-          ...order.email,
-          resend: {
-            state: "none",
-            error: resend?.error ? `previous resend: ${resend.error}` : null,
-            claim_id: claimId,
-            lease_expires_at: new Date(now.getTime() + this.work.settings.leaseMs),
+    const claimed = await this.claim(
+      sessionId,
+      claimId,
+      "resend",
+      () => undefined,
+      (order, now) => {
+        if (!order) throw new ResendRefusedError(`no order ${sessionId}`);
+        const fromReview =
+          !!options.inReview && order.status === "needs_review" && emailInDoubt(order) === "resend";
+        if (order.status !== "fulfilled" && !fromReview)
+          throw new ResendRefusedError(
+            `order ${sessionId} is ${order.status}; only fulfilled orders are resent`,
+          );
+        const state = order.email.delivery?.state;
+        if (!isUndelivered(state))
+          throw new ResendRefusedError(
+            `the order email's delivery state is ${state ?? "not known yet"}; only a bounce or a drop is resent`,
+          );
+        const sale = order.after_sale;
+        if (sale?.kind === "refunded" || sale?.kind === "disputed")
+          throw new ResendRefusedError(
+            `order ${sessionId} was ${sale.kind} on ${sale.at.toISOString()}: it must not ship, so its email is not resent`,
+          );
+        const notice = order.stop_notice?.state;
+        if (notice === "sent" || notice === "sending" || notice === "unknown")
+          throw new ResendRefusedError(
+            `order ${sessionId}'s STOP SHIPMENT notice ${notice === "sent" ? "went out" : "may have gone out"}: its email is not resent`,
+          );
+        const resend = order.email.resend;
+        if (resend?.claim_id && (resend.lease_expires_at?.getTime() ?? 0) > now.getTime())
+          throw new ResendRefusedError(`a resend of ${sessionId} is in progress`);
+        if (!fromReview && (resend?.state === "sending" || resend?.state === "unknown"))
+          throw new ResendRefusedError(
+            `an earlier resend of ${sessionId} may have gone out (it recorded no outcome): check SendGrid's activity, then \`orders resolve ${sessionId} --sent\` or \`--resend\``,
+          );
+        if (!order.details)
+          throw new ResendRefusedError(`order ${sessionId} has no recorded details to send`);
+        const reason = fromReview ? "operator resend of the resent email in review" : order.reason;
+        const next: OrderRecord = {
+          ...order,
+          status: "fulfilled",
+          reason,
+          email: {
+            ...order.email,
+            resend: {
+              state: "none",
+              error: resend?.error ? `previous resend: ${resend.error}` : null,
+              claim_id: claimId,
+              lease_expires_at: new Date(now.getTime() + this.work.settings.leaseMs),
+            },
           },
-        },
-        updated_at: now,
-        ...(fromReview ? { history: history(order, now, "fulfilled", reason ?? "operator resend") } : {}),
-      };
-      return { next, result: next };
-    });
+          updated_at: now,
+          ...(fromReview ? { history: history(order, now, "fulfilled", reason ?? "operator resend") } : {}),
+        };
+        return { next, result: next };
+      },
+    );
     const attempt = this.attempt(
       sessionId,
       claimId,
@@ -468,42 +545,48 @@ export class OperatorActions {
     check: (order: OrderRecord) => void,
   ): Promise<PushOutcome> {
     const claimId = this.work.newClaimId();
-    const claimed = await this.work.store.transact<OrderRecord>(sessionId, (order, now) => {
-      if (!order) throw new OperatorRefusedError(`no order ${sessionId}`);
-      check(order);
-      if (!order.after_sale)
-        throw new OperatorRefusedError(`order ${sessionId} has no refund or dispute on record`);
-      // The notice has one fence, like the order email: never take it over from a live
-      // claim (a redelivered charge.refunded may be sending it now), and never send again
-      // after a send whose outcome is unknown.
-      const notice = order.stop_notice;
-      if (notice?.claim_id && (notice.lease_expires_at?.getTime() ?? 0) > now.getTime())
-        throw new OperatorRefusedError(
-          `order ${sessionId}'s stop notice is being sent by another attempt (its claim holds until ${notice.lease_expires_at!.toISOString()}); look again after that`,
-        );
-      // (`orders resolve --resend` is the operator's answer to that doubt: there it is expected.)
-      if (isInDoubt(order, "stop_notice") && by !== "operator:resend")
-        throw new OperatorRefusedError(
-          `order ${sessionId}'s stop notice may already have gone out (an attempt started sending it and recorded no outcome): check SendGrid's activity first`,
-        );
-      const reason = `${by}: stop-shipment notice`;
-      const next: OrderRecord = {
-        ...order,
-        status: "fulfilled",
-        reason,
-        stop_notice: {
-          ...(order.stop_notice ?? {}),
-          state: "none",
-          error: order.stop_notice?.error ? `previous attempt: ${order.stop_notice.error}` : null,
-          claim_id: claimId,
-          lease_expires_at: new Date(now.getTime() + this.work.settings.leaseMs),
-        },
-        after_sale: { ...order.after_sale, notice: "owed" },
-        updated_at: now,
-        history: history(order, now, "fulfilled", reason),
-      };
-      return { next, result: next };
-    });
+    const claimed = await this.claim(
+      sessionId,
+      claimId,
+      "stop_notice",
+      () => undefined,
+      (order, now) => {
+        if (!order) throw new OperatorRefusedError(`no order ${sessionId}`);
+        check(order);
+        if (!order.after_sale)
+          throw new OperatorRefusedError(`order ${sessionId} has no refund or dispute on record`);
+        // The notice has one fence, like the order email: never take it over from a live
+        // claim (a redelivered charge.refunded may be sending it now), and never send again
+        // after a send whose outcome is unknown.
+        const notice = order.stop_notice;
+        if (notice?.claim_id && (notice.lease_expires_at?.getTime() ?? 0) > now.getTime())
+          throw new OperatorRefusedError(
+            `order ${sessionId}'s stop notice is being sent by another attempt (its claim holds until ${notice.lease_expires_at!.toISOString()}); look again after that`,
+          );
+        // (`orders resolve --resend` is the operator's answer to that doubt: there it is expected.)
+        if (isInDoubt(order, "stop_notice") && by !== "operator:resend")
+          throw new OperatorRefusedError(
+            `order ${sessionId}'s stop notice may already have gone out (an attempt started sending it and recorded no outcome): check SendGrid's activity first`,
+          );
+        const reason = `${by}: stop-shipment notice`;
+        const next: OrderRecord = {
+          ...order,
+          status: "fulfilled",
+          reason,
+          stop_notice: {
+            ...(order.stop_notice ?? {}),
+            state: "none",
+            error: order.stop_notice?.error ? `previous attempt: ${order.stop_notice.error}` : null,
+            claim_id: claimId,
+            lease_expires_at: new Date(now.getTime() + this.work.settings.leaseMs),
+          },
+          after_sale: { ...order.after_sale, notice: "owed" },
+          updated_at: now,
+          history: history(order, now, "fulfilled", reason),
+        };
+        return { next, result: next };
+      },
+    );
     const attempt = this.attempt(
       sessionId,
       claimId,

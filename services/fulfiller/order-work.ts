@@ -206,6 +206,13 @@ export class OrderWork {
     }
     switch (plan.outcome) {
       case "duplicate":
+        // Still in review: say so again (the attempt that made it needs_review may have died
+        // before its alert, or lost the answer of the write).
+        if (plan.order.status === "needs_review")
+          attempt.log.error(
+            { alert: "needs_review", reason: plan.order.reason, duplicate: true },
+            "order still needs review: an email may or may not have been sent; resolve with `orders resolve`",
+          );
         return {
           ack: true,
           result: "duplicate",

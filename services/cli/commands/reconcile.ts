@@ -12,6 +12,8 @@ import {
   mapStripeError,
   StripeApiCatalog,
 } from "../../fulfiller/adapters/stripe-catalog.js";
+import { remindReview } from "../../fulfiller/operator-actions.js";
+import { createLogger } from "../../common/logger.js";
 import { loadCliConfig } from "../config.js";
 import { PipelineClients } from "../pipeline-clients.js";
 import { parseSince } from "../output.js";
@@ -259,8 +261,17 @@ export function reconcileCommand(): Command {
             },
             { since, until, dryRun: opts.dryRun },
           );
+          // Orders still in review are alerted again (on stderr, as structured lines the
+          // job's log-based metric reads), so an alert lost to a crash comes back.
+          const inReview = opts.dryRun
+            ? []
+            : await remindReview(
+                clients.orders(),
+                createLogger({ service: "reconcile", destination: process.stderr }),
+                new Date(),
+              );
           for (const w of result.warnings) console.error(`warning: ${w}`);
-          if (opts.json) console.log(JSON.stringify(result, null, 2));
+          if (opts.json) console.log(JSON.stringify({ ...result, inReview }, null, 2));
           else {
             if (opts.verbose)
               for (const r of result.republished)
@@ -274,7 +285,8 @@ export function reconcileCommand(): Command {
                 `${opts.dryRun ? "would republish" : "republished"} ${result.republished.length} ` +
                 `(missing ${by("missing")}, failed ${by("failed")}, stale ${by("stale_processing")}, now paid ${by("now_paid")}, ` +
                 `stop notice owed ${by("notice_owed")}, trial paid ${by("trial_paid")}, trial cancelled ${by("trial_cancelled")}), ` +
-                `${result.upToDate} up to date, ${result.ignored} ignored, ${result.failed.length} failed`,
+                `${result.upToDate} up to date, ${result.ignored} ignored, ${result.failed.length} failed; ` +
+                `${inReview.length} order(s) still in review`,
             );
           }
           if (result.failed.length) process.exitCode = 1;
