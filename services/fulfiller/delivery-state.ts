@@ -52,6 +52,8 @@ export interface DeliveryRecord {
   /** Recent `sg_event_id`s, to count a retried batch once. */
   seen: string[];
   history: { state: DeliveryState; at: Date; reason: string | null }[];
+  /** The undelivered alert was logged for this state (record-deliveries.ts). */
+  alerted?: boolean;
 }
 
 const SEEN_LIMIT = 100;
@@ -146,7 +148,14 @@ export function applyDeliveryEvents(
     next = {
       ...base,
       ...(wins
-        ? { state: event.state, at: event.at, reason: event.reason, sg_message_id: event.sgMessageId }
+        ? {
+            state: event.state,
+            at: event.at,
+            reason: event.reason,
+            sg_message_id: event.sgMessageId,
+            // A new state is alerted afresh (record-deliveries.ts).
+            ...(event.state !== base.state ? { alerted: false } : {}),
+          }
         : {}),
       events: base.events + 1,
       seen: event.sgEventId ? [...base.seen, event.sgEventId].slice(-SEEN_LIMIT) : base.seen,

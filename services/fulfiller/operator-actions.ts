@@ -4,7 +4,7 @@
  * (`orders resolve --resend` / `--sent`), send a stop-shipment notice that was owed
  * while the order was in review, and mark a subscription shipped.
  */
-import { markNeedsReview, sendUnderClaim } from "./email-fence.js";
+import { sendUnderClaim } from "./email-fence.js";
 import { errorMessage } from "../common/errors.js";
 import type { Logger } from "../common/logger.js";
 import { sendStopNotice } from "./after-sale.js";
@@ -396,7 +396,9 @@ export class OperatorActions {
         await this.work.setSubscriptionMarker(attempt, details.subscription_id);
       return outcome;
     } catch (err) {
-      return markNeedsReview(this.work, attempt, `operator resend failed: ${errorMessage(err)}`);
+      // The fence settled any unknown outcome itself: what is thrown is definite (a refusal,
+      // a lost claim, a blip before the send), and handled as a delivery's would be.
+      return this.work.handleFailure(attempt, err);
     }
   }
 
@@ -598,7 +600,7 @@ export class OperatorActions {
     try {
       return await sendStopNotice(this.work, attempt, claimed, by);
     } catch (err) {
-      return markNeedsReview(this.work, attempt, `${by} of the stop notice failed: ${errorMessage(err)}`);
+      return this.work.handleFailure(attempt, err);
     }
   }
 

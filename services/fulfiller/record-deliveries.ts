@@ -107,6 +107,19 @@ export function applyBatchToOrder(
   return { next, became: applied.became, noticeBecame, settled, awaitingResend: false };
 }
 
+/** The delivery records whose undelivered alert has been logged. */
+function markAlerted(order: OrderRecord, records: readonly ("email" | "stop_notice")[]): OrderRecord {
+  let next = order;
+  if (records.includes("email") && next.email.delivery)
+    next = { ...next, email: { ...next.email, delivery: { ...next.email.delivery, alerted: true } } };
+  if (records.includes("stop_notice") && next.stop_notice?.delivery)
+    next = {
+      ...next,
+      stop_notice: { ...next.stop_notice, delivery: { ...next.stop_notice.delivery, alerted: true } },
+    };
+  return next;
+}
+
 /** The record of a send SendGrid's events prove: sent when it first reported on it. */
 function provenSent(record: ClaimedEmailRecord, events: readonly DeliveryEvent[]): ClaimedEmailRecord {
   const first = [...events].sort((a, b) => a.at.getTime() - b.at.getTime())[0]!;
@@ -179,32 +192,40 @@ export async function recordDeliveries(
           { outcome: "settled_by_sendgrid", email_kind: kind, status: outcome.next.status },
           `SendGrid's events name the attempt that sent the ${kind === "order" ? "order email" : kind === "stop_notice" ? "stop-shipment notice" : "resent email"}: its unknown outcome is settled as sent`,
         );
-      if (isUndelivered(outcome.became)) {
-        const last = orderEvents.filter((e) => ofEmail(e, outcome.next.email)).at(-1);
-        log.error(
-          {
-            alert: "email_undelivered",
-            email_kind: "order",
-            delivery_state: outcome.became,
-            reason: last?.reason ?? null,
-          },
-          "the order email was not delivered; fix the address or suppression, then `orders resend SESSION_ID --undelivered`",
-        );
-      } else if (outcome.became) {
+      if (outcome.became && !isUndelivered(outcome.became))
         log.info({ delivery_state: outcome.became }, "order email delivery recorded");
-      }
-      if (isUndelivered(outcome.noticeBecame)) {
-        const last = orderEvents.filter((e) => ofEmail(e, outcome.next.stop_notice ?? {})).at(-1);
+      // An undelivered email is alerted until the alert is on record: logged, then marked.
+      // If the mark is lost (a crash, a lost answer), the redelivery alerts again: at least once.
+      const alerted: ("email" | "stop_notice")[] = [];
+      for (const record of ["email", "stop_notice"] as const) {
+        const delivery =
+          record === "email" ? outcome.next.email.delivery : outcome.next.stop_notice?.delivery;
+        if (!delivery || !isUndelivered(delivery.state) || delivery.alerted) continue;
+        const last = orderEvents
+          .filter((e) =>
+            ofEmail(e, (record === "email" ? outcome.next.email : outcome.next.stop_notice) ?? {}),
+          )
+          .at(-1);
         log.error(
           {
             alert: "email_undelivered",
-            email_kind: "stop_notice",
-            delivery_state: outcome.noticeBecame,
-            reason: last?.reason ?? null,
+            email_kind: record === "email" ? "order" : "stop_notice",
+            delivery_state: delivery.state,
+            reason: last?.reason ?? delivery.reason,
           },
-          "the STOP SHIPMENT notice was not delivered: the warehouse may ship a refunded or disputed order; tell it another way now",
+          record === "email"
+            ? "the order email was not delivered; fix the address or suppression, then `orders resend SESSION_ID --undelivered`"
+            : "the STOP SHIPMENT notice was not delivered: the warehouse may ship a refunded or disputed order; tell it another way now",
         );
+        alerted.push(record);
       }
+      if (alerted.length)
+        await deps.deadline.run("recording the undelivered alert", () =>
+          deps.store.transact(orderId, (order) => ({
+            next: order ? markAlerted(order, alerted) : undefined,
+            result: undefined,
+          })),
+        );
     } catch (err) {
       deps.log.warn({ err: serializeError(err) }, "could not record delivery events; Pub/Sub will redeliver");
       return { ack: false, result: "transient_failure", reason: errorMessage(err) };

@@ -39,12 +39,12 @@ describe("integration: a model of the order's life against the real fence and st
     );
   });
 
-  it(`when ${process.env.MODEL_EMULATOR_RUNS ?? 15} sequences run on Firestore on the emulator, then the same invariants hold`, async function () {
+  it(`when ${process.env.MODEL_EMULATOR_RUNS ?? 40} sequences run on Firestore on the emulator, then the same invariants hold`, async function () {
     requireEmulators(this);
     db = new Firestore({ projectId: emulatorState.project, ignoreUndefinedProperties: true });
     const run = await runOrderLifeModel(
       { stripe, sendgrid, db },
-      { numRuns: Number(process.env.MODEL_EMULATOR_RUNS ?? 15), maxCommands: 10, seed, path },
+      { numRuns: Number(process.env.MODEL_EMULATOR_RUNS ?? 40), maxCommands: 16, seed, path },
     );
     console.log(
       `      model (Firestore emulator): seed ${run.seed}, ${run.numRuns} sequences, ${run.commands} commands in ${(run.ms / 1000).toFixed(1)} s`,
