@@ -4,7 +4,7 @@
  * notice, under a claim of its own on `stop_notice` (the order keeps its status); an
  * order not emailed yet only records it (the re-check before its email cancels it).
  */
-import { HISTORY_LIMIT, type AfterSale, type OrderRecord } from "./order-state.js";
+import { withHistory, type AfterSale, type OrderRecord } from "./order-state.js";
 
 export interface SaleChange {
   kind: AfterSale["kind"];
@@ -68,9 +68,7 @@ function noted(
     updated_at: now,
     history: seen
       ? order.history
-      : [...order.history, { at: now, status: order.status, reason: why, event_id: sale.eventId }].slice(
-          -HISTORY_LIMIT,
-        ),
+      : withHistory(order, { at: now, status: order.status, reason: why, event_id: sale.eventId }),
   };
 }
 
@@ -132,10 +130,7 @@ export function planStopNotice(order: OrderRecord, request: NoticeRequest): Noti
         status: "needs_review",
         reason,
         stop_notice: { ...notice, claim_id: null, lease_expires_at: null },
-        history: [
-          ...order.history,
-          { at: now, status: "needs_review" as const, reason, event_id: sale.eventId },
-        ].slice(-HISTORY_LIMIT),
+        history: withHistory(order, { at: now, status: "needs_review", reason, event_id: sale.eventId }),
       },
       why: reason,
     };

@@ -11,7 +11,13 @@ import { composeStopNotice } from "./compose-stop-notice.js";
 import { sendUnderClaim } from "./email-fence.js";
 import type { Deadline } from "./deadline.js";
 import type { OrderRecord } from "./order-state.js";
-import type { Attempt, OrderWork, PushOutcome } from "./order-work.js";
+import {
+  newAttempt,
+  transientFailure,
+  type Attempt,
+  type OrderWork,
+  type PushOutcome,
+} from "./order-work.js";
 import type { CallOptions, OrderStore, StripeCatalog } from "./ports.js";
 import type { PushMessage } from "./push-envelope.js";
 import type { ChargeState } from "./session.js";
@@ -135,21 +141,19 @@ export async function handleChargeEvent(work: OrderWork, event: ChargeEvent): Pr
       { err: serializeError(err), event_id: event.eventId },
       "could not look up the order; Pub/Sub will redeliver",
     );
-    return { ack: false, result: "transient_failure", reason: (err as Error).message };
+    return transientFailure((err as Error).message);
   }
   if (!order) return ignore(`the payment of charge ${event.chargeId} is not one of our orders`);
 
-  const attempt: Attempt = {
+  const attempt = newAttempt(work, {
     message: event.message,
     eventId: event.eventId,
     eventType: event.eventType,
     sessionId: order.session_id,
-    claimId: work.newClaimId(),
     kind: "stop_notice",
-    leaseExpiresAt: 0,
     deadline: event.deadline,
     log: event.log.child({ session_id: order.session_id, event_id: event.eventId }),
-  };
+  });
   let plan: NoticePlan;
   try {
     if (work.draining && order.email.state === "sent")
@@ -168,12 +172,7 @@ export async function handleChargeEvent(work: OrderWork, event: ChargeEvent): Pr
     );
   } catch (err) {
     attempt.log.warn({ err: serializeError(err) }, "could not claim the stop notice; Pub/Sub will redeliver");
-    return {
-      ack: false,
-      result: "transient_failure",
-      sessionId: attempt.sessionId,
-      reason: (err as Error).message,
-    };
+    return transientFailure((err as Error).message, attempt.sessionId);
   }
   switch (plan.outcome) {
     case "busy":

@@ -16,13 +16,19 @@ import {
   ClaimLostError,
   concludeOrder,
   emailRecordOf,
-  HISTORY_LIMIT,
   withEmailRecord,
+  withHistory,
   type ClaimedEmailRecord,
   type EmailKind,
   type OrderRecord,
 } from "./order-state.js";
-import { releaseAttempt, type Attempt, type OrderWork, type PushOutcome } from "./order-work.js";
+import {
+  releaseAttempt,
+  transientFailure,
+  type Attempt,
+  type OrderWork,
+  type PushOutcome,
+} from "./order-work.js";
 import type { CallOptions } from "./ports.js";
 
 /** Less time than this for SendGrid's answer is not worth starting a send with. */
@@ -389,7 +395,7 @@ export async function markNeedsReview(
       { err: serializeError(err), reason },
       "could not record needs_review; not acknowledging, so the redelivery records it",
     );
-    return { ack: false, result: "transient_failure", sessionId: attempt.sessionId, reason };
+    return transientFailure(reason, attempt.sessionId);
   }
   attempt.log.error(
     { alert: "needs_review", reason, email_kind: attempt.kind, attempt_id: attempt.claimId },
@@ -414,10 +420,12 @@ export function noticeSent(
     stop_notice: { ...notice, claim_id: null, lease_expires_at: null },
     after_sale: order.after_sale ? { ...order.after_sale, notice: "sent" } : null,
     updated_at: now,
-    history: [
-      ...order.history,
-      { at: now, status: order.status, reason: "stop-shipment notice sent", event_id: eventId },
-    ].slice(-HISTORY_LIMIT),
+    history: withHistory(order, {
+      at: now,
+      status: order.status,
+      reason: "stop-shipment notice sent",
+      event_id: eventId,
+    }),
   };
 }
 
@@ -446,9 +454,11 @@ export function resendSent(
       resend: { ...resend, claim_id: null, lease_expires_at: null },
     },
     updated_at: now,
-    history: [
-      ...order.history,
-      { at: now, status: order.status, reason: `email resent by ${by} after ${after}`, event_id: null },
-    ].slice(-HISTORY_LIMIT),
+    history: withHistory(order, {
+      at: now,
+      status: order.status,
+      reason: `email resent by ${by} after ${after}`,
+      event_id: null,
+    }),
   };
 }

@@ -11,7 +11,7 @@ import { handleChargeEvent } from "./after-sale.js";
 import { classifyEvent } from "./classify-event.js";
 import { fulfilCheckout } from "./fulfil-checkout.js";
 import { OperatorActions } from "./operator-actions.js";
-import { OrderWork, type Attempt, type FulfillerDeps, type PushOutcome } from "./order-work.js";
+import { newAttempt, OrderWork, type FulfillerDeps, type PushOutcome } from "./order-work.js";
 import type { PushMessage } from "./push-envelope.js";
 import { recordDeliveries } from "./record-deliveries.js";
 import { handleInvoicePaid, handleSubscriptionDeleted } from "./subscription-events.js";
@@ -116,14 +116,12 @@ export class Fulfiller {
         break;
     }
 
-    const attempt: Attempt = {
+    const attempt = newAttempt(work, {
       ...common,
       sessionId: classification.sessionId,
-      claimId: work.newClaimId(),
       kind: "order",
-      leaseExpiresAt: 0,
       log: log.child({ session_id: classification.sessionId, event_id: event.id }),
-    };
+    });
     const refused = await work.claimOrder(attempt);
     if (refused) return refused;
     try {

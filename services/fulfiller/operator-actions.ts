@@ -16,7 +16,6 @@ import { isUndelivered } from "./delivery-state.js";
 import type { OrderStore } from "./ports.js";
 import {
   emailInDoubt,
-  HISTORY_LIMIT,
   isInDoubt,
   isStranded,
   RETRYABLE_STATUSES,
@@ -24,8 +23,10 @@ import {
   type OrderDetails,
   type OrderRecord,
   type OrderStatus,
+  withHistory,
 } from "./order-state.js";
 import {
+  newAttempt,
   OPERATOR_MESSAGE,
   releaseAttempt,
   type Attempt,
@@ -95,7 +96,7 @@ function isResolvable(order: OrderRecord, now: Date): boolean {
 }
 
 function history(order: OrderRecord, now: Date, status: OrderStatus, reason: string): OrderRecord["history"] {
-  return [...order.history, { at: now, status, reason, event_id: null }].slice(-HISTORY_LIMIT);
+  return withHistory(order, { at: now, status, reason, event_id: null });
 }
 
 /**
@@ -225,7 +226,7 @@ export class OperatorActions {
     eventType: string,
     restoreStatus?: Attempt["restoreStatus"],
   ): Attempt {
-    return {
+    return newAttempt(this.work, {
       message: OPERATOR_MESSAGE,
       eventId: eventType,
       eventType,
@@ -236,7 +237,7 @@ export class OperatorActions {
       leaseExpiresAt: leaseExpiresAt?.getTime() ?? 0,
       deadline: this.work.newDeadline(),
       log: log.child({ session_id: sessionId, by: eventType }),
-    };
+    });
   }
 
   /**

@@ -269,7 +269,8 @@ export type ClaimPlan =
   /** A crashed attempt left `email.state = sending`: the send's outcome is unknown. */
   | { outcome: "needs_review"; order: OrderRecord };
 
-function withHistory(order: OrderRecord, entry: HistoryEntry): HistoryEntry[] {
+/** The order's history with `entry` added, the oldest dropped past HISTORY_LIMIT. */
+export function withHistory(order: OrderRecord, entry: HistoryEntry): HistoryEntry[] {
   return [...order.history, entry].slice(-HISTORY_LIMIT);
 }
 

@@ -75,6 +75,20 @@ export interface PushOutcome {
   messageId?: string | null;
 }
 
+/** Not acknowledged: Pub/Sub redelivers (the subscription's backoff is the retry). */
+export function transientFailure(reason: string, sessionId?: string): PushOutcome {
+  return { ack: false, result: "transient_failure", reason, ...(sessionId ? { sessionId } : {}) };
+}
+
+/** An attempt of `kind` on one order, for one message; its claim is taken by the caller. */
+export function newAttempt(
+  work: { newClaimId: () => string },
+  spec: Pick<Attempt, "message" | "eventId" | "eventType" | "sessionId" | "kind" | "deadline" | "log"> &
+    Partial<Pick<Attempt, "claimId" | "leaseExpiresAt" | "restoreStatus">>,
+): Attempt {
+  return { claimId: work.newClaimId(), leaseExpiresAt: 0, ...spec };
+}
+
 export const SUBSCRIPTION_MARKER = "initial_order_processed";
 
 /** Pub/Sub's limit on one attribute value, in bytes. */
@@ -197,12 +211,7 @@ export class OrderWork {
       );
     } catch (err) {
       attempt.log.warn({ err: serializeError(err) }, "could not claim the order; Pub/Sub will redeliver");
-      return {
-        ack: false,
-        result: "transient_failure",
-        sessionId: attempt.sessionId,
-        reason: errorMessage(err),
-      };
+      return transientFailure(errorMessage(err), attempt.sessionId);
     }
     switch (plan.outcome) {
       case "duplicate":
@@ -339,12 +348,7 @@ export class OrderWork {
           { err: serializeError(recordErr) },
           "could not record the failure; Pub/Sub will redeliver",
         );
-        return {
-          ack: false,
-          result: "transient_failure",
-          sessionId: attempt.sessionId,
-          reason: errorMessage(recordErr),
-        };
+        return transientFailure(errorMessage(recordErr), attempt.sessionId);
       }
       // An operator's action has no message to dead-letter: the `failed` record and the answer say it.
       if (attempt.message === OPERATOR_MESSAGE)
@@ -365,7 +369,7 @@ export class OrderWork {
     } catch (releaseErr) {
       attempt.log.warn({ err: serializeError(releaseErr) }, "could not release the lease; it will expire");
     }
-    return { ack: false, result: "transient_failure", sessionId: attempt.sessionId, reason };
+    return transientFailure(reason, attempt.sessionId);
   }
 
   /** Publishes the original message with the reason to the dead-letter topic; 503 if that fails. */
@@ -404,11 +408,7 @@ export class OrderWork {
         { err: serializeError(err), reason },
         "could not publish to the dead-letter topic; not acknowledging",
       );
-      return {
-        ack: false,
-        result: "transient_failure",
-        reason: `dead-letter publish failed: ${errorMessage(err)}`,
-      };
+      return transientFailure(`dead-letter publish failed: ${errorMessage(err)}`);
     }
   }
 

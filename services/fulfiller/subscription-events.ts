@@ -12,7 +12,13 @@ import { serializeError } from "../common/http.js";
 import type { Deadline } from "./deadline.js";
 import { fulfilCheckout } from "./fulfil-checkout.js";
 import type { OrderRecord } from "./order-state.js";
-import type { Attempt, OrderWork, PushOutcome } from "./order-work.js";
+import {
+  newAttempt,
+  transientFailure,
+  type Attempt,
+  type OrderWork,
+  type PushOutcome,
+} from "./order-work.js";
 import type { PushMessage } from "./push-envelope.js";
 
 export interface SubscriptionEvent {
@@ -50,7 +56,7 @@ async function lookUp(work: OrderWork, event: SubscriptionEvent, find: () => Pro
       { err: serializeError(err), event_id: event.eventId },
       "could not look up the order; Pub/Sub will redeliver",
     );
-    return { outcome: { ack: false, result: "transient_failure", reason: errorMessage(err) } };
+    return { outcome: transientFailure(errorMessage(err)) };
   }
 }
 
@@ -77,17 +83,15 @@ async function claimTrialOrder(
   sessionId: string,
   then: (attempt: Attempt) => Promise<PushOutcome>,
 ): Promise<PushOutcome> {
-  const attempt: Attempt = {
+  const attempt = newAttempt(work, {
     message: event.message,
     eventId: event.eventId,
     eventType: event.eventType,
     sessionId,
-    claimId: work.newClaimId(),
     kind: "order",
-    leaseExpiresAt: 0,
     deadline: event.deadline,
     log: event.log.child({ session_id: sessionId, event_id: event.eventId }),
-  };
+  });
   const refused = await work.claimOrder(attempt);
   if (refused) return refused;
   try {
