@@ -4,7 +4,7 @@
  * (`orders resolve --resend` / `--sent`), send a stop-shipment notice that was owed
  * while the order was in review, and mark a subscription shipped.
  */
-import { sendUnderClaim } from "./email-fence.js";
+import { noticeSent, resendSent, sendUnderClaim } from "./email-fence.js";
 import { errorMessage } from "../common/errors.js";
 import type { Logger } from "../common/logger.js";
 import { sendStopNotice } from "./after-sale.js";
@@ -15,7 +15,10 @@ import { buildOrderDetails } from "./order-details.js";
 import { isUndelivered } from "./delivery-state.js";
 import type { OrderStore } from "./ports.js";
 import {
+  concludeOrder,
   emailInDoubt,
+  emailRecordOf,
+  type ClaimedEmailRecord,
   isInDoubt,
   isStranded,
   RETRYABLE_STATUSES,
@@ -114,74 +117,27 @@ export function confirmSentChange(
     throw new OperatorRefusedError(
       `order ${sessionId} is ${order.status}; only needs_review orders are resolved`,
     );
-  const inDoubt = emailInDoubt(order);
-  if (inDoubt === "resend") {
-    const reason = `operator confirmed the resent email was sent (${operator})`;
-    const resend = order.email.resend!;
-    return {
-      ...order,
-      status: "fulfilled",
-      reason,
-      claim_id: null,
-      lease_expires_at: null,
-      email: {
-        ...order.email,
-        // Its message id is not known: its events are matched by the attempt that sent it.
-        message_id: null,
-        attempt_id: resend.attempt_id ?? null,
-        sent_at: resend.started_at ?? now,
-        resent_at: resend.started_at ?? now,
-        resent_by: "operator:confirmed",
-        delivery: null,
-        resend: {
-          ...resend,
-          state: "sent",
-          by: "operator:confirmed",
-          claim_id: null,
-          lease_expires_at: null,
-        },
-      },
-      updated_at: now,
-      history: history(order, now, "fulfilled", reason),
-    };
-  }
-  if (inDoubt === "stop_notice") {
-    const reason = `operator confirmed the stop-shipment notice was sent (${operator})`;
-    return {
-      ...order,
-      status: "fulfilled",
-      reason,
-      claim_id: null,
-      lease_expires_at: null,
-      stop_notice: {
-        ...order.stop_notice!,
-        state: "sent",
-        sent_at: order.stop_notice?.started_at ?? now,
-        by: "operator:confirmed",
-        claim_id: null,
-        lease_expires_at: null,
-      },
-      after_sale: order.after_sale ? { ...order.after_sale, notice: "sent" } : null,
-      updated_at: now,
-      history: history(order, now, "fulfilled", reason),
-    };
-  }
-  const reason = `operator confirmed the email was sent (${operator})`;
-  return {
-    ...order,
-    status: "fulfilled",
-    reason,
+  // The record moves to `sent` as the fence would move it after SendGrid's answer.
+  const kind = emailInDoubt(order);
+  const what = { order: "email", stop_notice: "stop-shipment notice", resend: "resent email" }[kind];
+  const reason = `operator confirmed the ${what} was sent (${operator})`;
+  const record = emailRecordOf(order, kind);
+  const sent: ClaimedEmailRecord = {
+    ...record,
+    state: "sent",
+    sent_at: record.started_at ?? now,
+    by: "operator:confirmed",
     claim_id: null,
     lease_expires_at: null,
-    email: {
-      ...order.email,
-      state: "sent",
-      sent_at: order.email.started_at ?? now,
-      by: "operator:confirmed",
-    },
-    updated_at: now,
-    history: history(order, now, "fulfilled", reason),
   };
+  const settled =
+    kind === "stop_notice"
+      ? noticeSent(order, sent, now, null)
+      : kind === "resend"
+        ? // Its message id is not known: its events are matched by the attempt that sent it.
+          resendSent(order, { ...sent, message_id: null }, record.attempt_id ?? "", "operator:confirmed", now)
+        : { ...order, email: { ...order.email, ...sent, state: "sent" as const } };
+  return concludeOrder(settled, { status: "fulfilled", reason, now });
 }
 
 export class OperatorActions {
