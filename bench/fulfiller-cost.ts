@@ -5,7 +5,7 @@ import { Fulfiller } from "../services/fulfiller/fulfil-order.js";
 import { FirestoreOrderStore } from "../services/fulfiller/adapters/firestore-order-store.js";
 import { createStripeClient, StripeApiCatalog } from "../services/fulfiller/adapters/stripe-catalog.js";
 import { SendGridMailer } from "../services/fulfiller/adapters/sendgrid-mailer.js";
-import { createPushAuthenticator } from "../services/fulfiller/push-auth.js";
+import { createPushAuthenticator } from "../services/fulfiller/push/push-auth.js";
 import { createLogger } from "../services/common/logger.js";
 import { StripeStandIn } from "../services/local/stripe-server.js";
 import { SendGridStandIn } from "../services/local/sendgrid-server.js";

@@ -7,8 +7,8 @@ import { readRawBody } from "../common/read-raw-body.js";
 import { extractParent, logTraceFields, SpanKind, startSpan } from "../common/tracing.js";
 import { trace } from "@opentelemetry/api";
 import type { Fulfiller } from "./fulfil-order.js";
-import { parsePushEnvelope } from "./push-envelope.js";
-import { PushAuthError, type PushAuthenticator } from "./push-auth.js";
+import { parsePushEnvelope } from "./push/push-envelope.js";
+import { PushAuthError, type PushAuthenticator } from "./push/push-auth.js";
 
 /** A push envelope carries at most a 10 MB message, base64-encoded. */
 const MAX_ENVELOPE_BYTES = 16 * 1024 * 1024;

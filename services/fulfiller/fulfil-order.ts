@@ -7,14 +7,14 @@ import type { Logger } from "../common/logger.js";
 import type { Context } from "../common/tracing.js";
 import { serializeError } from "../common/http.js";
 import { parseStripeEvent, SENDGRID_EVENTS_TYPE } from "../common/event.js";
-import { handleChargeEvent } from "./after-sale.js";
+import { handleChargeEvent } from "./after-sale/after-sale.js";
 import { classifyEvent } from "./classify-event.js";
-import { fulfilCheckout } from "./fulfil-checkout.js";
-import { OperatorActions } from "./operator-actions.js";
-import { newAttempt, OrderWork, type FulfillerDeps, type PushOutcome } from "./order-work.js";
-import type { PushMessage } from "./push-envelope.js";
-import { recordDeliveries } from "./record-deliveries.js";
-import { handleInvoicePaid, handleSubscriptionDeleted } from "./subscription-events.js";
+import { fulfilCheckout } from "./checkout/fulfil-checkout.js";
+import { OperatorActions } from "./operator/operator-actions.js";
+import { newAttempt, OrderWork, type FulfillerDeps, type PushOutcome } from "./claims/order-work.js";
+import type { PushMessage } from "./push/push-envelope.js";
+import { recordDeliveries } from "./delivery/record-deliveries.js";
+import { handleInvoicePaid, handleSubscriptionDeleted } from "./checkout/subscription-events.js";
 
 export {
   MAX_ATTRIBUTE_VALUE_BYTES,
@@ -25,7 +25,7 @@ export {
   type FulfilmentSettings,
   type PushOutcome,
   type PushResult,
-} from "./order-work.js";
+} from "./claims/order-work.js";
 
 /** One push delivery, start to end; and the operator's actions on the same machinery. */
 export class Fulfiller {

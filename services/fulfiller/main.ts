@@ -8,7 +8,7 @@ import { loadFulfillerConfig } from "./config.js";
 import { createApp } from "./app.js";
 import { Fulfiller } from "./fulfil-order.js";
 import { isLiveKey } from "./classify-event.js";
-import { createPushAuthenticator } from "./push-auth.js";
+import { createPushAuthenticator } from "./push/push-auth.js";
 import { FirestoreOrderStore } from "./adapters/firestore-order-store.js";
 import { createStripeClient, StripeApiCatalog } from "./adapters/stripe-catalog.js";
 import { SendGridMailer } from "./adapters/sendgrid-mailer.js";

@@ -11,7 +11,7 @@ import type {
   OrderRecord,
   OrderStatus,
   PaymentCheck,
-} from "./order-state.js";
+} from "./claims/order-state.js";
 
 export interface CallOptions {
   /** Time left in this attempt's handler deadline. */

@@ -13,7 +13,7 @@ import {
   buildSubscription,
   SCALE_LINE,
 } from "../../services/local/stripe-objects.js";
-import { buildOrderDetails } from "../../services/fulfiller/order-details.js";
+import { buildOrderDetails } from "../../services/fulfiller/checkout/order-details.js";
 import { SUBSCRIPTION_MARKER } from "../../services/fulfiller/fulfil-order.js";
 import type { CheckoutSession, LineItem } from "../../services/fulfiller/session.js";
 import { requireEmulators } from "../support/emulator-state.js";
@@ -21,7 +21,7 @@ import { startTestStack } from "../support/stack.js";
 import { waitFor } from "../support/wait.js";
 import { seedOrder } from "../support/orders.js";
 import { runCli, type CliRun } from "../support/cli.js";
-import type { OrderRecord, OrderStatus } from "../../services/fulfiller/order-state.js";
+import type { OrderRecord, OrderStatus } from "../../services/fulfiller/claims/order-state.js";
 
 describe("e2e: operator CLI against the emulators and the local stack", function () {
   this.timeout(120_000);

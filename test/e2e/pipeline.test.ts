@@ -7,7 +7,7 @@ import { FirestoreOrderStore } from "../../services/fulfiller/adapters/firestore
 import { requireEmulators } from "../support/emulator-state.js";
 import { startTestStack } from "../support/stack.js";
 import { waitFor, waitForQuiet } from "../support/wait.js";
-import { FINAL_STATUSES } from "../../services/fulfiller/order-state.js";
+import { FINAL_STATUSES } from "../../services/fulfiller/claims/order-state.js";
 import { DeadLetterSubscription } from "../../services/cli/dead-letters.js";
 
 describe("e2e: receiver → Pub/Sub push → fulfiller → SendGrid (local stack on the emulators)", function () {

@@ -13,7 +13,7 @@ import {
   buildPaymentIntent,
   randomId,
 } from "../../services/local/stripe-objects.js";
-import type { OrderRecord } from "../../services/fulfiller/order-state.js";
+import type { OrderRecord } from "../../services/fulfiller/claims/order-state.js";
 import { reconcile } from "../../services/cli/commands/reconcile.js";
 import type { StripeEventEnvelope } from "../../services/common/event.js";
 import { createStripeClient, StripeApiCatalog } from "../../services/fulfiller/adapters/stripe-catalog.js";

@@ -3,8 +3,8 @@ import { FulfillerHarness } from "../support/fulfiller-harness.js";
 import { createCheckout } from "../support/checkout.js";
 import { requireEmulators } from "../support/emulator-state.js";
 import { buildSendGridEvent } from "../../services/local/sendgrid-events.js";
-import { ResendRefusedError } from "../../services/fulfiller/operator-actions.js";
-import type { ClaimedEmailRecord } from "../../services/fulfiller/order-state.js";
+import { ResendRefusedError } from "../../services/fulfiller/operator/operator-actions.js";
+import type { ClaimedEmailRecord } from "../../services/fulfiller/claims/order-state.js";
 
 describe("integration: delivery events recorded on the order, and the resend after a bounce", function () {
   this.timeout(60_000);

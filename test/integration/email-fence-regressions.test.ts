@@ -8,11 +8,14 @@ import { expect } from "chai";
 import { FulfillerHarness } from "../support/fulfiller-harness.js";
 import { createCheckout } from "../support/checkout.js";
 import { requireEmulators } from "../support/emulator-state.js";
-import { OperatorRefusedError, ResendRefusedError } from "../../services/fulfiller/operator-actions.js";
-import type { AfterSale } from "../../services/fulfiller/order-state.js";
+import {
+  OperatorRefusedError,
+  ResendRefusedError,
+} from "../../services/fulfiller/operator/operator-actions.js";
+import type { AfterSale } from "../../services/fulfiller/claims/order-state.js";
 import { buildSendGridEvent } from "../../services/local/sendgrid-events.js";
 import { buildEvent } from "../../services/local/stripe-objects.js";
-import { confirmSentChange } from "../../services/fulfiller/operator-actions.js";
+import { confirmSentChange } from "../../services/fulfiller/operator/operator-actions.js";
 
 const buildEventOf = (type: string, object: Record<string, unknown>) => buildEvent({ type, object });
 import { seedOrder } from "../support/orders.js";

@@ -8,7 +8,7 @@ import { Fulfiller } from "../../services/fulfiller/fulfil-order.js";
 import { FirestoreOrderStore } from "../../services/fulfiller/adapters/firestore-order-store.js";
 import { createStripeClient, StripeApiCatalog } from "../../services/fulfiller/adapters/stripe-catalog.js";
 import { SendGridMailer } from "../../services/fulfiller/adapters/sendgrid-mailer.js";
-import { parsePushEnvelope } from "../../services/fulfiller/push-envelope.js";
+import { parsePushEnvelope } from "../../services/fulfiller/push/push-envelope.js";
 import { SCALE_PRODUCT_ID } from "../../services/local/stripe-objects.js";
 
 describe("integration: how the fulfiller classifies failures, against the real store", function () {

@@ -18,7 +18,7 @@ import { expect } from "chai";
 import fc from "fast-check";
 import type { Firestore } from "@google-cloud/firestore";
 import { Fulfiller, type FulfilmentSettings } from "../../services/fulfiller/fulfil-order.js";
-import { parsePushEnvelope } from "../../services/fulfiller/push-envelope.js";
+import { parsePushEnvelope } from "../../services/fulfiller/push/push-envelope.js";
 import { createStripeClient, StripeApiCatalog } from "../../services/fulfiller/adapters/stripe-catalog.js";
 import { SendGridMailer } from "../../services/fulfiller/adapters/sendgrid-mailer.js";
 import { FirestoreOrderStore } from "../../services/fulfiller/adapters/firestore-order-store.js";
@@ -27,8 +27,8 @@ import {
   emailInDoubt,
   OperatorRefusedError,
   remindReview,
-} from "../../services/fulfiller/operator-actions.js";
-import type { OrderRecord } from "../../services/fulfiller/order-state.js";
+} from "../../services/fulfiller/operator/operator-actions.js";
+import type { OrderRecord } from "../../services/fulfiller/claims/order-state.js";
 import type { Mailer, OrderStore } from "../../services/fulfiller/ports.js";
 import type { StripeStandIn } from "../../services/local/stripe-server.js";
 import type { SendGridStandIn, CapturedEmail } from "../../services/local/sendgrid-server.js";

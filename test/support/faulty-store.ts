@@ -11,7 +11,7 @@ import type {
   ClaimRequest,
   OrderRecord,
   OrderStatus,
-} from "../../services/fulfiller/order-state.js";
+} from "../../services/fulfiller/claims/order-state.js";
 import type { OrderStore } from "../../services/fulfiller/ports.js";
 
 /** The process died: nothing after this happens. */

@@ -7,11 +7,11 @@ import {
   type FulfilmentSettings,
   type PushOutcome,
 } from "../../services/fulfiller/fulfil-order.js";
-import { parsePushEnvelope } from "../../services/fulfiller/push-envelope.js";
+import { parsePushEnvelope } from "../../services/fulfiller/push/push-envelope.js";
 import { FirestoreOrderStore } from "../../services/fulfiller/adapters/firestore-order-store.js";
 import { createStripeClient, StripeApiCatalog } from "../../services/fulfiller/adapters/stripe-catalog.js";
 import { SendGridMailer } from "../../services/fulfiller/adapters/sendgrid-mailer.js";
-import { createPushAuthenticator, type PushAuthenticator } from "../../services/fulfiller/push-auth.js";
+import { createPushAuthenticator, type PushAuthenticator } from "../../services/fulfiller/push/push-auth.js";
 import { PubSubPublisher, type MessagePublisher } from "../../services/common/pubsub.js";
 import type { OrderStore } from "../../services/fulfiller/ports.js";
 import { StripeStandIn } from "../../services/local/stripe-server.js";

@@ -11,8 +11,8 @@ import {
   type ClaimRequest,
   type OrderRecord,
   type OrderStatus,
-} from "../../services/fulfiller/order-state.js";
-import { UNDELIVERED_STATES } from "../../services/fulfiller/delivery-state.js";
+} from "../../services/fulfiller/claims/order-state.js";
+import { UNDELIVERED_STATES } from "../../services/fulfiller/delivery/delivery-state.js";
 import type { OrderStore } from "../../services/fulfiller/ports.js";
 
 export class MemoryOrderStore implements OrderStore {

@@ -3,8 +3,8 @@ import {
   planClaim,
   type ClaimRequest,
   type OrderRecord,
-} from "../../services/fulfiller/order-state.js";
-import type { NoticeRequest, SaleChange } from "../../services/fulfiller/after-sale-state.js";
+} from "../../services/fulfiller/claims/order-state.js";
+import type { NoticeRequest, SaleChange } from "../../services/fulfiller/after-sale/after-sale-state.js";
 
 /** A fixed clock for the order state machine's tests. */
 export const T0 = new Date("2026-11-27T12:00:00Z");

@@ -1,5 +1,5 @@
 import type { Firestore } from "@google-cloud/firestore";
-import type { OrderRecord, OrderStatus } from "../../services/fulfiller/order-state.js";
+import type { OrderRecord, OrderStatus } from "../../services/fulfiller/claims/order-state.js";
 
 /** Writes an order document directly, as an earlier (possibly crashed) attempt would have left it. */
 export async function seedOrder(

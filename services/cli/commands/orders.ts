@@ -1,5 +1,5 @@
 import { Command, Option } from "commander";
-import { ORDER_STATUSES, type OrderRecord, type OrderStatus } from "../../fulfiller/order-state.js";
+import { ORDER_STATUSES, type OrderRecord, type OrderStatus } from "../../fulfiller/claims/order-state.js";
 import type { OrderStore } from "../../fulfiller/ports.js";
 import { Fulfiller, SUBSCRIPTION_MARKER } from "../../fulfiller/fulfil-order.js";
 import { isLiveKey } from "../../fulfiller/classify-event.js";
@@ -9,8 +9,8 @@ import {
   OperatorRefusedError,
   reviewNote,
   type OperatorActions,
-} from "../../fulfiller/operator-actions.js";
-import { formatAmount } from "../../fulfiller/currency.js";
+} from "../../fulfiller/operator/operator-actions.js";
+import { formatAmount } from "../../fulfiller/email/currency.js";
 import { createLogger } from "../../common/logger.js";
 import { loadCliConfig, requireSettings, type CliConfig } from "../config.js";
 import { PipelineClients } from "../pipeline-clients.js";

@@ -4,15 +4,15 @@ import { eventAttributes, type StripeEventEnvelope } from "../../common/event.js
 import { errorMessage } from "../../common/errors.js";
 import type { MessagePublisher } from "../../common/pubsub.js";
 import { classifyEvent, isLiveKey, type Classification } from "../../fulfiller/classify-event.js";
-import { afterSaleKind, findOrderForPayment } from "../../fulfiller/after-sale.js";
-import type { OrderRecord } from "../../fulfiller/order-state.js";
+import { afterSaleKind, findOrderForPayment } from "../../fulfiller/after-sale/after-sale.js";
+import type { OrderRecord } from "../../fulfiller/claims/order-state.js";
 import type { OrderStore, StripeCatalog } from "../../fulfiller/ports.js";
 import {
   createStripeClient,
   mapStripeError,
   StripeApiCatalog,
 } from "../../fulfiller/adapters/stripe-catalog.js";
-import { remindReview } from "../../fulfiller/operator-actions.js";
+import { remindReview } from "../../fulfiller/operator/operator-actions.js";
 import { createLogger } from "../../common/logger.js";
 import { loadCliConfig } from "../config.js";
 import { PipelineClients } from "../pipeline-clients.js";

@@ -9,9 +9,9 @@ import {
   type ClaimRequest,
   type OrderRecord,
   type OrderStatus,
-} from "../order-state.js";
+} from "../claims/order-state.js";
 import type { OrderStore } from "../ports.js";
-import { UNDELIVERED_STATES } from "../delivery-state.js";
+import { UNDELIVERED_STATES } from "../delivery/delivery-state.js";
 
 export const ORDERS = "orders";
 export const EVENTS = "stripe_events";

@@ -3,7 +3,7 @@ import { PermanentError, TransientError } from "../../common/errors.js";
 import type { CallOptions, StripeCatalog } from "../ports.js";
 import type { ChargeState, CheckoutSession, InvoiceState, LineItem, Subscription } from "../session.js";
 import { idOf } from "../session.js";
-import type { PaymentCheck } from "../order-state.js";
+import type { PaymentCheck } from "../claims/order-state.js";
 import { SUBSCRIPTION_MARKER } from "../fulfil-order.js";
 
 export interface StripeClientOptions {

@@ -211,7 +211,7 @@ describe("unit: Terraform keeps the services' configuration contract", () => {
     const code = [
       "services/common/http.ts",
       "services/receiver/app.ts",
-      "services/fulfiller/email-fence.ts",
+      "services/fulfiller/claims/email-fence.ts",
       "services/fulfiller/app.ts",
     ]
       .map((f) => readFileSync(f, "utf8"))

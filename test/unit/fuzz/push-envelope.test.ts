@@ -1,8 +1,8 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import { createApp } from "../../../services/fulfiller/app.js";
-import { createPushAuthenticator } from "../../../services/fulfiller/push-auth.js";
-import { BadEnvelopeError, parsePushEnvelope } from "../../../services/fulfiller/push-envelope.js";
+import { createPushAuthenticator } from "../../../services/fulfiller/push/push-auth.js";
+import { BadEnvelopeError, parsePushEnvelope } from "../../../services/fulfiller/push/push-envelope.js";
 import type { Fulfiller } from "../../../services/fulfiller/fulfil-order.js";
 import { LogCapture } from "../../support/log-capture.js";
 import { listen, type Listening } from "../../support/http.js";
