@@ -15,7 +15,8 @@ import {
 import type { AfterSale } from "../../services/fulfiller/claims/order-state.js";
 import { buildSendGridEvent } from "../../services/local/sendgrid-events.js";
 import { buildEvent } from "../../services/local/stripe-objects.js";
-import { confirmSentChange } from "../../services/fulfiller/operator/operator-actions.js";
+import { confirmSentChange, remindReview } from "../../services/fulfiller/operator/operator-actions.js";
+import { FaultyStore } from "../support/faulty-store.js";
 
 const buildEventOf = (type: string, object: Record<string, unknown>) => buildEvent({ type, object });
 import { seedOrder } from "../support/orders.js";
@@ -270,5 +271,80 @@ describe("integration: regressions of the email fence (issue 25)", function () {
     const err = await refusal(h.fulfiller.operator.resendUndelivered(d.sessionId, h.logs.logger));
     expect((err as Error).message).to.include("not known yet");
     expect(h.sendgrid.emailsFor(d.sessionId)).to.have.length(1);
+  });
+
+  describe("found by the model test (test/model/order-life.ts), each its shrunk counterexample", () => {
+    let faulty: FaultyStore;
+    beforeEach(async () => {
+      await h.stop();
+      h = await new FulfillerHarness().start({ wrapStore: (store) => (faulty = new FaultyStore(store)) });
+    });
+
+    it("when the answer of an operator's claim is lost (it landed), then the claim is given back at once: the order is not left processing", async () => {
+      // [deliver completed (Stripe 429), orders retry (the claim's answer lost)]
+      const c = createCheckout(h.stripe);
+      await seedOrder(h.db, c.sessionId, "failed", { reason: "a wrong product id, fixed since" });
+      faulty.arm({ kind: "lost_answer", at: 1 });
+      const err = await refusal(h.fulfiller.operator.retry(c.sessionId, h.logs.logger));
+      expect(String(err)).to.include("DEADLINE_EXCEEDED");
+      const order = await h.store.get(c.sessionId);
+      expect(order?.status).to.equal("failed");
+      expect(order?.claim_id).to.equal(null);
+      const again = await h.fulfiller.operator.retry(c.sessionId, h.logs.logger);
+      expect("outcome" in again && again.outcome.result).to.equal("fulfilled");
+    });
+
+    it("when the write that made an order needs_review lost its answer, then the redelivery that finds it in review alerts again", async () => {
+      // [deliver completed (crash after send), time passes, redeliver (the claim's answer lost)]
+      const c = createCheckout(h.stripe);
+      await seedOrder(h.db, c.sessionId, "processing", {
+        claim_id: "died",
+        lease_expires_at: new Date(Date.now() - 1000),
+        email: { state: "sending", attempt_id: "died" },
+      });
+      faulty.arm({ kind: "lost_answer", at: 1 });
+      const envelope = h.envelope(c.event());
+      expect(await h.push(envelope)).to.equal(503);
+      expect((await h.store.get(c.sessionId))?.status).to.equal("needs_review");
+      expect(h.logs.lines.filter((l) => l.alert === "needs_review")).to.have.length(0);
+      expect(await h.push(envelope)).to.equal(204); // Pub/Sub's redelivery
+      expect(h.logs.find((l) => l.alert === "needs_review")).to.include({
+        severity: "ERROR",
+        duplicate: true,
+      });
+      // And the scheduled reconcile names every order still in review.
+      expect(await remindReview(h.store, h.logs.logger, new Date())).to.include(c.sessionId);
+      expect(
+        h.logs.lines.filter((l) => l.alert === "needs_review" && l.reminder === true),
+      ).to.not.have.length(0);
+    });
+
+    it("when SendGrid refuses the operator's owed notice with a 400, then the order is not needs_review: nothing is in doubt", async () => {
+      // [deliver completed, refund and its event (502 after SendGrid took the notice), owed notice (400)]
+      const sessionId = await refundedAfterEmail({ claim_id: null, lease_expires_at: null });
+      h.sendgrid.addFault({ match: "/v3/mail/send", status: 400 });
+      const outcome = await h.fulfiller.operator.sendOwedNotice(sessionId, h.logs.logger);
+      expect(outcome?.result).to.equal("failed");
+      const order = await h.store.get(sessionId);
+      expect(order?.status).to.equal("fulfilled");
+      expect(order?.stop_notice?.state).to.equal("not_sent");
+      expect(h.logs.lines.filter((l) => l.alert === "needs_review")).to.have.length(0);
+    });
+
+    it("when the write of a bounce lost its answer, then the redelivery of the batch still raises email_undelivered", async () => {
+      // [deliver completed, refund and its event, SendGrid batch: ours dropped (the write's answer lost)]
+      const c = createCheckout(h.stripe);
+      expect(await h.push(h.envelope(c.event()))).to.equal(204);
+      const [email] = h.sendgrid.emailsFor(c.sessionId);
+      const batch = [eventOf(email!, "bounce")];
+      faulty.arm({ kind: "lost_answer", at: 1 });
+      expect(await pushEvents(batch)).to.equal(503);
+      expect((await h.store.get(c.sessionId))?.email.delivery?.state).to.equal("bounce");
+      expect(await pushEvents(batch)).to.equal(204); // the redelivery: the events are already counted
+      expect(h.logs.lines.filter((l) => l.alert === "email_undelivered")).to.have.length(1);
+      expect((await h.store.get(c.sessionId))?.email.delivery?.alerted).to.equal(true);
+      expect(await pushEvents(batch)).to.equal(204); // once on record, not again
+      expect(h.logs.lines.filter((l) => l.alert === "email_undelivered")).to.have.length(1);
+    });
   });
 });
