@@ -93,6 +93,23 @@ function sendTimeoutMs(work: OrderWork, attempt: Attempt): number {
   return timeoutMs;
 }
 
+/**
+ * The record of an email a new attempt claims (the stop notice's or the resend's own
+ * claim): nothing sent yet, the previous attempt's error kept for the operator.
+ */
+export function claimedRecord(
+  record: ClaimedEmailRecord | null | undefined,
+  claim: { claimId: string; now: Date; leaseMs: number },
+): ClaimedEmailRecord {
+  return {
+    ...(record ?? {}),
+    state: "none",
+    error: record?.error ? `previous attempt: ${record.error}` : null,
+    claim_id: claim.claimId,
+    lease_expires_at: new Date(claim.now.getTime() + claim.leaseMs),
+  };
+}
+
 /** What the `sending` write replaced, so that a send that never started can put it back. */
 interface SendingMark {
   before: ClaimedEmailRecord;

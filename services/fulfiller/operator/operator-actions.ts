@@ -4,7 +4,7 @@
  * (`orders resolve --resend` / `--sent`), send a stop-shipment notice that was owed
  * while the order was in review, and mark a subscription shipped.
  */
-import { noticeSent, resendSent, sendUnderClaim } from "../claims/email-fence.js";
+import { claimedRecord, noticeSent, resendSent, sendUnderClaim } from "../claims/email-fence.js";
 import { errorMessage } from "../../common/errors.js";
 import type { Logger } from "../../common/logger.js";
 import { sendStopNotice } from "../after-sale/after-sale.js";
@@ -434,12 +434,7 @@ export class OperatorActions {
           reason,
           email: {
             ...order.email,
-            resend: {
-              state: "none",
-              error: resend?.error ? `previous resend: ${resend.error}` : null,
-              claim_id: claimId,
-              lease_expires_at: new Date(now.getTime() + this.work.settings.leaseMs),
-            },
+            resend: claimedRecord(resend, { claimId, now, leaseMs: this.work.settings.leaseMs }),
           },
           updated_at: now,
           ...(fromReview ? { history: history(order, now, "fulfilled", reason ?? "operator resend") } : {}),
@@ -532,13 +527,11 @@ export class OperatorActions {
           ...order,
           status: "fulfilled",
           reason,
-          stop_notice: {
-            ...(order.stop_notice ?? {}),
-            state: "none",
-            error: order.stop_notice?.error ? `previous attempt: ${order.stop_notice.error}` : null,
-            claim_id: claimId,
-            lease_expires_at: new Date(now.getTime() + this.work.settings.leaseMs),
-          },
+          stop_notice: claimedRecord(order.stop_notice, {
+            claimId,
+            now,
+            leaseMs: this.work.settings.leaseMs,
+          }),
           after_sale: { ...order.after_sale, notice: "owed" },
           updated_at: now,
           history: history(order, now, "fulfilled", reason),
