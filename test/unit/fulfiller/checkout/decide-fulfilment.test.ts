@@ -9,16 +9,12 @@ import {
   decideShipping,
   customFieldValue,
 } from "../../../../services/fulfiller/checkout/decide-fulfilment.js";
-import { formatAmount, minorUnitDigits } from "../../../../services/fulfiller/email/currency.js";
-import { buildOrderDetails, shippingOf } from "../../../../services/fulfiller/checkout/order-details.js";
-import { composeOrderEmail, headerSafe } from "../../../../services/fulfiller/email/compose-email.js";
 import { type CheckoutSession, type LineItem } from "../../../../services/fulfiller/session.js";
 import { type StripeEventEnvelope } from "../../../../services/common/event.js";
 import {
   buildEvent,
   buildLineItems,
   buildSession,
-  SCALE_LINE,
   SCALE_PRODUCT_ID,
   STRAP_LINE,
   type SessionSpec,
@@ -132,95 +128,6 @@ describe("unit: shipping decision", () => {
     expect(
       decideShipping(no, items({ lines: [STRAP_LINE] }), { productIds: [], optInField: "ship" }).ships,
     ).to.equal(false);
-  });
-});
-
-describe("unit: currency formatting with Stripe's minor units", () => {
-  it("when two-, zero- and three-decimal currencies, then the digits follow Stripe's lists", () => {
-    expect(formatAmount(12900, "usd")).to.equal("US$129.00");
-    expect(formatAmount(1500, "jpy")).to.equal("JP¥1,500");
-    expect(formatAmount(1500, "krw")).to.equal("₩1,500");
-    expect(formatAmount(12345, "kwd")).to.match(/^KWD\s12\.345$/);
-    expect(formatAmount(12345, "bhd")).to.match(/12\.345/);
-    // Intl treats ISK as zero-decimal; Stripe's API amounts are two-decimal.
-    expect(formatAmount(100000, "isk")).to.match(/1,000\.00/);
-    expect(minorUnitDigits("HUF")).to.equal(2);
-    expect(formatAmount(null, "usd")).to.equal("n/a");
-  });
-});
-
-describe("unit: order email", () => {
-  const hostile = {
-    name: '<script>alert("x")</script>\r\nBcc: victim@example.com',
-    email: "evil@example.com",
-    phone: "+1 555",
-    address: {
-      line1: "<b>1 Main</b> & Co",
-      line2: "x".repeat(5000),
-      city: "Paris\nInjected: yes",
-      postal_code: "75001",
-      country: "FR",
-    },
-  };
-
-  it("when customer values carry HTML, CR/LF and long strings, then every part stays escaped and well-formed", () => {
-    const s = session({ customer: hostile });
-    const email = composeOrderEmail({ sessionId: s.id, details: buildOrderDetails(s, items()) });
-    expect(email.subject).to.not.match(/[\r\n]/);
-    expect(email.subject.length).to.be.at.most(200);
-    expect(email.html).to.not.include("<script>");
-    expect(email.html).to.include("&lt;script&gt;");
-    expect(email.html).to.include("&lt;b&gt;1 Main&lt;/b&gt; &amp; Co");
-    expect(email.html).to.not.include("x".repeat(600));
-    expect(email.text).to.not.include("\r");
-    expect(email.text.split("\n").some((l) => l.startsWith("Bcc:"))).to.equal(false);
-  });
-
-  it("when test mode, then a banner; when live, none; and the ids ride in custom_args", () => {
-    const test = session();
-    const live = session({ livemode: true });
-    const t = composeOrderEmail({ sessionId: test.id, details: buildOrderDetails(test, items()) });
-    const l = composeOrderEmail({
-      sessionId: live.id,
-      details: buildOrderDetails(live, items({ livemode: true })),
-    });
-    expect(t.text).to.include("TEST MODE");
-    expect(t.subject).to.match(/^\[TEST\]/);
-    expect(l.text).to.not.include("TEST MODE");
-    expect(t.customArgs).to.include({ order_id: test.id });
-  });
-
-  it("when many line items in JPY, then each appears with amounts in yen", () => {
-    const lines = Array.from({ length: 40 }, (_, i) => ({
-      ...SCALE_LINE,
-      name: `Item ${i}`,
-      unitAmount: 1000 + i,
-    }));
-    const s = session({ currency: "jpy", lines });
-    const email = composeOrderEmail({
-      sessionId: s.id,
-      details: buildOrderDetails(s, items({ currency: "jpy", lines })),
-    });
-    for (let i = 0; i < 40; i++)
-      expect(email.text).to.include(`Item ${i} @ JP¥${(1000 + i).toLocaleString("en-GB")}`);
-    expect(email.templateData.line_items).to.have.length(40);
-  });
-
-  it("when shipping comes from the current, older or billing fields, then the address is found", () => {
-    const base = session();
-    expect(shippingOf(base)?.address?.postal_code).to.equal("SW1Y 4JH");
-    const older = {
-      ...base,
-      collected_information: null,
-      shipping_details: { name: "Old", address: { line1: "Old St", country: "US" } },
-    };
-    expect(shippingOf(older)?.name).to.equal("Old");
-    const billingOnly = { ...base, collected_information: null };
-    expect(shippingOf(billingOnly)?.address?.line1).to.equal("12 St James's Square");
-  });
-
-  it("when a header value has control characters, then headerSafe flattens them", () => {
-    expect(headerSafe("a\r\nb\u2028c\u0000d")).to.equal("a b c d");
   });
 });
 

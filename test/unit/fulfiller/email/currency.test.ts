@@ -65,3 +65,17 @@ describe("unit: Stripe's minor units, currency by currency", () => {
     expect(fmt(150, "xts1")).to.equal("1.50 XTS1");
   });
 });
+
+describe("unit: currency formatting with Stripe's minor units", () => {
+  it("when two-, zero- and three-decimal currencies, then the digits follow Stripe's lists", () => {
+    expect(formatAmount(12900, "usd")).to.equal("US$129.00");
+    expect(formatAmount(1500, "jpy")).to.equal("JP¥1,500");
+    expect(formatAmount(1500, "krw")).to.equal("₩1,500");
+    expect(formatAmount(12345, "kwd")).to.match(/^KWD\s12\.345$/);
+    expect(formatAmount(12345, "bhd")).to.match(/12\.345/);
+    // Intl treats ISK as zero-decimal; Stripe's API amounts are two-decimal.
+    expect(formatAmount(100000, "isk")).to.match(/1,000\.00/);
+    expect(minorUnitDigits("HUF")).to.equal(2);
+    expect(formatAmount(null, "usd")).to.equal("n/a");
+  });
+});

@@ -572,3 +572,81 @@ describe("unit: postal addresses", () => {
     expect(hasStreetLine({})).to.equal(false);
   });
 });
+
+const checkoutSession = (spec: SessionSpec = {}) => buildSession(spec) as unknown as CheckoutSession;
+const checkoutItems = (spec: SessionSpec = {}) => buildLineItems(spec) as unknown as LineItem[];
+
+describe("unit: order email", () => {
+  const hostile = {
+    name: '<script>alert("x")</script>\r\nBcc: victim@example.com',
+    email: "evil@example.com",
+    phone: "+1 555",
+    address: {
+      line1: "<b>1 Main</b> & Co",
+      line2: "x".repeat(5000),
+      city: "Paris\nInjected: yes",
+      postal_code: "75001",
+      country: "FR",
+    },
+  };
+
+  it("when customer values carry HTML, CR/LF and long strings, then every part stays escaped and well-formed", () => {
+    const s = checkoutSession({ customer: hostile });
+    const email = composeOrderEmail({ sessionId: s.id, details: buildOrderDetails(s, checkoutItems()) });
+    expect(email.subject).to.not.match(/[\r\n]/);
+    expect(email.subject.length).to.be.at.most(200);
+    expect(email.html).to.not.include("<script>");
+    expect(email.html).to.include("&lt;script&gt;");
+    expect(email.html).to.include("&lt;b&gt;1 Main&lt;/b&gt; &amp; Co");
+    expect(email.html).to.not.include("x".repeat(600));
+    expect(email.text).to.not.include("\r");
+    expect(email.text.split("\n").some((l) => l.startsWith("Bcc:"))).to.equal(false);
+  });
+
+  it("when test mode, then a banner; when live, none; and the ids ride in custom_args", () => {
+    const test = checkoutSession();
+    const live = checkoutSession({ livemode: true });
+    const t = composeOrderEmail({ sessionId: test.id, details: buildOrderDetails(test, checkoutItems()) });
+    const l = composeOrderEmail({
+      sessionId: live.id,
+      details: buildOrderDetails(live, checkoutItems({ livemode: true })),
+    });
+    expect(t.text).to.include("TEST MODE");
+    expect(t.subject).to.match(/^\[TEST\]/);
+    expect(l.text).to.not.include("TEST MODE");
+    expect(t.customArgs).to.include({ order_id: test.id });
+  });
+
+  it("when many line items in JPY, then each appears with amounts in yen", () => {
+    const lines = Array.from({ length: 40 }, (_, i) => ({
+      ...SCALE_LINE,
+      name: `Item ${i}`,
+      unitAmount: 1000 + i,
+    }));
+    const s = checkoutSession({ currency: "jpy", lines });
+    const email = composeOrderEmail({
+      sessionId: s.id,
+      details: buildOrderDetails(s, checkoutItems({ currency: "jpy", lines })),
+    });
+    for (let i = 0; i < 40; i++)
+      expect(email.text).to.include(`Item ${i} @ JP¥${(1000 + i).toLocaleString("en-GB")}`);
+    expect(email.templateData.line_items).to.have.length(40);
+  });
+
+  it("when shipping comes from the current, older or billing fields, then the address is found", () => {
+    const base = checkoutSession();
+    expect(shippingOf(base)?.address?.postal_code).to.equal("SW1Y 4JH");
+    const older = {
+      ...base,
+      collected_information: null,
+      shipping_details: { name: "Old", address: { line1: "Old St", country: "US" } },
+    };
+    expect(shippingOf(older)?.name).to.equal("Old");
+    const billingOnly = { ...base, collected_information: null };
+    expect(shippingOf(billingOnly)?.address?.line1).to.equal("12 St James's Square");
+  });
+
+  it("when a header value has control characters, then headerSafe flattens them", () => {
+    expect(headerSafe("a\r\nb\u2028c\u0000d")).to.equal("a b c d");
+  });
+});
