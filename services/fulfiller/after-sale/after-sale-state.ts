@@ -4,7 +4,7 @@
  * notice, under a claim of its own on `stop_notice` (the order keeps its status); an
  * order not emailed yet only records it (the re-check before its email cancels it).
  */
-import { withHistory, type AfterSale, type OrderRecord } from "../claims/order-state.js";
+import { heldLive, withHistory, type AfterSale, type OrderRecord } from "../claims/order-state.js";
 
 export interface SaleChange {
   kind: AfterSale["kind"];
@@ -80,9 +80,7 @@ export function planStopNotice(order: OrderRecord, request: NoticeRequest): Noti
       : sale.kind === "refunded"
         ? "refunded in full"
         : "partly refunded";
-  const orderLeaseLive =
-    order.status === "processing" && (order.lease_expires_at?.getTime() ?? 0) > now.getTime();
-  if (orderLeaseLive) return { outcome: "busy", why: "an attempt holds the order" };
+  if (heldLive(order, "order", now)) return { outcome: "busy", why: "an attempt holds the order" };
 
   const notice = order.stop_notice;
   if (order.email.state !== "sent") {
@@ -118,8 +116,8 @@ export function planStopNotice(order: OrderRecord, request: NoticeRequest): Noti
       ),
       why: "the order is in review; `orders resolve` settles it",
     };
-  const noticeLeaseLive = !!notice?.claim_id && (notice.lease_expires_at?.getTime() ?? 0) > now.getTime();
-  if (noticeLeaseLive) return { outcome: "busy", why: "another attempt is sending the stop notice" };
+  if (heldLive(order, "stop_notice", now))
+    return { outcome: "busy", why: "another attempt is sending the stop notice" };
   if (notice?.state === "sending") {
     const reason =
       "stop-shipment notice: an earlier attempt started sending it and never recorded the outcome";

@@ -162,12 +162,23 @@ export function emailInDoubt(order: OrderRecord): EmailKind {
 }
 
 /**
+ * Whether a live attempt holds the `kind` email's claim (and will record its own outcome):
+ * the order's own claim for the order email, the record's claim for the others.
+ */
+export function heldLive(order: OrderRecord, kind: EmailKind, now: Date): boolean {
+  if (kind === "order")
+    return order.status === "processing" && (order.lease_expires_at?.getTime() ?? 0) > now.getTime();
+  const record = emailRecordOf(order, kind);
+  return !!record.claim_id && (record.lease_expires_at?.getTime() ?? 0) > now.getTime();
+}
+
+/**
  * An order an attempt left `processing` whose lease is over, with no delivery to come
  * for it (an operator's command that failed or was killed part-way): claimable, and
  * operator commands take it as they take the status it came from.
  */
 export function isStranded(order: OrderRecord, now: Date): boolean {
-  return order.status === "processing" && (order.lease_expires_at?.getTime() ?? 0) <= now.getTime();
+  return order.status === "processing" && !heldLive(order, "order", now);
 }
 
 /** The payment behind the session, as Stripe reports it now. */

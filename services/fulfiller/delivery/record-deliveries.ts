@@ -16,6 +16,7 @@ import {
   concludeOrder,
   emailInDoubt,
   emailRecordOf,
+  heldLive,
   isInDoubt,
   type ClaimedEmailRecord,
   type EmailKind,
@@ -39,14 +40,6 @@ export interface BatchOnOrder {
   settled: EmailKind[];
   /** Events of a resend in flight that has not recorded its send yet: come again later. */
   awaitingResend: boolean;
-}
-
-/** Whether the `kind` email's claim is held by a live attempt (which will record its own outcome). */
-function heldLive(order: OrderRecord, kind: EmailKind, now: Date): boolean {
-  if (kind === "order")
-    return order.status === "processing" && (order.lease_expires_at?.getTime() ?? 0) > now.getTime();
-  const record = emailRecordOf(order, kind);
-  return !!record.claim_id && (record.lease_expires_at?.getTime() ?? 0) > now.getTime();
 }
 
 /**
@@ -91,7 +84,7 @@ export function applyBatchToOrder(
     if (settled.includes(inReviewFor) && !owed)
       next = concludeOrder(next, {
         status: "fulfilled",
-        reason: `SendGrid's events prove the ${inReviewFor === "order" ? "order email" : inReviewFor === "stop_notice" ? "stop-shipment notice" : "resent email"} was sent`,
+        reason: `SendGrid's events prove the ${KIND_LABEL[inReviewFor]} was sent`,
         now,
       });
   }
@@ -106,6 +99,12 @@ export function applyBatchToOrder(
   }
   return { next, became: applied.became, noticeBecame, settled, awaitingResend: false };
 }
+
+const KIND_LABEL: Record<EmailKind, string> = {
+  order: "order email",
+  stop_notice: "stop-shipment notice",
+  resend: "resent email",
+};
 
 /** The delivery records whose undelivered alert has been logged. */
 function markAlerted(order: OrderRecord, records: readonly ("email" | "stop_notice")[]): OrderRecord {
@@ -190,7 +189,7 @@ export async function recordDeliveries(
       for (const kind of outcome.settled)
         log.warn(
           { outcome: "settled_by_sendgrid", email_kind: kind, status: outcome.next.status },
-          `SendGrid's events name the attempt that sent the ${kind === "order" ? "order email" : kind === "stop_notice" ? "stop-shipment notice" : "resent email"}: its unknown outcome is settled as sent`,
+          `SendGrid's events name the attempt that sent the ${KIND_LABEL[kind]}: its unknown outcome is settled as sent`,
         );
       if (outcome.became && !isUndelivered(outcome.became))
         log.info({ delivery_state: outcome.became }, "order email delivery recorded");

@@ -18,6 +18,7 @@ import {
   concludeOrder,
   emailInDoubt,
   emailRecordOf,
+  heldLive,
   type ClaimedEmailRecord,
   isInDoubt,
   isStranded,
@@ -419,7 +420,7 @@ export class OperatorActions {
             `order ${sessionId}'s STOP SHIPMENT notice ${notice === "sent" ? "went out" : "may have gone out"}: its email is not resent`,
           );
         const resend = order.email.resend;
-        if (resend?.claim_id && (resend.lease_expires_at?.getTime() ?? 0) > now.getTime())
+        if (heldLive(order, "resend", now))
           throw new ResendRefusedError(`a resend of ${sessionId} is in progress`);
         if (!fromReview && (resend?.state === "sending" || resend?.state === "unknown"))
           throw new ResendRefusedError(
@@ -513,9 +514,9 @@ export class OperatorActions {
         // claim (a redelivered charge.refunded may be sending it now), and never send again
         // after a send whose outcome is unknown.
         const notice = order.stop_notice;
-        if (notice?.claim_id && (notice.lease_expires_at?.getTime() ?? 0) > now.getTime())
+        if (heldLive(order, "stop_notice", now))
           throw new OperatorRefusedError(
-            `order ${sessionId}'s stop notice is being sent by another attempt (its claim holds until ${notice.lease_expires_at!.toISOString()}); look again after that`,
+            `order ${sessionId}'s stop notice is being sent by another attempt (its claim holds until ${notice?.lease_expires_at?.toISOString()}); look again after that`,
           );
         // (`orders resolve --resend` is the operator's answer to that doubt: there it is expected.)
         if (isInDoubt(order, "stop_notice") && by !== "operator:resend")
