@@ -6,7 +6,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { verifyStripeWebhook } from "../../services/receiver/verify-signature.js";
-import { eventAttributes, type StripeEventEnvelope } from "../../services/common/event.js";
+import { eventAttributes, type StripeWebhookEvent } from "../../services/common/event.js";
 import { announce, benchPublisher, env, exitOnSignal } from "./common.js";
 
 exitOnSignal();
@@ -17,7 +17,7 @@ const server = http.createServer((req, res) => {
   req.on("data", (c: Buffer) => chunks.push(c));
   req.on("end", () => {
     const body = Buffer.concat(chunks);
-    let event: StripeEventEnvelope;
+    let event: StripeWebhookEvent;
     try {
       event = verifyStripeWebhook({
         payload: body,

@@ -1,4 +1,4 @@
-import type { StripeEventEnvelope } from "../common/event.js";
+import { noticeOf, type EventNotice, type StripeWebhookEvent } from "../common/event.js";
 
 /** Why a checkout is decided: one of its events, a trial's first paid invoice, or an operator's retry. */
 export type CheckoutTrigger =
@@ -6,8 +6,11 @@ export type CheckoutTrigger =
 
 export type Classification =
   | { kind: "checkout"; sessionId: string; trigger: CheckoutTrigger }
-  /** `charge.refunded` or `charge.dispute.created`: the charge, re-read, says what happened. */
-  | { kind: "charge"; chargeId: string; disputeId: string | null }
+  /**
+   * `charge.refunded` or `charge.dispute.created`: the charge, re-read, says what happened.
+   * A thin dispute event names only the dispute (`chargeId` null): the dispute, re-read, names its charge.
+   */
+  | { kind: "charge"; chargeId: string | null; disputeId: string | null }
   /** `invoice.paid`: may convert a trial (section 5a); renewals never re-ship. */
   | { kind: "invoice_paid"; invoiceId: string }
   | { kind: "subscription_deleted"; subscriptionId: string }
@@ -25,34 +28,45 @@ export function isLiveKey(apiKey: string): boolean {
 }
 
 /**
- * What the fulfiller does with an event: the three Checkout Session events, and after
- * the sale refunds, disputes, paid invoices (trial conversions) and cancelled
- * subscriptions; only for objects of this account in this key's mode: a test event
- * reaching a live deployment (or the reverse) and Connect events (`account`) are
- * acknowledged and ignored, never dead-lettered.
+ * What the fulfiller does with an event of either payload style: the three Checkout
+ * Session events, and after the sale refunds, disputes, paid invoices (trial
+ * conversions) and cancelled subscriptions; only for objects of this account in this
+ * key's mode: a test event reaching a live deployment (or the reverse) and Connect
+ * events (`account`, or a thin event's `context`) are acknowledged and ignored, never
+ * dead-lettered. A thin `v1.X` event is handled exactly as its snapshot twin `X`: what
+ * the pipeline needs of either is the id of the object it names.
  */
-export function classifyEvent(event: StripeEventEnvelope, options: { liveKey: boolean }): Classification {
-  const trigger = CHECKOUT_TRIGGERS[event.type];
-  const handled = trigger !== undefined || AFTER_SALE_TYPES.has(event.type);
-  if (!handled) return { kind: "ignore", reason: `event type ${event.type} is not handled` };
-  if (typeof event.account === "string" && event.account) {
-    return { kind: "ignore", reason: `Connect event for account ${event.account}` };
-  }
-  if (event.livemode !== options.liveKey) {
+export function classifyEvent(
+  event: StripeWebhookEvent | EventNotice,
+  options: { liveKey: boolean },
+): Classification {
+  const notice = "stripeType" in event ? event : noticeOf(event);
+  if (notice.style === "thin" && !notice.stripeType.startsWith("v1."))
+    return { kind: "ignore", reason: `event type ${notice.stripeType} is not handled` };
+  const trigger = CHECKOUT_TRIGGERS[notice.type];
+  const handled = trigger !== undefined || AFTER_SALE_TYPES.has(notice.type);
+  if (!handled) return { kind: "ignore", reason: `event type ${notice.stripeType} is not handled` };
+  if (notice.account) return { kind: "ignore", reason: `Connect event for account ${notice.account}` };
+  if (notice.livemode !== options.liveKey) {
     return {
       kind: "ignore",
-      reason: `livemode ${event.livemode} event but the API key is ${options.liveKey ? "live" : "test"}`,
+      reason: `livemode ${notice.livemode} event but the API key is ${options.liveKey ? "live" : "test"}`,
     };
   }
-  const object = event.data.object as Record<string, unknown>;
-  const id = typeof object.id === "string" ? object.id : "";
-  switch (event.type) {
+  const id = notice.objectId ?? "";
+  switch (notice.type) {
     case "charge.refunded":
       return id.startsWith("ch_")
         ? { kind: "charge", chargeId: id, disputeId: null }
         : { kind: "ignore", reason: "event does not name a charge" };
     case "charge.dispute.created": {
-      const charge = typeof object.charge === "string" ? object.charge : "";
+      if (!notice.snapshot) {
+        // Thin: related_object is the dispute; its charge is read from Stripe.
+        return id.startsWith("du_") || id.startsWith("dp_")
+          ? { kind: "charge", chargeId: null, disputeId: id }
+          : { kind: "ignore", reason: "event does not name a dispute" };
+      }
+      const charge = typeof notice.snapshot.charge === "string" ? notice.snapshot.charge : "";
       return charge.startsWith("ch_")
         ? { kind: "charge", chargeId: charge, disputeId: id || null }
         : { kind: "ignore", reason: "dispute does not name a charge" };
@@ -84,4 +98,9 @@ const AFTER_SALE_TYPES: ReadonlySet<string> = new Set([
 /** Every event type the pipeline needs from Stripe (the webhook endpoint's list, and `reconcile`'s). */
 export function handledEventTypes(): string[] {
   return [...Object.keys(CHECKOUT_TRIGGERS), ...AFTER_SALE_TYPES];
+}
+
+/** The same types as a thin event destination names them (`v1.` + the snapshot name). */
+export function handledThinEventTypes(): string[] {
+  return handledEventTypes().map((type) => `v1.${type}`);
 }

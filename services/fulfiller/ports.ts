@@ -34,6 +34,8 @@ export interface StripeCatalog {
     options: CallOptions,
   ): Promise<PaymentCheck | null>;
   getCharge(chargeId: string, options: CallOptions): Promise<ChargeState>;
+  /** The charge a dispute is about (a thin `v1.charge.dispute.created` names only the dispute). */
+  getDisputedCharge(disputeId: string, options: CallOptions): Promise<string | null>;
   getInvoice(invoiceId: string, options: CallOptions): Promise<InvoiceState>;
   /** The Checkout Session that created a PaymentIntent (payment mode), if any. */
   findSessionForPayment(paymentIntentId: string, options: CallOptions): Promise<string | null>;

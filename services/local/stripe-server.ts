@@ -16,6 +16,7 @@ import {
   buildRefund,
   randomId,
 } from "./stripe-objects.js";
+import { thinTwinOf } from "./thin-events.js";
 
 type Json = Record<string, unknown>;
 
@@ -37,7 +38,10 @@ export class StripeStandIn extends LocalHttpServer {
   readonly invoicePayments = new Map<string, Json[]>();
   readonly products = new Map<string, Json>();
   readonly webhookEndpoints: Json[] = [];
+  readonly disputes = new Map<string, Json>();
   readonly events: Json[] = [];
+  /** Thin events (`v2.core.event`), served by `GET /v2/core/events`. */
+  readonly thinEvents: Json[] = [];
   readonly requests: RecordedRequest[] = [];
   readonly faults = new FaultPlan();
 
@@ -51,12 +55,14 @@ export class StripeStandIn extends LocalHttpServer {
     lineItems?: Json[];
     subscription?: Json | null;
     event?: Json | null;
+    thinEvent?: Json | null;
   }): void {
     const id = objects.session.id as string;
     this.sessions.set(id, objects.session);
     this.lineItems.set(id, objects.lineItems ?? []);
     if (objects.subscription) this.subscriptions.set(objects.subscription.id as string, objects.subscription);
     if (objects.event) this.events.push(objects.event);
+    if (objects.thinEvent) this.thinEvents.push(objects.thinEvent);
     this.addPaymentFor(objects.session);
   }
 
@@ -97,11 +103,17 @@ export class StripeStandIn extends LocalHttpServer {
     }
   }
 
-  /** Makes the change behind an after-sale event, records the event (for `reconcile`) and returns it. */
-  afterSale(action: string, sessionId: string): Json {
+  /**
+   * Makes the change behind an after-sale event and records it in both styles, as Stripe
+   * does for an account with a thin event destination (for `reconcile`); returns the
+   * snapshot event, or with `thin` its thin twin.
+   */
+  afterSale(action: string, sessionId: string, options: { thin?: boolean } = {}): Json {
     const event = this.afterSaleEvent(action, sessionId);
     this.events.push(event);
-    return event;
+    const thin = thinTwinOf(event);
+    this.thinEvents.push(thin);
+    return options.thin ? thin : event;
   }
 
   private afterSaleEvent(action: string, sessionId: string): Json {
@@ -197,6 +209,7 @@ export class StripeStandIn extends LocalHttpServer {
       currency: charge.currency as string,
       livemode: charge.livemode === true,
     });
+    this.disputes.set(dispute.id as string, dispute);
     return { charge, dispute };
   }
 
@@ -250,9 +263,9 @@ export class StripeStandIn extends LocalHttpServer {
     // the change is made as Stripe would make it, and its event recorded (for `reconcile`) and returned.
     const local = /^\/__local\/(refund|dispute|convert-trial|cancel-subscription)$/.exec(url.pathname);
     if (local && method === "POST") {
-      const { session } = JSON.parse(raw) as { session: string };
+      const { session, thin } = JSON.parse(raw) as { session: string; thin?: boolean };
       try {
-        return send(res, 200, this.afterSale(local[1]!, session));
+        return send(res, 200, this.afterSale(local[1]!, session, { thin: thin === true }));
       } catch (err) {
         return send(res, 404, stripeError("invalid_request_error", (err as Error).message));
       }
@@ -360,6 +373,11 @@ export class StripeStandIn extends LocalHttpServer {
       if (!charge) return send(res, 404, missing("charge", m[1]!));
       return send(res, 200, charge);
     }
+    if (method === "GET" && (m = /^\/v1\/disputes\/([^/]+)$/.exec(url.pathname))) {
+      const dispute = this.disputes.get(decodeURIComponent(m[1]!));
+      if (!dispute) return send(res, 404, missing("dispute", m[1]!));
+      return send(res, 200, dispute);
+    }
     if (method === "GET" && (m = /^\/v1\/invoices\/([^/]+)$/.exec(url.pathname))) {
       const id = decodeURIComponent(m[1]!);
       const invoice = this.invoices.get(id);
@@ -413,11 +431,44 @@ export class StripeStandIn extends LocalHttpServer {
         .sort((a, b) => (b.created as number) - (a.created as number));
       return send(res, 200, page(selected, url, "/v1/events"));
     }
+    if (method === "GET" && url.pathname === "/v2/core/events")
+      return send(res, 200, this.listThinEvents(url));
     send(
       res,
       404,
       stripeError("invalid_request_error", `Unrecognized request URL (${method}: ${url.pathname})`),
     );
+  }
+
+  /**
+   * `GET /v2/core/events` as the v2 API answers it: `types` (repeated or indexed),
+   * `created[gte|lte]` as RFC 3339 times, newest first, and a `page` token in
+   * `next_page_url` rather than v1's `starting_after`.
+   */
+  private listThinEvents(url: URL): Json {
+    const types = [...url.searchParams.entries()]
+      .filter(([k]) => /^types(\[\d*\])?$/.test(k))
+      .map(([, v]) => v);
+    const bound = (key: string, fallback: number) => {
+      const value = url.searchParams.get(`created[${key}]`);
+      return value === null ? fallback : Date.parse(value);
+    };
+    const gte = bound("gte", -Infinity);
+    const lte = bound("lte", Infinity);
+    const selected = this.thinEvents
+      .filter((e) => (types.length ? types.includes(e.type as string) : true))
+      .filter((e) => Date.parse(e.created as string) >= gte && Date.parse(e.created as string) <= lte)
+      .sort((a, b) => Date.parse(b.created as string) - Date.parse(a.created as string));
+    const limit = Math.min(Number(url.searchParams.get("limit") ?? 20), 100);
+    const start = Number(url.searchParams.get("page") ?? 0);
+    const data = selected.slice(start, start + limit);
+    let next: string | null = null;
+    if (start + limit < selected.length) {
+      const query = new URLSearchParams(url.searchParams);
+      query.set("page", String(start + limit));
+      next = `/v2/core/events?${query.toString()}`;
+    }
+    return { data, next_page_url: next, previous_page_url: null };
   }
 }
 

@@ -1,7 +1,7 @@
 import Koa from "koa";
 import Router from "@koa/router";
 import type { Logger } from "../common/logger.js";
-import { eventAttributes, SENDGRID_EVENTS_TYPE } from "../common/event.js";
+import { eventAttributes, noticeOf, SENDGRID_EVENTS_TYPE } from "../common/event.js";
 import { healthMiddleware, requestMiddleware, type RequestState } from "../common/http.js";
 import { DeadlineGroup, type MessagePublisher } from "../common/pubsub.js";
 import { injectTrace } from "../common/tracing.js";
@@ -21,7 +21,7 @@ export const SENDGRID_WEBHOOK_PATH = "/webhooks/sendgrid";
 
 export interface ReceiverDeps {
   webhookSecrets: readonly string[];
-  /** Allowlist of event types to publish; empty means all. */
+  /** Allowlist of event types to publish (snapshot names; a thin `v1.` twin matches too); empty means all. */
   eventTypes?: readonly string[];
   publisher: MessagePublisher;
   /** Bound on one publish: past it the answer is 503 and Stripe retries. */
@@ -60,8 +60,14 @@ export function createApp(deps: ReceiverDeps): Koa {
       if (err instanceof WebhookRejectedError) state.logFields = { outcome: "rejected", reason: err.reason };
       throw err;
     }
-    state.logFields = { source: "stripe", event_id: event.id, event_type: event.type };
-    if (allowed && !allowed.has(event.type)) {
+    const notice = noticeOf(event);
+    state.logFields = {
+      source: "stripe",
+      event_id: event.id,
+      event_type: event.type,
+      payload_style: notice.style,
+    };
+    if (allowed && !allowed.has(event.type) && !allowed.has(notice.type)) {
       state.logFields.outcome = "not_allowlisted";
       ctx.body = { received: true, event_id: event.id, published: false };
       return;

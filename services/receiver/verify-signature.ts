@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { AppError } from "../common/errors.js";
-import { isStripeEvent, type StripeEventEnvelope } from "../common/event.js";
+import { eventShapeProblem, type StripeWebhookEvent } from "../common/event.js";
 
 /** Stripe's own default; the receiver applies it to timestamps in the future too. */
 export const SIGNATURE_TOLERANCE_SECONDS = 300;
@@ -41,7 +41,7 @@ export interface VerifyOptions {
  * the two agree header by header), and hashes the raw bytes rather than a decoded copy.
  * Not loading the SDK keeps about 0.1 s off the receiver's start (docs/BENCHMARKS.md).
  */
-export function verifyStripeWebhook(options: VerifyOptions): StripeEventEnvelope {
+export function verifyStripeWebhook(options: VerifyOptions): StripeWebhookEvent {
   const tolerance = options.toleranceSeconds ?? SIGNATURE_TOLERANCE_SECONDS;
   const header = requireHeader(options.header);
   if (options.payload.length === 0) throw new WebhookRejectedError("invalid_signature", "empty body");
@@ -117,15 +117,15 @@ function checkTimestamp(timestamp: number, tolerance: number, now: number): void
     throw new WebhookRejectedError("invalid_signature", "timestamp is in the future beyond the tolerance");
 }
 
-function parseEvent(payload: string): StripeEventEnvelope {
+/** A snapshot event (`id`, `type`, `data.object`) or a thin one (`id`, `object: "v2.core.event"`, `type`, `related_object`). */
+function parseEvent(payload: string): StripeWebhookEvent {
   let parsed: unknown;
   try {
     parsed = JSON.parse(payload);
   } catch {
     throw new WebhookRejectedError("invalid_event", "signed body is not JSON");
   }
-  if (!isStripeEvent(parsed)) {
-    throw new WebhookRejectedError("invalid_event", "signed body lacks id, type or data.object");
-  }
-  return parsed;
+  const problem = eventShapeProblem(parsed);
+  if (problem) throw new WebhookRejectedError("invalid_event", problem);
+  return parsed as StripeWebhookEvent;
 }

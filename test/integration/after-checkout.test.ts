@@ -16,6 +16,7 @@ import {
 import type { OrderRecord } from "../../services/fulfiller/claims/order-state.js";
 import { reconcile } from "../../services/cli/commands/reconcile.js";
 import type { StripeEventEnvelope } from "../../services/common/event.js";
+import { buildThinEvent, thinTwinOf } from "../../services/local/thin-events.js";
 import { createStripeClient, StripeApiCatalog } from "../../services/fulfiller/adapters/stripe-catalog.js";
 import { FakePublisher } from "../support/fake-publisher.js";
 import { STRIPE_TEST_KEY } from "../support/fulfiller-harness.js";
@@ -242,7 +243,7 @@ describe("integration: after checkout (section 5a)", function () {
       });
       expect(await h.push(h.envelope(buildEvent({ type: "charge.refunded", object: charge })))).to.equal(204);
       expect(
-        h.logs.find((l) => l.message === "Stripe does not know this charge; acknowledging"),
+        h.logs.find((l) => l.message === "Stripe does not know this charge or dispute; acknowledging"),
       ).to.not.equal(undefined);
       expect(
         h.logs.find((l) => l.alert === "dead_lettered" && String(l.reason).includes(charge.id as string)),
@@ -478,6 +479,63 @@ describe("integration: after checkout (section 5a)", function () {
       expect(stopNotices(shippedOrder.sessionId)).to.have.length(1);
       const again = await run();
       expect(again.republished).to.deep.equal([]);
+    });
+  });
+
+  describe("when the events after checkout arrive thin (v2.core.event, section 4)", () => {
+    const t = () => h.makeFulfiller({ fulfilTrials: false });
+
+    it("then a thin v1.invoice.paid converts a waiting trial once, and a thin v1.customer.subscription.deleted cancels another", async () => {
+      const f = t();
+      const trialSpec = { mode: "subscription" as const, paymentStatus: "no_payment_required" as const };
+      const converts = createCheckout(h.stripe, trialSpec);
+      const cancels = createCheckout(h.stripe, trialSpec);
+      for (const c of [converts, cancels])
+        expect((await h.deliver(f, thinTwinOf(c.event()))).result).to.equal("awaiting_payment");
+
+      const { invoice } = h.stripe.convertTrial(converts.sessionId);
+      const paid = buildThinEvent({ type: "invoice.paid", object: invoice });
+      expect((await h.deliver(f, paid)).result).to.equal("fulfilled");
+      expect((await h.deliver(f, paid)).result).to.equal("ignored"); // redelivery
+      // The snapshot twin of the same payment, arriving late, changes nothing.
+      expect((await h.deliver(f, buildEvent({ type: "invoice.paid", object: invoice }))).result).to.equal(
+        "ignored",
+      );
+      expect(await order(converts.sessionId)).to.include({ status: "fulfilled", invoice_id: invoice.id });
+      expect(orderEmails(converts.sessionId)).to.have.length(1);
+
+      const cancelled = h.stripe.cancelSubscription(cancels.sessionId);
+      const deleted = buildThinEvent({ type: "customer.subscription.deleted", object: cancelled });
+      expect((await h.deliver(f, deleted)).result).to.equal("cancelled");
+      expect((await order(cancels.sessionId)).status).to.equal("cancelled");
+      expect(h.sendgrid.emailsFor(cancels.sessionId)).to.have.length(0);
+    });
+
+    it("then a thin refund and a thin dispute of one shipped order send one stop notice between them, with the charge and the dispute re-read", async () => {
+      const c = await shipped();
+      const disputeReads = h.stripe.count("GET /v1/disputes/");
+      const { dispute } = h.stripe.dispute(c.sessionId);
+      const thinDispute = buildThinEvent({ type: "charge.dispute.created", object: dispute });
+      expect((await h.push(h.envelope(thinDispute))).valueOf()).to.equal(204);
+      expect(h.stripe.count("GET /v1/disputes/")).to.equal(disputeReads + 1);
+      const { charge } = h.stripe.refund(c.sessionId);
+      expect(await h.push(h.envelope(buildThinEvent({ type: "charge.refunded", object: charge })))).to.equal(
+        204,
+      );
+      expect(await h.push(h.envelope(thinDispute))).to.equal(204);
+      await waitForQuiet("the fulfiller", () => [h.sendgrid.attempts]);
+      expect(stopNotices(c.sessionId)).to.have.length(1);
+      expect((await order(c.sessionId)).after_sale).to.include({ kind: "disputed", notice: "sent" });
+    });
+
+    it("then a thin dispute Stripe does not know is acknowledged as ignored, not dead-lettered", async () => {
+      const unknown = buildThinEvent({
+        type: "charge.dispute.created",
+        object: { id: "du_NotKnownToStripe", object: "dispute", livemode: false },
+      });
+      const outcome = await h.deliver(h.makeFulfiller(), unknown);
+      expect(outcome).to.include({ ack: true, result: "ignored" });
+      expect(outcome.reason).to.match(/dispute du_NotKnownToStripe/);
     });
   });
 });

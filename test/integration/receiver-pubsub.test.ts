@@ -72,6 +72,7 @@ describe("integration: receiver → Pub/Sub emulator", function () {
         "event_type",
         "livemode",
         "object_id",
+        "payload_style",
         "received_at",
       ].sort(),
     );
@@ -81,6 +82,7 @@ describe("integration: receiver → Pub/Sub emulator", function () {
       event_type: "checkout.session.completed",
       livemode: "false",
       account: "acct_1X",
+      payload_style: "snapshot",
     });
   });
 

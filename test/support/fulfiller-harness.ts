@@ -1,3 +1,4 @@
+import { eventAttributes, parseStripeEvent } from "../../services/common/event.js";
 import { randomUUID } from "node:crypto";
 import { Firestore } from "@google-cloud/firestore";
 import { PubSub, type Subscription } from "@google-cloud/pubsub";
@@ -106,18 +107,12 @@ export class FulfillerHarness {
   ): Record<string, unknown> {
     this.counter += 1;
     const data = Buffer.isBuffer(event) ? event : Buffer.from(JSON.stringify(event));
-    const object = Buffer.isBuffer(event) ? undefined : (event.data as { object: { id?: string } }).object;
+    // An event gets the receiver's own attributes (either payload style).
+    const parsed = Buffer.isBuffer(event) ? null : parseStripeEvent(data);
     return {
       message: {
         data: data.toString("base64"),
-        attributes: Buffer.isBuffer(event)
-          ? attributes
-          : {
-              event_id: String(event.id),
-              event_type: String(event.type),
-              object_id: String(object?.id),
-              ...attributes,
-            },
+        attributes: parsed ? { ...eventAttributes(parsed, Date.now()), ...attributes } : attributes,
         messageId: `${Date.now()}${this.counter}`,
         publishTime: new Date().toISOString(),
       },

@@ -1,6 +1,6 @@
 import { createInterface } from "node:readline/promises";
 import { Command, InvalidArgumentError } from "commander";
-import { parseStripeEvent } from "../../common/event.js";
+import { isThin, noticeOf, parseStripeEvent } from "../../common/event.js";
 import { withDeadline, type MessagePublisher } from "../../common/pubsub.js";
 import { errorMessage } from "../../common/errors.js";
 import type { DeadLetter, DeadLetterSubscription } from "../dead-letters.js";
@@ -129,7 +129,8 @@ export async function purgeDeadLetters(
 
 function showSummary(m: DeadLetter, full: boolean): Record<string, unknown> {
   const event = parseStripeEvent(m.data);
-  const object = event?.data.object;
+  const notice = event ? noticeOf(event) : null;
+  const object = notice?.snapshot;
   const summary: Record<string, unknown> = {
     ...describeDeadLetter(m),
     attributes: m.attributes,
@@ -137,10 +138,15 @@ function showSummary(m: DeadLetter, full: boolean): Record<string, unknown> {
       ? {
           id: event.id,
           type: event.type,
-          created: event.created ? new Date(event.created * 1000).toISOString() : null,
+          payload_style: notice!.style,
+          created: isThin(event)
+            ? (event.created ?? null)
+            : event.created
+              ? new Date(event.created * 1000).toISOString()
+              : null,
           livemode: event.livemode,
-          object_id: object?.id ?? null,
-          object: object?.object ?? null,
+          object_id: notice!.objectId,
+          object: isThin(event) ? event.related_object.type : (object?.object ?? null),
           status: object?.status ?? null,
           payment_status: object?.payment_status ?? null,
           mode: object?.mode ?? null,

@@ -1,9 +1,14 @@
 import { Command } from "commander";
 import type Stripe from "stripe";
-import { eventAttributes, type StripeEventEnvelope } from "../../common/event.js";
+import { eventAttributes, type StripeWebhookEvent } from "../../common/event.js";
 import { errorMessage } from "../../common/errors.js";
 import type { MessagePublisher } from "../../common/pubsub.js";
-import { classifyEvent, isLiveKey, type Classification } from "../../fulfiller/classify-event.js";
+import {
+  classifyEvent,
+  handledThinEventTypes,
+  isLiveKey,
+  type Classification,
+} from "../../fulfiller/classify-event.js";
 import { afterSaleKind, findOrderForPayment } from "../../fulfiller/after-sale/after-sale.js";
 import type { OrderRecord } from "../../fulfiller/claims/order-state.js";
 import type { OrderStore, StripeCatalog } from "../../fulfiller/ports.js";
@@ -52,20 +57,43 @@ export interface ReconcileResult {
   warnings: string[];
 }
 
-/** Where reconcile reads the window's events: the Stripe API, auto-paginated. */
-export type EventSource = (window: { since: Date; until: Date }) => AsyncIterable<StripeEventEnvelope>;
+/**
+ * Where reconcile reads the window's events, newest first within each style:
+ * `warn` reports what it could not read that the rest covers.
+ */
+export type EventSource = (
+  window: { since: Date; until: Date },
+  warn: (warning: string) => void,
+) => AsyncIterable<StripeWebhookEvent>;
 
+/**
+ * The Stripe API, auto-paginated: snapshot events from `/v1/events`, then thin ones
+ * from `/v2/core/events` (a thin event destination's `v1.…` types). Stripe records a
+ * v1 event for every change whatever the destinations' style, so the snapshot list
+ * alone names every object; the thin list lets a thin-only deployment be replayed in
+ * its own style, and a failure to read it is a warning, not a failed run.
+ */
 export function stripeEventSource(stripe: Stripe): EventSource {
-  return async function* ({ since, until }) {
+  return async function* ({ since, until }, warn) {
     try {
       const list = stripe.events.list({
         types: [...RECONCILED_TYPES],
         created: { gte: Math.floor(since.getTime() / 1000), lte: Math.floor(until.getTime() / 1000) },
         limit: 100,
       });
-      for await (const event of list) yield event as unknown as StripeEventEnvelope;
+      for await (const event of list) yield event as unknown as StripeWebhookEvent;
     } catch (err) {
       throw mapStripeError(err, "listing events");
+    }
+    try {
+      // v2 takes RFC 3339 times where v1 takes seconds.
+      const created = { gte: since.toISOString(), lte: until.toISOString() } as unknown as { gte: number };
+      const thin = stripe.v2.core.events.list({ types: handledThinEventTypes(), created, limit: 100 });
+      for await (const event of thin) yield event as unknown as StripeWebhookEvent;
+    } catch (err) {
+      warn(
+        `could not list thin events (${mapStripeError(err, "listing thin events").message}); the snapshot events cover the same objects`,
+      );
     }
   };
 }
@@ -103,12 +131,21 @@ export async function reconcile(
   }
   // Events come newest first: only the newest per object is considered.
   const seen = new Set<string>();
-  for await (const event of deps.events(options)) {
+  for await (const event of deps.events(options, (warning) => result.warnings.push(warning))) {
     result.inWindow += 1;
-    const what = classifyEvent(event, { liveKey: deps.liveKey });
+    let what = classifyEvent(event, { liveKey: deps.liveKey });
     if (what.kind === "ignore") {
       result.ignored += 1;
       continue;
+    }
+    if (what.kind === "charge" && !what.chargeId && what.disputeId) {
+      // A thin dispute names the dispute; its charge is the object both styles share.
+      try {
+        what = { ...what, chargeId: await deps.stripe.getDisputedCharge(what.disputeId, CALL) };
+      } catch (err) {
+        result.failed.push({ event_id: event.id, error: errorMessage(err) });
+        continue;
+      }
     }
     const objectId = objectOf(what);
     if (seen.has(objectId)) {
@@ -144,7 +181,7 @@ function objectOf(what: Exclude<Classification, { kind: "ignore" }>): string {
     case "checkout":
       return what.sessionId;
     case "charge":
-      return what.chargeId;
+      return what.chargeId ?? what.disputeId ?? "";
     case "invoice_paid":
       return what.invoiceId;
     case "subscription_deleted":
@@ -173,7 +210,9 @@ async function whyRepublish(
       return why ? { why, sessionId: what.sessionId } : null;
     }
     case "charge": {
-      const charge = await deps.stripe.getCharge(what.chargeId, CALL);
+      const chargeId = what.chargeId ?? (await deps.stripe.getDisputedCharge(what.disputeId ?? "", CALL));
+      if (!chargeId) return null;
+      const charge = await deps.stripe.getCharge(chargeId, CALL);
       const kind = afterSaleKind(charge);
       if (kind !== "refunded" && kind !== "disputed") return null;
       if (!charge.payment_intent_id) return null;

@@ -9,6 +9,7 @@ import {
   STRAP_LINE,
   type SessionSpec,
 } from "../../local/stripe-objects.js";
+import { thinTwinOf } from "../../local/thin-events.js";
 import { LOCAL } from "../../local/defaults.js";
 import type { Env } from "../../common/config.js";
 import { createSecretManagerClient, resolveSecrets, type SecretAccessor } from "../../common/secrets.js";
@@ -50,13 +51,15 @@ export async function sendAfterSaleEvent(
     scenario: AfterSaleScenario;
     sessionId: string;
     stripeAdmin: string;
+    /** Post the thin event (`v2.core.event`) instead of the snapshot one. */
+    thin?: boolean;
   },
   print: (line: string) => void = () => {},
 ): Promise<SentEvent> {
   const response = await fetch(`${options.stripeAdmin}/__local/${AFTER_SALE_SCENARIOS[options.scenario]}`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ session: options.sessionId }),
+    body: JSON.stringify({ session: options.sessionId, thin: options.thin === true }),
   }).catch((err: unknown) => {
     throw new Error(
       `cannot reach the local Stripe stand-in at ${options.stripeAdmin} (is \`npm start\` running?): ${String(err)}`,
@@ -87,6 +90,8 @@ export interface SendOptions {
   duplicates: number;
   /** The local Stripe stand-in to register the session with, or null. */
   stripeAdmin: string | null;
+  /** Post thin events (`v2.core.event`, type `v1.…`) as a thin event destination receives them. */
+  thin?: boolean;
 }
 
 export interface SentEvent {
@@ -144,12 +149,15 @@ export async function sendTestEvents(
                 : null,
           })
         : null;
-    const event = buildEvent({ type: scenario.type, object: session });
+    const snapshot = buildEvent({ type: scenario.type, object: session });
+    // Stripe records the change in both styles where a thin destination listens.
+    const thinEvent = thinTwinOf(snapshot);
+    const event = options.thin ? thinEvent : snapshot;
     if (options.stripeAdmin) {
       const response = await fetch(`${options.stripeAdmin}/__local/checkout`, {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ session, lineItems, subscription, event }),
+        body: JSON.stringify({ session, lineItems, subscription, event: snapshot, thinEvent }),
       }).catch((err: unknown) => {
         throw new Error(
           `cannot reach the local Stripe stand-in at ${options.stripeAdmin} (is \`npm start\` running?): ${String(err)}`,
@@ -164,13 +172,13 @@ export async function sendTestEvents(
       const body = await response.text();
       statuses.push(response.status);
       print(
-        `${event.id as string} ${scenario.type} session=${session.id as string} -> ${response.status} ${body}`,
+        `${event.id as string} ${event.type as string} session=${session.id as string} -> ${response.status} ${body}`,
       );
     }
     sent.push({
       event_id: event.id as string,
       session_id: session.id as string,
-      type: scenario.type,
+      type: event.type as string,
       statuses,
     });
   }
@@ -227,10 +235,15 @@ export function sendTestEventCommand(env: NodeJS.ProcessEnv, local: LocalStackSt
       local?.urls.stripe ?? `http://127.0.0.1:${LOCAL.ports.stripe}`,
     )
     .option("--no-register", "do not register the session (a real Stripe account serves it)")
+    .option(
+      "--thin",
+      "post thin events (object v2.core.event, type v1.…), as a thin event destination receives them",
+    )
     .option("--json", "print the result as JSON")
     .addHelpText(
       "after",
       "\nExamples:\n  npm run cli -- send-test-event\n  npm run cli -- send-test-event --type unpaid --count 5 --duplicates 3\n" +
+        "  npm run cli -- send-test-event --thin                                    # a thin event: one email, as the snapshot\n" +
         "  npm run cli -- send-test-event --url https://receiver-xyz.a.run.app/webhooks/stripe --secret whsec_... --no-register\n" +
         "\nAfter checkout (local stack only: the stand-in makes the change, as Stripe would):\n" +
         "  npm run cli -- send-test-event --type refund --session cs_test_...      # a STOP SHIPMENT lands in .outbox/\n" +
@@ -253,6 +266,7 @@ export function sendTestEventCommand(env: NodeJS.ProcessEnv, local: LocalStackSt
             scenario: opts.type as AfterSaleScenario,
             sessionId: opts.session as string,
             stripeAdmin: opts.stripeAdmin as string,
+            thin: opts.thin === true,
           },
           opts.json ? undefined : (line) => console.log(line),
         );
@@ -274,6 +288,7 @@ export function sendTestEventCommand(env: NodeJS.ProcessEnv, local: LocalStackSt
           count: opts.count as number,
           duplicates: opts.duplicates as number,
           stripeAdmin: opts.register ? (opts.stripeAdmin as string) : null,
+          thin: opts.thin === true,
         },
         opts.json ? undefined : (line) => console.log(line),
       );

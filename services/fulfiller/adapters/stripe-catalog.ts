@@ -186,6 +186,15 @@ export class StripeApiCatalog implements StripeCatalog {
     }
   }
 
+  async getDisputedCharge(disputeId: string, options: CallOptions): Promise<string | null> {
+    try {
+      const dispute = await this.stripe.disputes.retrieve(disputeId, {}, { timeout: options.timeoutMs });
+      return idOf(dispute.charge ?? null);
+    } catch (err) {
+      throw mapStripeError(err, `retrieving dispute ${disputeId}`);
+    }
+  }
+
   async getInvoice(invoiceId: string, options: CallOptions): Promise<InvoiceState> {
     try {
       const invoice = await this.stripe.invoices.retrieve(invoiceId, {}, { timeout: options.timeoutMs });

@@ -26,7 +26,8 @@ export interface ChargeEvent {
   message: PushMessage;
   eventId: string;
   eventType: string;
-  chargeId: string;
+  /** Null for a thin dispute event, which names only the dispute. */
+  chargeId: string | null;
   disputeId: string | null;
   deadline: Deadline;
   log: Logger;
@@ -111,10 +112,17 @@ export async function handleChargeEvent(work: OrderWork, event: ChargeEvent): Pr
   };
   let order: OrderRecord | null;
   let sale: SaleChange | null;
+  let chargeId = event.chargeId;
   try {
-    const charge = await event.deadline.run("reading the charge", (o) =>
-      work.stripe.getCharge(event.chargeId, o),
-    );
+    if (!chargeId && event.disputeId) {
+      const disputeId = event.disputeId;
+      chargeId = await event.deadline.run("reading the dispute", (o) =>
+        work.stripe.getDisputedCharge(disputeId, o),
+      );
+    }
+    if (!chargeId) return ignore(`dispute ${event.disputeId ?? "?"} names no charge`);
+    const known = chargeId;
+    const charge = await event.deadline.run("reading the charge", (o) => work.stripe.getCharge(known, o));
     sale = saleOf(charge, event);
     if (!sale) return ignore(`charge ${charge.id} is neither refunded nor disputed now`);
     if (!charge.payment_intent_id)
@@ -126,7 +134,7 @@ export async function handleChargeEvent(work: OrderWork, event: ChargeEvent): Pr
     if (isNotFound(err)) {
       event.log.warn(
         { err: serializeError(err), event_id: event.eventId },
-        "Stripe does not know this charge; acknowledging",
+        "Stripe does not know this charge or dispute; acknowledging",
       );
       return { ack: true, result: "ignored", reason: (err as Error).message };
     }
@@ -143,7 +151,7 @@ export async function handleChargeEvent(work: OrderWork, event: ChargeEvent): Pr
     );
     return transientFailure((err as Error).message);
   }
-  if (!order) return ignore(`the payment of charge ${event.chargeId} is not one of our orders`);
+  if (!order) return ignore(`the payment of charge ${chargeId} is not one of our orders`);
 
   const attempt = newAttempt(work, {
     message: event.message,

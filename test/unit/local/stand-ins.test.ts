@@ -3,7 +3,9 @@ import Stripe from "stripe";
 import { SendGridStandIn } from "../../../services/local/sendgrid-server.js";
 import { StripeStandIn } from "../../../services/local/stripe-server.js";
 import { createStripeClient } from "../../../services/fulfiller/adapters/stripe-catalog.js";
+import { buildThinEvent } from "../../../services/local/thin-events.js";
 import {
+  buildEvent,
   buildLineItems,
   buildSession,
   buildSubscription,
@@ -111,6 +113,48 @@ describe("unit: the local stand-ins say no where the real services do", () => {
         expand: ["shipping_cost.shipping_rate"],
       });
       expect((expanded.shipping_cost?.shipping_rate as Stripe.ShippingRate).display_name).to.equal("Express");
+    });
+
+    it("when thin events are listed with the SDK's v2 client, then types and created filter them, newest first, across pages", async () => {
+      const base = Math.floor(Date.UTC(2026, 10, 1) / 1000);
+      for (let i = 0; i < 130; i++)
+        stripe.thinEvents.push(
+          buildThinEvent({
+            type: i % 2 ? "checkout.session.completed" : "customer.created",
+            object: buildSession(),
+            created: base + i,
+          }),
+        );
+      const listed: string[] = [];
+      const list = client.v2.core.events.list({
+        types: ["v1.checkout.session.completed"],
+        created: { gte: new Date((base + 10) * 1000).toISOString() } as never,
+        limit: 20,
+      });
+      for await (const event of list) listed.push(event.created);
+      // Odd i from 11 to 129: 60 events, in three or more pages.
+      expect(listed).to.have.length(60);
+      expect(listed[0]).to.equal(new Date((base + 129) * 1000).toISOString());
+      expect(listed.at(-1)).to.equal(new Date((base + 11) * 1000).toISOString());
+      expect(stripe.count("GET /v2/core/events")).to.equal(3);
+    });
+
+    it("when a dispute is read, then it names its charge; an unknown one is Stripe's 404", async () => {
+      const spec = { lines: [SCALE_LINE] };
+      const session = buildSession({ ...spec, paymentStatus: "paid" });
+      stripe.addCheckout({
+        session,
+        lineItems: buildLineItems(spec),
+        event: buildEvent({ type: "checkout.session.completed", object: session }),
+      });
+      const { dispute, charge } = stripe.dispute(session.id as string);
+      const read = await client.disputes.retrieve(dispute.id as string);
+      expect(read.charge).to.equal(charge.id);
+      const err = await client.disputes.retrieve("du_unknown").then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect((err as Stripe.errors.StripeError).statusCode).to.equal(404);
     });
   });
 });

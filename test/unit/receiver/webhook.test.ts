@@ -84,6 +84,7 @@ describe("unit: receiver webhook", () => {
         livemode: "false",
         api_version: withAccount.api_version,
         account: "acct_123",
+        payload_style: "snapshot",
         received_at: new Date(NOW).toISOString(),
       });
       expect(publisher.published[1]!.attributes).to.not.have.property("api_version");
