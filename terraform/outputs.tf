@@ -109,3 +109,8 @@ output "cli_env" {
   description = "The operator CLI's environment for this deployment, as KEY=value lines: set -a; . <(terraform output -raw cli_env); set +a; npm run cli -- doctor"
   value       = join("\n", [for k, v in local.cli_env : "${k}=${v}"])
 }
+
+output "stripe_requests_per_second_per_instance" {
+  description = "Each fulfiller instance's (and the scheduled reconcile's) share of stripe_requests_per_second: set it as STRIPE_REQUESTS_PER_SECOND for the operator CLI and `doctor`."
+  value       = local.stripe_requests_per_instance
+}

@@ -66,6 +66,10 @@ resource "google_cloud_run_v2_job" "reconcile" {
           name  = "STRIPE_API_KEY"
           value = local.secret_ref["stripe_api_key"]
         }
+        env {
+          name  = "STRIPE_REQUESTS_PER_SECOND"
+          value = local.stripe_requests_per_instance
+        }
 
         resources {
           limits = {

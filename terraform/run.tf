@@ -1,6 +1,10 @@
 locals {
   secret_ref = { for k, v in google_secret_manager_secret.secrets : k => "sm://${v.id}/versions/latest" }
 
+  # Each instance's share of the account's Stripe budget: with every instance running, the
+  # sum is the budget (the config accepts at most six decimals).
+  stripe_requests_per_instance = format("%.3f", var.stripe_requests_per_second / var.fulfiller.max_instances)
+
   # PORT is reserved on Cloud Run and set by it; GOOGLE_CLOUD_PROJECT is not, so it is set here.
   receiver_env = merge(
     {
@@ -29,7 +33,9 @@ locals {
       PUSH_SERVICE_ACCOUNT = google_service_account.push.email
       HANDLER_DEADLINE_MS  = tostring(var.handler_deadline_ms)
       ORDER_LEASE_SECONDS  = tostring(var.order_lease_seconds)
-      LOG_LEVEL            = var.log_level
+      # DESIGN 5: every Stripe request of an instance waits for a token of its share.
+      STRIPE_REQUESTS_PER_SECOND = local.stripe_requests_per_instance
+      LOG_LEVEL                  = var.log_level
     },
     length(var.fulfilment_product_ids) > 0 ? { FULFILMENT_PRODUCT_IDS = join(",", var.fulfilment_product_ids) } : {},
     var.fulfilment_opt_in_field != "" ? { FULFILMENT_OPT_IN_FIELD = var.fulfilment_opt_in_field } : {},

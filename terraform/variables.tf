@@ -100,6 +100,16 @@ variable "fulfil_trials" {
   default     = true
 }
 
+variable "stripe_requests_per_second" {
+  type        = number
+  description = "The account's Stripe request budget for this pipeline (DESIGN 5): Stripe allows 100 requests/s in live mode and 25 in a sandbox, shared with everything else the merchant runs. Each fulfiller instance gets this divided by fulfiller.max_instances (STRIPE_REQUESTS_PER_SECOND), and the scheduled reconcile one instance's share. Default 20: a fifth of the live limit, about 20 orders/s at one read per order."
+  default     = 20
+  validation {
+    condition     = var.stripe_requests_per_second > 0 && var.stripe_requests_per_second <= 10000
+    error_message = "stripe_requests_per_second must be above 0 (and at most 10000)."
+  }
+}
+
 variable "handler_deadline_ms" {
   type        = number
   description = "Hard deadline for one push attempt, applied to every Stripe and SendGrid call."

@@ -2,6 +2,7 @@ import * as v from "valibot";
 import { fields, parseConfig, type Env } from "../common/config.js";
 import { createSecretManagerClient, resolveSecrets } from "../common/secrets.js";
 import { ConfigError } from "../common/errors.js";
+import { RequestBudget } from "../common/request-budget.js";
 
 const schema = v.object({
   GOOGLE_CLOUD_PROJECT: v.string("is required: the project whose Pub/Sub and Firestore to use"),
@@ -10,6 +11,8 @@ const schema = v.object({
   PUBSUB_DLQ_SUBSCRIPTION: v.optional(v.string(), "stripe-events-dlq-sub"),
   STRIPE_API_KEY: v.optional(fields.stripeKey()),
   STRIPE_API_BASE: v.optional(fields.url()),
+  /** This process's share of the account's Stripe request budget (DESIGN 5): Terraform divides the account budget by the fulfiller's maximum instances. */
+  STRIPE_REQUESTS_PER_SECOND: fields.positiveRate(20),
   SENDGRID_API_KEY: v.optional(v.string()),
   SENDGRID_API_BASE: v.optional(fields.url()),
   SENDGRID_TEMPLATE_ID: v.optional(v.string()),
@@ -43,4 +46,17 @@ export function requireSettings(config: CliConfig, needs: readonly (keyof CliCon
       missing.map((key) => `${key}: is required for this command`),
     );
   return config;
+}
+
+let budget: RequestBudget | undefined;
+
+/**
+ * The CLI process's one request budget: `reconcile`, `orders retry|resend` and `doctor`
+ * take from STRIPE_REQUESTS_PER_SECOND like a fulfiller instance, so an operator's run
+ * during a sale does not push the account over Stripe's limit.
+ */
+export function cliBudget(config: Pick<CliConfig, "STRIPE_REQUESTS_PER_SECOND">): RequestBudget {
+  if (budget?.ratePerSecond !== config.STRIPE_REQUESTS_PER_SECOND)
+    budget = new RequestBudget({ ratePerSecond: config.STRIPE_REQUESTS_PER_SECOND });
+  return budget;
 }

@@ -65,6 +65,19 @@ export const fields = {
     v.optional(wholeNumber(0, 65535, "must be a port number from 0 to 65535"), String(fallback)),
   positiveInt: (fallback: number) =>
     v.optional(wholeNumber(1, Number.MAX_SAFE_INTEGER, "must be a whole number above 0"), String(fallback)),
+  /** A rate such as 20 or 0.5: decimal digits, above 0, at most `max`. */
+  positiveRate: (fallback: number, max = 10_000) =>
+    v.optional(
+      v.pipe(
+        v.string(),
+        v.trim(),
+        v.regex(/^\d{1,9}(\.\d{1,6})?$/, `must be a number above 0 and at most ${max}, such as 20 or 0.5`),
+        v.transform(Number),
+        v.number(),
+        v.check((n) => n > 0 && n <= max, `must be a number above 0 and at most ${max}, such as 20 or 0.5`),
+      ),
+      String(fallback),
+    ),
   boolean: (fallback: boolean) =>
     v.pipe(
       v.optional(

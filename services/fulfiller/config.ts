@@ -8,6 +8,8 @@ const variables = v.object({
   PUBSUB_DLQ_TOPIC: v.optional(v.string(), "stripe-events-dlq"),
   STRIPE_API_KEY: fields.stripeKey(),
   STRIPE_API_BASE: v.optional(fields.url()),
+  /** This process's share of the account's Stripe request budget (DESIGN 5): Terraform divides the account budget by the fulfiller's maximum instances. */
+  STRIPE_REQUESTS_PER_SECOND: fields.positiveRate(20),
   SENDGRID_API_KEY: v.string(),
   SENDGRID_API_BASE: v.optional(fields.url()),
   SENDGRID_TEMPLATE_ID: v.optional(

@@ -18,7 +18,32 @@ export interface CallOptions {
   timeoutMs: number;
 }
 
+/** What one expanded read of a Checkout Session says (DESIGN 5: one Stripe read per order). */
+export interface CheckoutRead {
+  session: CheckoutSession;
+  /** Every line item, products expanded: the read's first page, and the rest listed only when it says `has_more`. */
+  lineItems: LineItem[];
+  /** The subscription (subscription mode), expanded in the same read. */
+  subscription: Subscription | null;
+  /**
+   * The payment behind the session as the read saw it: a PaymentIntent's latest charge
+   * (payment mode), null when nothing was charged, undefined when Stripe's expansion
+   * depth stops short (a subscription's first invoice names its payment, not its charge).
+   */
+  payment: PaymentCheck | null | undefined;
+  /** What one more read fetches when `payment` is undefined. */
+  paymentRef: PaymentRef | null;
+}
+
+export type PaymentRef = { paymentIntentId: string } | { invoiceId: string } | { chargeId: string };
+
 export interface StripeCatalog {
+  /**
+   * The session with `line_items.data.price.product`, `payment_intent.latest_charge`,
+   * `shipping_cost.shipping_rate`, `subscription` and `invoice.payments` expanded: one
+   * request, and one more only for more than 10 line items or a subscription's charge.
+   */
+  getCheckout(sessionId: string, options: CallOptions): Promise<CheckoutRead>;
   /** The session with its shipping rate expanded. */
   getSession(sessionId: string, options: CallOptions): Promise<CheckoutSession>;
   /** Every line item (auto-paginated), price and product expanded. */
@@ -29,10 +54,7 @@ export interface StripeCatalog {
    * The payment behind an order now: a PaymentIntent's latest charge, or an invoice's
    * payment (`invoice.payments`) and its charge. Null when nothing was charged.
    */
-  getPayment(
-    ref: { paymentIntentId: string } | { invoiceId: string },
-    options: CallOptions,
-  ): Promise<PaymentCheck | null>;
+  getPayment(ref: PaymentRef, options: CallOptions): Promise<PaymentCheck | null>;
   getCharge(chargeId: string, options: CallOptions): Promise<ChargeState>;
   /** The charge a dispute is about (a thin `v1.charge.dispute.created` names only the dispute). */
   getDisputedCharge(disputeId: string, options: CallOptions): Promise<string | null>;

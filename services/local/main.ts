@@ -38,8 +38,15 @@ async function main(): Promise<void> {
   print("stack", "starting emulators, stand-ins and both services…");
   // LOCAL_STACK_PORTS=auto picks free ports (used by the smoke test; the printed URLs say which).
   const auto = process.env.LOCAL_STACK_PORTS === "auto";
+  // LOCAL_STRIPE_RATE_LIMIT=8: the Stripe stand-in answers 429 beyond 8 requests/s, as a sale would meet Stripe's limit.
+  const rateLimit = Number(process.env.LOCAL_STRIPE_RATE_LIMIT ?? "");
+  if (process.env.LOCAL_STRIPE_RATE_LIMIT && !(rateLimit > 0)) {
+    console.error("LOCAL_STRIPE_RATE_LIMIT must be a number of requests per second above 0, such as 8");
+    process.exit(2);
+  }
   const stack = await startStack({
     outboxDir,
+    ...(rateLimit > 0 ? { stripeRateLimit: rateLimit } : {}),
     ...(auto
       ? { ports: { receiver: 0, fulfiller: 0, pubsub: 0, firestore: 0, sendgrid: 0, stripe: 0 } }
       : {}),
@@ -55,6 +62,7 @@ async function main(): Promise<void> {
       // e.g. warehouse+bounce@localhost.test: the capture server then plays back a bounce.
       FULFILMENT_EMAIL_TO: process.env.FULFILMENT_EMAIL_TO,
       SENDGRID_TEMPLATE_ID: process.env.SENDGRID_TEMPLATE_ID,
+      STRIPE_REQUESTS_PER_SECOND: process.env.STRIPE_REQUESTS_PER_SECOND,
       LOG_LEVEL: process.env.LOG_LEVEL,
     },
     onLine: (part, line) => {

@@ -45,6 +45,8 @@ export interface StackOptions {
   deliveryEvents?: boolean;
   /** Push subscription's dead-letter threshold (default LOCAL.maxDeliveryAttempts). */
   maxDeliveryAttempts?: number;
+  /** The Stripe stand-in's account-wide limit, requests per second (default none; `npm start` reads LOCAL_STRIPE_RATE_LIMIT). */
+  stripeRateLimit?: number | null;
 }
 
 export interface RunningStack {
@@ -120,7 +122,10 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
     const realStripeKey = options.env?.STRIPE_API_KEY;
     let stripe: StripeStandIn | undefined;
     if (!realStripeKey) {
-      stripe = new StripeStandIn({ apiKey: LOCAL.stripeApiKey });
+      stripe = new StripeStandIn({
+        apiKey: LOCAL.stripeApiKey,
+        requestsPerSecond: options.stripeRateLimit ?? null,
+      });
       await stripe.start(await pick(options.ports?.stripe, LOCAL.ports.stripe));
       const s = stripe;
       cleanups.push(() => s.stop());

@@ -45,9 +45,39 @@ export class StripeStandIn extends LocalHttpServer {
   readonly requests: RecordedRequest[] = [];
   readonly faults = new FaultPlan();
 
-  /** `apiKey`: the only key it accepts, as Stripe accepts only the account's keys (default: any test key). */
-  constructor(private readonly options: { apiKey?: string } = {}) {
+  /** Served and refused API requests, for the flash-sale test and the bench. */
+  readonly rate = { served: 0, limited: 0 };
+  private limiter: { perSecond: number; tokens: number; at: number } | null = null;
+
+  /**
+   * `apiKey`: the only key it accepts, as Stripe accepts only the account's keys (default:
+   * any test key). `requestsPerSecond`: an account-wide rate limit (see setRateLimit).
+   */
+  constructor(private readonly options: { apiKey?: string; requestsPerSecond?: number | null } = {}) {
     super();
+    this.setRateLimit(options.requestsPerSecond ?? null);
+  }
+
+  /**
+   * Limits every API request of the account to `perSecond`, as Stripe does (100/s live,
+   * 25 in a sandbox): a token bucket holding one second of requests, where a refused
+   * request costs no token and gets 429 with `Stripe-Rate-Limited-Reason: global-rate`.
+   * Null lifts the limit.
+   */
+  setRateLimit(perSecond: number | null): void {
+    this.limiter = perSecond ? { perSecond, tokens: perSecond, at: Date.now() } : null;
+  }
+
+  /** Whether the account has a request left this instant (and takes it). */
+  private admit(): boolean {
+    const l = this.limiter;
+    if (!l) return true;
+    const now = Date.now();
+    l.tokens = Math.min(l.perSecond, l.tokens + ((now - l.at) / 1000) * l.perSecond);
+    l.at = now;
+    if (l.tokens < 1) return false;
+    l.tokens -= 1;
+    return true;
   }
 
   addCheckout(objects: {
@@ -284,6 +314,23 @@ export class StripeStandIn extends LocalHttpServer {
       const shown = authorization.replace(/^Bearer /, "").slice(0, 8);
       return send(res, 401, stripeError("invalid_request_error", `Invalid API Key provided: ${shown}***`));
     }
+    if (!this.admit()) {
+      this.rate.limited += 1;
+      return sendJson(
+        res,
+        429,
+        {
+          error: {
+            type: "invalid_request_error",
+            code: "rate_limit",
+            message:
+              "Request rate limit exceeded. Learn more about rate limits here https://stripe.com/docs/rate-limits.",
+          },
+        },
+        { "request-id": `req_local${Date.now()}`, "stripe-rate-limited-reason": "global-rate" },
+      );
+    }
+    this.rate.served += 1;
     const fault = this.faults.take(method, url.pathname);
     if (fault?.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
     if (fault?.hang) return; // never answer
@@ -297,6 +344,56 @@ export class StripeStandIn extends LocalHttpServer {
       return send(res, fault.status, stripeError(type, fault.message ?? `injected ${fault.status}`));
     }
     this.route(method, url, new URLSearchParams(raw), res);
+  }
+
+  /**
+   * What a session read expands, as Stripe expands it: `line_items` (includable, its
+   * first page of 10 with `has_more`; `line_items.data.price.product` with products),
+   * `payment_intent` (`.latest_charge`), `subscription`, and `invoice` (`.payments`,
+   * includable). An expanded field that is null stays null.
+   */
+  private expandSession(session: Json, expand: string[]): Json {
+    const has = (field: string) => expand.some((e) => e === field || e.startsWith(`${field}.`));
+    const out: Json = { ...session };
+    const id = session.id as string;
+    if (has("line_items")) {
+      const items = (this.lineItems.get(id) ?? []).map((item) =>
+        expand.includes("line_items.data.price.product") ? item : collapseProduct(item),
+      );
+      out.line_items = {
+        object: "list",
+        data: items.slice(0, 10),
+        has_more: items.length > 10,
+        url: `/v1/checkout/sessions/${id}/line_items`,
+      };
+    }
+    if (has("payment_intent") && typeof session.payment_intent === "string") {
+      const intent = this.paymentIntents.get(session.payment_intent);
+      if (intent) {
+        const charge = expand.includes("payment_intent.latest_charge")
+          ? this.charges.get(intent.latest_charge as string)
+          : undefined;
+        out.payment_intent = charge ? { ...intent, latest_charge: charge } : intent;
+      }
+    }
+    if (has("subscription") && typeof session.subscription === "string")
+      out.subscription = this.subscriptions.get(session.subscription) ?? session.subscription;
+    if (has("invoice") && typeof session.invoice === "string") {
+      const invoice = this.invoices.get(session.invoice);
+      if (invoice)
+        out.invoice = expand.includes("invoice.payments")
+          ? {
+              ...invoice,
+              payments: {
+                object: "list",
+                data: this.invoicePayments.get(session.invoice) ?? [],
+                has_more: false,
+                url: `/v1/invoice_payments?invoice=${session.invoice}`,
+              },
+            }
+          : invoice;
+    }
+    return out;
   }
 
   private expandIntent(payment: Json): Json {
@@ -321,11 +418,8 @@ export class StripeStandIn extends LocalHttpServer {
     if (method === "GET" && (m = /^\/v1\/checkout\/sessions\/([^/]+)$/.exec(url.pathname))) {
       const session = this.sessions.get(decodeURIComponent(m[1]!));
       if (!session) return send(res, 404, missing("checkout.session", m[1]!));
-      return send(
-        res,
-        200,
-        expand.includes("shipping_cost.shipping_rate") ? session : collapseShippingRate(session),
-      );
+      const shaped = expand.includes("shipping_cost.shipping_rate") ? session : collapseShippingRate(session);
+      return send(res, 200, this.expandSession(shaped, expand));
     }
     if (method === "GET" && (m = /^\/v1\/checkout\/sessions\/([^/]+)\/line_items$/.exec(url.pathname))) {
       const id = decodeURIComponent(m[1]!);

@@ -72,6 +72,10 @@ describe("e2e: doctor checks a deployment (the local stack)", function () {
       "skipped Pub/Sub service agent grants",
       "skipped TTL policy on stripe_events.expire_at",
     ]);
+    // DESIGN 5: the request budget's figure, from STRIPE_REQUESTS_PER_SECOND (default 20).
+    expect(details.find((d) => d.includes("request budget"))).to.match(
+      /^ok request budget 20 requests\/s per process \(STRIPE_REQUESTS_PER_SECOND\): at one read per order, about 20 orders\/s per fulfiller instance/,
+    );
     const text = await doctor();
     expect(text.stdout).to.match(/^doctor: all \d+ checks passed, 3 skipped$/m);
   });

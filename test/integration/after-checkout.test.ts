@@ -83,12 +83,17 @@ describe("integration: after checkout (section 5a)", function () {
       expect(email!.text).to.include("Refunded before shipping: -US$29.00");
     });
 
-    it("then a subscription's first invoice, refunded in full, cancels it (read through invoice.payments)", async () => {
+    it("then a subscription's first invoice, refunded in full, cancels it (read through the session's invoice.payments, then its PaymentIntent)", async () => {
       const c = createCheckout(h.stripe, { mode: "subscription" });
       h.stripe.refund(c.sessionId);
+      const [intents, invoices] = [
+        h.stripe.count("GET /v1/payment_intents/"),
+        h.stripe.count("GET /v1/invoices/"),
+      ];
       expect(await h.push(h.envelope(c.event()))).to.equal(204);
       expect((await order(c.sessionId)).status).to.equal("cancelled");
-      expect(h.stripe.count("GET /v1/invoices/")).to.be.greaterThan(0);
+      expect(h.stripe.count("GET /v1/payment_intents/")).to.equal(intents + 1);
+      expect(h.stripe.count("GET /v1/invoices/")).to.equal(invoices);
       expect(h.sendgrid.emailsFor(c.sessionId)).to.have.length(0);
     });
 

@@ -5,6 +5,8 @@ import { createCheckout } from "../support/checkout.js";
 import { requireEmulators } from "../support/emulator-state.js";
 import { SCALE_LINE, STRAP_LINE, type LineSpec } from "../../services/local/stripe-objects.js";
 import { PubSubPublisher } from "../../services/common/pubsub.js";
+import { CHECKOUT_EXPANSIONS } from "../../services/fulfiller/adapters/stripe-catalog.js";
+import { RequestBudget } from "../../services/common/request-budget.js";
 import { seedOrder } from "../support/orders.js";
 
 describe("integration: fulfiller (Firestore + Pub/Sub emulators, Stripe and SendGrid stand-ins)", function () {
@@ -151,7 +153,101 @@ describe("integration: fulfiller (Firestore + Pub/Sub emulators, Stripe and Send
       const expanded = [...(read?.query.entries() ?? [])]
         .filter(([k]) => k.startsWith("expand"))
         .map(([, v]) => v);
-      expect(expanded).to.deep.equal(["shipping_cost.shipping_rate"]);
+      expect(expanded).to.deep.equal(CHECKOUT_EXPANSIONS);
+    });
+  });
+
+  describe("when the request budget is spent (STRIPE_REQUESTS_PER_SECOND, DESIGN 5)", () => {
+    it("then an attempt waits for its token within the deadline, and one whose token is further away answers 503 at once, sends nothing and leaves the order claimable", async () => {
+      // One token every 2 s; an attempt's Stripe calls have about 4 s (6 s less the record reserve).
+      const budget = new RequestBudget({ ratePerSecond: 0.5 });
+      const f = h.makeFulfiller({ deadlineMs: 6000 }, h.store, budget);
+      const orders = [createCheckout(h.stripe), createCheckout(h.stripe), createCheckout(h.stripe)];
+      const sendsBefore = h.sendgrid.attempts;
+      const started = Date.now();
+      // Three at once: tokens at 0, 2 and 4 s; the third is further away than its deadline.
+      const outcomes = await Promise.all(orders.map((o) => h.deliver(f, o.event())));
+      const results = outcomes.map((o) => o.result).sort();
+      expect(results, JSON.stringify(outcomes)).to.deep.equal([
+        "fulfilled",
+        "fulfilled",
+        "transient_failure",
+      ]);
+      expect(Date.now() - started, "the second waited for its token").to.be.at.least(1900);
+      const refused = outcomes.find((o) => !o.ack)!;
+      expect(refused.reason).to.match(
+        /Stripe request budget: the next token is \d+ ms away at 0\.5 requests\/s, and the attempt has \d+ ms left/,
+      );
+      expect(budget.stats).to.include({ taken: 2, waited: 1, refused: 1 });
+      expect(h.sendgrid.attempts - sendsBefore).to.equal(2);
+      const late = orders[outcomes.indexOf(refused)]!;
+      // Released at once, for the redelivery to claim.
+      const released = (await h.store.get(late.sessionId))!;
+      expect(released.status).to.equal("processing");
+      expect(released.claim_id).to.equal(null);
+      expect(released.reason).to.match(/Stripe request budget/);
+      expect(h.sendgrid.emailsFor(late.sessionId)).to.have.length(0);
+      // Pub/Sub's redelivery waits for the next token, inside its deadline, and ships it once.
+      expect((await h.deliver(f, late.event())).result).to.equal("fulfilled");
+      expect(h.sendgrid.emailsFor(late.sessionId)).to.have.length(1);
+    });
+  });
+
+  describe("when an order is decided (one Stripe read per order, DESIGN 5)", () => {
+    /** Stripe API requests the stand-in served while `run` ran. */
+    async function requestsOf(run: () => Promise<unknown>): Promise<string[]> {
+      const before = h.stripe.requests.length;
+      await run();
+      return h.stripe.requests
+        .slice(before)
+        .map((r) => `${r.method} ${r.path.replace(/\/(cs|pi|ch|sub|in)_\w+/g, "/ID")}`);
+    }
+
+    it("then a paid payment-mode order costs one request: the session with its line items, products, shipping rate, PaymentIntent and charge", async () => {
+      const c = createCheckout(h.stripe, { lines: [SCALE_LINE, STRAP_LINE], shippingCost: 500 });
+      const seen = await requestsOf(() => h.push(h.envelope(c.event())));
+      expect(seen).to.deep.equal(["GET /v1/checkout/sessions/ID"]);
+      const o = (await h.store.get(c.sessionId))!;
+      expect(o.status).to.equal("fulfilled");
+      expect(o.payment).to.include({ refunded: false, disputed: false });
+      expect(o.payment?.charge_id).to.match(/^ch_/);
+      expect(h.sendgrid.emailsFor(c.sessionId)[0]!.text).to.include("Smart Scale");
+    });
+
+    it("then a subscription's first payment costs one more read (its PaymentIntent and charge, deeper than Stripe expands), and the marker one write", async () => {
+      const c = createCheckout(h.stripe, { mode: "subscription" });
+      const seen = await requestsOf(() => h.push(h.envelope(c.event())));
+      expect(seen).to.deep.equal([
+        "GET /v1/checkout/sessions/ID",
+        "GET /v1/payment_intents/ID",
+        "POST /v1/subscriptions/ID",
+      ]);
+      expect((await h.store.get(c.sessionId))?.status).to.equal("fulfilled");
+    });
+
+    it("then a trial and an unpaid session cost one read each (the shipped trial's marker one write)", async () => {
+      const trial = createCheckout(h.stripe, { mode: "subscription", paymentStatus: "no_payment_required" });
+      expect(await requestsOf(() => h.push(h.envelope(trial.event())))).to.deep.equal([
+        "GET /v1/checkout/sessions/ID",
+        "POST /v1/subscriptions/ID",
+      ]);
+      const unpaid = createCheckout(h.stripe, { paymentStatus: "unpaid" });
+      expect(await requestsOf(() => h.push(h.envelope(unpaid.event())))).to.deep.equal([
+        "GET /v1/checkout/sessions/ID",
+      ]);
+    });
+
+    it("then more than ten line items are listed in full only because the expanded page says has_more", async () => {
+      const lines: LineSpec[] = Array.from({ length: 12 }, (_, i) => ({
+        ...STRAP_LINE,
+        description: `Strap ${i + 1}`,
+      }));
+      const c = createCheckout(h.stripe, { lines: [SCALE_LINE, ...lines] });
+      const seen = await requestsOf(() => h.push(h.envelope(c.event())));
+      expect(seen).to.deep.equal(["GET /v1/checkout/sessions/ID", "GET /v1/checkout/sessions/ID/line_items"]);
+      const text = h.sendgrid.emailsFor(c.sessionId)[0]!.text;
+      expect(text).to.include("Strap 12");
+      expect((await h.store.get(c.sessionId))?.details?.line_items).to.have.length(13);
     });
   });
 

@@ -1,4 +1,5 @@
 import { eventAttributes, parseStripeEvent } from "../../services/common/event.js";
+import type { RequestBudget } from "../../services/common/request-budget.js";
 import { randomUUID } from "node:crypto";
 import { Firestore } from "@google-cloud/firestore";
 import { PubSub, type Subscription } from "@google-cloud/pubsub";
@@ -84,7 +85,11 @@ export class FulfillerHarness {
   }
 
   /** Another fulfiller over the same store and stand-ins (as a redeployed one, or the operator's CLI, would be). */
-  makeFulfiller(settings: Partial<FulfilmentSettings> = {}, store: OrderStore = this.store): Fulfiller {
+  makeFulfiller(
+    settings: Partial<FulfilmentSettings> = {},
+    store: OrderStore = this.store,
+    budget?: RequestBudget,
+  ): Fulfiller {
     const merged = { ...this.settings, ...settings };
     return new Fulfiller({
       store,
@@ -93,6 +98,8 @@ export class FulfillerHarness {
           apiKey: this.stripeApiKey,
           apiBase: this.stripe.url,
           timeoutMs: merged.deadlineMs,
+          budget,
+          logger: this.logs.logger,
         }),
       ),
       mailer: new SendGridMailer({ apiKey: "SG.test-key", apiBase: this.sendgrid.url }),

@@ -11,6 +11,7 @@ import type Stripe from "stripe";
 import * as v from "valibot";
 import { errorMessage } from "../../common/errors.js";
 import { fields, parseConfig, type Env } from "../../common/config.js";
+import { cliBudget } from "../config.js";
 import { createSecretManagerClient, isSecretReference, resolveSecrets } from "../../common/secrets.js";
 import { withDeadline } from "../../common/pubsub.js";
 import { handledEventTypes, isLiveKey } from "../../fulfiller/classify-event.js";
@@ -40,6 +41,8 @@ const schema = v.object({
   STRIPE_API_BASE: v.optional(fields.url()),
   SENDGRID_API_BASE: v.optional(fields.url()),
   FULFILMENT_PRODUCT_IDS: fields.productIds(),
+  /** Terraform's per-instance share of the account's Stripe budget (output `stripe_requests_per_second_per_instance`). */
+  STRIPE_REQUESTS_PER_SECOND: fields.positiveRate(20),
   PUBSUB_EMULATOR_HOST: v.optional(v.string()),
   FIRESTORE_EMULATOR_HOST: v.optional(v.string()),
 });
@@ -395,8 +398,16 @@ async function checkStripe(
       apiBase: c.STRIPE_API_BASE,
       timeoutMs: 10_000,
       maxNetworkRetries: 1,
+      budget: cliBudget(c),
     });
   const seen: { endpoints?: Stripe.WebhookEndpoint[] } = {};
+  const rate = c.STRIPE_REQUESTS_PER_SECOND;
+  results.push({
+    check: "stripe budget",
+    ...ok(
+      `request budget ${rate} requests/s per process (STRIPE_REQUESTS_PER_SECOND): at one read per order, about ${rate} orders/s per fulfiller instance, and the instances' sum must stay under the account's limit (100/s live, 25 in a sandbox)`,
+    ),
+  });
   await check(
     results,
     "stripe key",

@@ -12,7 +12,7 @@ import {
 } from "../../fulfiller/operator/operator-actions.js";
 import { formatAmount } from "../../fulfiller/email/currency.js";
 import { createLogger } from "../../common/logger.js";
-import { loadCliConfig, requireSettings, type CliConfig } from "../config.js";
+import { cliBudget, loadCliConfig, requireSettings, type CliConfig } from "../config.js";
 import { PipelineClients } from "../pipeline-clients.js";
 import { table, UsageError } from "../output.js";
 
@@ -60,6 +60,7 @@ async function operatorActions(config: CliConfig, store: OrderStore): Promise<Op
         apiKey: config.STRIPE_API_KEY!,
         apiBase: config.STRIPE_API_BASE,
         timeoutMs: config.HANDLER_DEADLINE_MS,
+        budget: cliBudget(config),
       }),
     ),
     mailer: new SendGridMailer({ apiKey: config.SENDGRID_API_KEY ?? "", apiBase: config.SENDGRID_API_BASE }),

@@ -19,7 +19,7 @@ import {
 } from "../../fulfiller/adapters/stripe-catalog.js";
 import { remindReview } from "../../fulfiller/operator/operator-actions.js";
 import { createLogger } from "../../common/logger.js";
-import { loadCliConfig } from "../config.js";
+import { cliBudget, loadCliConfig } from "../config.js";
 import { PipelineClients } from "../pipeline-clients.js";
 import { parseSince } from "../output.js";
 
@@ -289,6 +289,7 @@ export function reconcileCommand(): Command {
             apiKey: config.STRIPE_API_KEY!,
             apiBase: config.STRIPE_API_BASE,
             timeoutMs: 20_000,
+            budget: cliBudget(config),
           });
           const result = await reconcile(
             {

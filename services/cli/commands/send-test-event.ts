@@ -98,7 +98,10 @@ export interface SentEvent {
   event_id: string;
   session_id: string;
   type: string;
+  /** One status per delivery (none with `duplicates: 0`: registered, not posted). */
   statuses: number[];
+  /** The signed body, for posting it again. */
+  payload?: string;
 }
 
 /** Posts `payload` to a receiver signed at send time, as Stripe signs each delivery attempt. */
@@ -180,6 +183,7 @@ export async function sendTestEvents(
       session_id: session.id as string,
       type: event.type as string,
       statuses,
+      payload,
     });
   }
   return sent;
@@ -292,7 +296,14 @@ export function sendTestEventCommand(env: NodeJS.ProcessEnv, local: LocalStackSt
         },
         opts.json ? undefined : (line) => console.log(line),
       );
-      if (opts.json) console.log(JSON.stringify(sent, null, 2));
+      if (opts.json)
+        console.log(
+          JSON.stringify(
+            sent.map(({ payload: _payload, ...row }) => row),
+            null,
+            2,
+          ),
+        );
       const failed = sent.filter((s) => s.statuses.some((code) => code !== 200));
       if (failed.length) {
         console.error(`${failed.length} event(s) were not accepted with 200`);

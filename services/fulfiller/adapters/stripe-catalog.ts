@@ -1,6 +1,8 @@
 import Stripe from "stripe";
 import { PermanentError, TransientError } from "../../common/errors.js";
-import type { CallOptions, StripeCatalog } from "../ports.js";
+import type { Logger } from "../../common/logger.js";
+import { BudgetExhaustedError, type RequestBudget } from "../../common/request-budget.js";
+import type { CallOptions, CheckoutRead, PaymentRef, StripeCatalog } from "../ports.js";
 import type { ChargeState, CheckoutSession, InvoiceState, LineItem, Subscription } from "../session.js";
 import { idOf } from "../session.js";
 import type { PaymentCheck } from "../claims/order-state.js";
@@ -17,6 +19,51 @@ export interface StripeClientOptions {
    * the retry, so the fulfiller sets none; the CLI may allow some.
    */
   maxNetworkRetries?: number;
+  /** The process's request budget (STRIPE_REQUESTS_PER_SECOND): every request, retries and pages included, takes a token. */
+  budget?: RequestBudget | undefined;
+  /** Where a 429 is reported (with Stripe's `Stripe-Rate-Limited-Reason`). */
+  logger?: Logger | undefined;
+}
+
+type HttpClient = NonNullable<Stripe.StripeConfig["httpClient"]>;
+
+/**
+ * Node's HTTP client behind the budget: each request first waits for a token within its
+ * own timeout (the attempt's time left), then goes out with what is left of it. A 429
+ * slows the budget down and is logged with Stripe's reason; the SDK still reports it as
+ * a rate-limit error, which is transient.
+ */
+export function budgetedHttpClient(budget: RequestBudget, logger?: Logger): HttpClient {
+  const inner = Stripe.createNodeHttpClient();
+  return {
+    getClientName: () => inner.getClientName(),
+    async makeRequest(host, port, path, method, headers, requestData, protocol, timeout) {
+      const waited = await budget.take(timeout);
+      const response = await inner.makeRequest(
+        host,
+        port,
+        path,
+        method,
+        headers,
+        requestData,
+        protocol,
+        Math.max(1, timeout - waited),
+      );
+      if (response.getStatusCode() === 429) {
+        budget.rateLimited();
+        const reason = response.getHeaders()["stripe-rate-limited-reason"];
+        logger?.warn(
+          {
+            stripe_rate_limited_reason: typeof reason === "string" ? reason : null,
+            path: path.split("?")[0],
+            requests_per_second_now: Number(budget.currentRate().toFixed(3)),
+          },
+          "Stripe answered 429: slowing this instance's request budget",
+        );
+      }
+      return response;
+    },
+  };
 }
 
 /** The SDK client, pinned to the API version this code is tested against. */
@@ -27,6 +74,7 @@ export function createStripeClient(options: StripeClientOptions): Stripe {
     maxNetworkRetries: options.maxNetworkRetries ?? 0,
     telemetry: false,
     appInfo: { name: "stripe-fulfilment" },
+    ...(options.budget ? { httpClient: budgetedHttpClient(options.budget, options.logger) } : {}),
     ...(base
       ? {
           host: base.hostname,
@@ -40,6 +88,10 @@ export function createStripeClient(options: StripeClientOptions): Stripe {
 /** Stripe's errors as ours: 429, 5xx and network trouble are transient; other 4xx are permanent. */
 export function mapStripeError(err: unknown, what: string): Error {
   if (err instanceof TransientError || err instanceof PermanentError) return err;
+  // The budget refused before the request left: the SDK wraps that as a connection error.
+  const detail = (err as { detail?: unknown } | null)?.detail;
+  if (detail instanceof BudgetExhaustedError)
+    return new TransientError(`${what}: ${detail.message}`, { cause: detail, code: "stripe_budget" });
   if (err instanceof Stripe.errors.StripeError) {
     const status = err.statusCode;
     const detail = `${what}: Stripe ${err.type}${status ? ` ${status}` : ""}${err.code ? ` ${err.code}` : ""}: ${err.message}`;
@@ -67,6 +119,51 @@ export function mapStripeError(err: unknown, what: string): Error {
 /** The few Stripe reads and one write fulfilment makes. */
 export class StripeApiCatalog implements StripeCatalog {
   constructor(private readonly stripe: Stripe) {}
+
+  async getCheckout(sessionId: string, options: CallOptions): Promise<CheckoutRead> {
+    let session: Stripe.Checkout.Session;
+    try {
+      session = await this.stripe.checkout.sessions.retrieve(
+        sessionId,
+        { expand: CHECKOUT_EXPANSIONS },
+        { timeout: options.timeoutMs },
+      );
+    } catch (err) {
+      throw mapStripeError(err, `retrieving session ${sessionId}`);
+    }
+    const page = session.line_items;
+    const lineItems =
+      page && !page.has_more
+        ? (page.data as unknown as LineItem[])
+        : await this.listLineItems(sessionId, options);
+    const subscription =
+      session.subscription && typeof session.subscription === "object"
+        ? toSubscription(session.subscription)
+        : null;
+    const intent = session.payment_intent;
+    if (intent && typeof intent === "object") {
+      const charge = typeof intent.latest_charge === "object" ? intent.latest_charge : null;
+      return {
+        session: session as unknown as CheckoutSession,
+        lineItems,
+        subscription,
+        payment: charge ? toPaymentCheck(toChargeState(charge)) : null,
+        paymentRef: null,
+      };
+    }
+    // A subscription's first invoice: its payments name the charge or PaymentIntent to read.
+    const invoice = session.invoice && typeof session.invoice === "object" ? session.invoice : null;
+    const paid = invoice ? paymentOfExpandedInvoice(invoice) : undefined;
+    const invoiceId = idOf(session.invoice ?? null);
+    return {
+      session: session as unknown as CheckoutSession,
+      lineItems,
+      subscription,
+      payment: paid === null ? null : undefined,
+      paymentRef:
+        paid ?? (typeof intent === "string" ? { paymentIntentId: intent } : invoiceId ? { invoiceId } : null),
+    };
+  }
 
   async getSession(sessionId: string, options: CallOptions): Promise<CheckoutSession> {
     try {
@@ -103,13 +200,7 @@ export class StripeApiCatalog implements StripeCatalog {
         {},
         { timeout: options.timeoutMs },
       );
-      return {
-        id: subscription.id,
-        status: subscription.status,
-        trial_end: subscription.trial_end,
-        latest_invoice: idOf(subscription.latest_invoice),
-        metadata: subscription.metadata ?? {},
-      };
+      return toSubscription(subscription);
     } catch (err) {
       throw mapStripeError(err, `retrieving subscription ${subscriptionId}`);
     }
@@ -127,10 +218,8 @@ export class StripeApiCatalog implements StripeCatalog {
     }
   }
 
-  getPayment(
-    ref: { paymentIntentId: string } | { invoiceId: string },
-    options: CallOptions,
-  ): Promise<PaymentCheck | null> {
+  async getPayment(ref: PaymentRef, options: CallOptions): Promise<PaymentCheck | null> {
+    if ("chargeId" in ref) return toPaymentCheck(await this.getCharge(ref.chargeId, options));
     return "paymentIntentId" in ref
       ? this.paymentOfIntent(ref.paymentIntentId, options)
       : this.paymentOfInvoice(ref.invoiceId, options);
@@ -257,6 +346,46 @@ export class StripeApiCatalog implements StripeCatalog {
       throw mapStripeError(err, `listing sessions of subscription ${subscriptionId}`);
     }
   }
+}
+
+/**
+ * One read's expansions (Stripe expands four levels deep at most, `data` counting as one):
+ * the line items with their products, the PaymentIntent with its latest charge (the
+ * re-check before the email), the shipping rate, and for a subscription the
+ * subscription and its first invoice's payments, whose charge is one level too deep.
+ */
+export const CHECKOUT_EXPANSIONS = [
+  "line_items.data.price.product",
+  "payment_intent.latest_charge",
+  "shipping_cost.shipping_rate",
+  "subscription",
+  "invoice.payments",
+];
+
+function toSubscription(subscription: Stripe.Subscription): Subscription {
+  return {
+    id: subscription.id,
+    status: subscription.status,
+    trial_end: subscription.trial_end,
+    latest_invoice: idOf(subscription.latest_invoice),
+    metadata: subscription.metadata ?? {},
+  };
+}
+
+/**
+ * What an invoice's expanded `payments` say paid it: the charge or PaymentIntent to read
+ * (one more request), null when nothing was paid, undefined when `payments` is absent.
+ */
+function paymentOfExpandedInvoice(invoice: Stripe.Invoice): PaymentRef | null | undefined {
+  // Not in the read (the expansion was not honoured): undefined, and the invoice is read.
+  if (!invoice.payments) return undefined;
+  const payments = invoice.payments.data;
+  const payment = (payments.find((p) => p.status === "paid") ?? payments.find((p) => p.is_default))?.payment;
+  if (!payment) return null;
+  const chargeId = idOf(payment.charge ?? null);
+  if (chargeId) return { chargeId };
+  const intentId = idOf(payment.payment_intent ?? null);
+  return intentId ? { paymentIntentId: intentId } : null;
 }
 
 function toChargeState(charge: Stripe.Charge): ChargeState {

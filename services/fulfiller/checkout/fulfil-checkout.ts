@@ -25,7 +25,7 @@ import {
   type PushOutcome,
   type RecordStatus,
 } from "../claims/order-work.js";
-import type { StripeCatalog } from "../ports.js";
+import type { PaymentRef, StripeCatalog } from "../ports.js";
 import { idOf } from "../session.js";
 
 /** How the order's payment is found again after the sale; recorded on the order. */
@@ -73,7 +73,9 @@ export async function decideCheckout(
   paidInvoiceId: string | null = null,
 ): Promise<CheckoutDecision> {
   const { stripe, settings, deadline } = ctx;
-  const session = await deadline.run("reading the session", (o) => stripe.getSession(sessionId, o));
+  // One read: the session, its line items, its subscription and its payment (DESIGN 5).
+  const read = await deadline.run("reading the checkout", (o) => stripe.getCheckout(sessionId, o));
+  const session = read.session;
   const refs: OrderRefs = {
     payment_intent_id: idOf(session.payment_intent),
     subscription_id: idOf(session.subscription),
@@ -98,7 +100,7 @@ export async function decideCheckout(
       awaitingTrial: payment.status === "awaiting_payment" && payment.reason === TRIAL_REASON,
     };
 
-  const lineItems = await deadline.run("listing line items", (o) => stripe.listLineItems(sessionId, o));
+  const lineItems = read.lineItems;
   const shipping = decideShipping(session, lineItems, {
     productIds: settings.productIds,
     optInField: settings.optInField,
@@ -112,9 +114,13 @@ export async function decideCheckout(
       details: buildOrderDetails(session, lineItems),
     };
 
-  const subscription = refs.subscription_id
-    ? await deadline.run("reading the subscription", (o) => stripe.getSubscription(refs.subscription_id!, o))
-    : null;
+  const subscription =
+    read.subscription ??
+    (refs.subscription_id
+      ? await deadline.run("reading the subscription", (o) =>
+          stripe.getSubscription(refs.subscription_id!, o),
+        )
+      : null);
   const details = buildOrderDetails(session, lineItems, subscription);
   if (subscription?.metadata?.[SUBSCRIPTION_MARKER] === "true")
     return {
@@ -125,19 +131,19 @@ export async function decideCheckout(
       details,
     };
 
-  // Right before the email: the payment behind the session, as Stripe has it now.
-  const paymentRef = conversionInvoiceId
+  // The payment behind the session, as Stripe has it now: read with the session
+  // (milliseconds before the email), or with one more request where the expansion
+  // depth stops short; a trial's conversion reads the invoice that converted it.
+  const paymentRef: PaymentRef | null = conversionInvoiceId
     ? { invoiceId: conversionInvoiceId }
-    : session.payment_status === "no_payment_required"
+    : session.payment_status === "no_payment_required" || read.payment !== undefined
       ? null
-      : refs.payment_intent_id
-        ? { paymentIntentId: refs.payment_intent_id }
-        : refs.invoice_id
-          ? { invoiceId: refs.invoice_id }
-          : null;
+      : read.paymentRef;
   const check = paymentRef
     ? await deadline.run("re-checking the payment", (o) => stripe.getPayment(paymentRef, o))
-    : null;
+    : conversionInvoiceId || session.payment_status === "no_payment_required"
+      ? null
+      : (read.payment ?? null);
   const paidRefs: OrderRefs = {
     ...refs,
     payment_intent_id: check?.payment_intent_id ?? refs.payment_intent_id,

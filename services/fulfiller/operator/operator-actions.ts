@@ -326,13 +326,10 @@ export class OperatorActions {
     try {
       let details = claimed.details ?? null;
       if (!details) {
-        const session = await this.work.read(attempt, "reading the session", (o) =>
-          this.work.stripe.getSession(sessionId, o),
+        const read = await this.work.read(attempt, "reading the checkout", (o) =>
+          this.work.stripe.getCheckout(sessionId, o),
         );
-        const lineItems = await this.work.read(attempt, "listing line items", (o) =>
-          this.work.stripe.listLineItems(sessionId, o),
-        );
-        details = buildOrderDetails(session, lineItems);
+        details = buildOrderDetails(read.session, read.lineItems);
       }
       const { check, verdict } = await this.recheckPayment(attempt, claimed, details);
       if (!verdict.ships)
