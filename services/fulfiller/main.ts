@@ -11,7 +11,7 @@ import { Fulfiller } from "./fulfil-order.js";
 import { isLiveKey } from "./classify-event.js";
 import { createPushAuthenticator } from "./push/push-auth.js";
 import { FirestoreOrderStore } from "./adapters/firestore-order-store.js";
-import { createStripeClient, StripeApiCatalog } from "./adapters/stripe-catalog.js";
+import { lazyCatalog } from "./adapters/lazy-catalog.js";
 import { SendGridMailer } from "./adapters/sendgrid-mailer.js";
 
 async function main(): Promise<void> {
@@ -42,18 +42,23 @@ async function main(): Promise<void> {
     };
   });
   const db = new Firestore({ projectId: config.GOOGLE_CLOUD_PROJECT, ignoreUndefinedProperties: true });
+  const budget = new RequestBudget({ ratePerSecond: config.STRIPE_REQUESTS_PER_SECOND });
   const fulfiller = new Fulfiller({
     store: new FirestoreOrderStore(db),
-    stripe: new StripeApiCatalog(
-      createStripeClient({
-        apiKey: config.STRIPE_API_KEY,
-        apiBase: config.STRIPE_API_BASE,
-        timeoutMs: config.HANDLER_DEADLINE_MS,
-        // Every Stripe request of this instance takes a token (DESIGN 5): a flash sale waits instead of nacking.
-        budget: new RequestBudget({ ratePerSecond: config.STRIPE_REQUESTS_PER_SECOND }),
-        logger,
-      }),
-    ),
+    // The Stripe SDK loads on the first call, not at start-up (lazy-catalog.ts).
+    stripe: lazyCatalog(async () => {
+      const { createStripeClient, StripeApiCatalog } = await import("./adapters/stripe-catalog.js");
+      return new StripeApiCatalog(
+        createStripeClient({
+          apiKey: config.STRIPE_API_KEY,
+          apiBase: config.STRIPE_API_BASE,
+          timeoutMs: config.HANDLER_DEADLINE_MS,
+          // Every Stripe request of this instance takes a token (DESIGN 5): a flash sale waits instead of nacking.
+          budget,
+          logger,
+        }),
+      );
+    }),
     mailer: new SendGridMailer({ apiKey: config.SENDGRID_API_KEY, apiBase: config.SENDGRID_API_BASE }),
     deadLetter,
     settings: {
