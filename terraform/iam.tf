@@ -63,14 +63,9 @@ resource "google_cloud_run_v2_service_iam_member" "push_invokes_fulfiller" {
   member   = google_service_account.push.member
 }
 
-# The receiver is Stripe's public endpoint: anyone may invoke; the signature is the gate.
-resource "google_cloud_run_v2_service_iam_member" "public_invokes_receiver" {
-  project  = var.project_id
-  location = var.region
-  name     = google_cloud_run_v2_service.service["receiver"].name
-  role     = "roles/run.invoker"
-  member   = "allUsers"
-}
+# The receiver is Stripe's public endpoint, made public by invoker_iam_disabled (run.tf),
+# not by an allUsers grant: organisations with domain-restricted sharing refuse allUsers.
+# The signature is the gate, and with a webhook domain Cloud Armor before it.
 
 # Pub/Sub's service agent forwards failed messages itself: without these two grants
 # dead-lettering fails silently.
@@ -98,28 +93,32 @@ resource "google_pubsub_subscription_iam_member" "agent_subscribes_push" {
 # these identities, and the subscription that signs tokens as the push identity: it may
 # act as those accounts only, not as every account in the project.
 resource "google_service_account_iam_member" "deployer_acts_as" {
-  for_each = var.deployer_member == "" ? {} : {
+  for_each = {
     receiver   = google_service_account.receiver.name
     fulfiller  = google_service_account.fulfiller.name
     push       = google_service_account.push.name
     reconciler = google_service_account.reconciler.name
+    # The scheduler job runs as its own account: creating or updating it is an act-as too.
+    scheduler = google_service_account.scheduler.name
   }
   service_account_id = each.value
   role               = "roles/iam.serviceAccountUser"
-  member             = var.deployer_member
+  member             = local.deployer_member
 }
 
-# Operators who run the CLI (`var.operators`): what its commands need, and no more.
+# Operators who run the CLI (`var.operators`), and the deployer, which runs `doctor` after
+# each deploy: what its commands need, and no more (doctor's reads: deployer.tf).
 locals {
+  cli_members = distinct(concat(var.operators, [local.deployer_member]))
   operator_grants = {
-    for pair in setproduct(var.operators, ["stripe_api_key", "sendgrid_api_key", "stripe_webhook_secret"]) :
+    for pair in setproduct(local.cli_members, ["stripe_api_key", "sendgrid_api_key", "stripe_webhook_secret"]) :
     "${pair[0]} ${pair[1]}" => { member = pair[0], secret = pair[1] }
   }
 }
 
 # dlq list/show/replay/purge pull from the dead-letter subscription.
 resource "google_pubsub_subscription_iam_member" "operators_read_dead_letters" {
-  for_each     = toset(var.operators)
+  for_each     = toset(local.cli_members)
   project      = var.project_id
   subscription = google_pubsub_subscription.dead_letter.name
   role         = "roles/pubsub.subscriber"
@@ -128,7 +127,7 @@ resource "google_pubsub_subscription_iam_member" "operators_read_dead_letters" {
 
 # doctor reads the push subscription's configuration (endpoint, audience, dead-letter policy).
 resource "google_pubsub_subscription_iam_member" "operators_view_push" {
-  for_each     = toset(var.operators)
+  for_each     = toset(local.cli_members)
   project      = var.project_id
   subscription = google_pubsub_subscription.push.name
   role         = "roles/pubsub.viewer"
@@ -137,7 +136,7 @@ resource "google_pubsub_subscription_iam_member" "operators_view_push" {
 
 # dlq replay and reconcile republish to the main topic.
 resource "google_pubsub_topic_iam_member" "operators_publish_events" {
-  for_each = toset(var.operators)
+  for_each = toset(local.cli_members)
   project  = var.project_id
   topic    = google_pubsub_topic.events.name
   role     = "roles/pubsub.publisher"
@@ -146,7 +145,7 @@ resource "google_pubsub_topic_iam_member" "operators_publish_events" {
 
 # orders list/show/retry/resolve/resend read and write orders (no narrower Firestore role exists).
 resource "google_project_iam_member" "operators_firestore" {
-  for_each = toset(var.operators)
+  for_each = toset(local.cli_members)
   project  = var.project_id
   role     = "roles/datastore.user"
   member   = each.value

@@ -7,7 +7,9 @@ locals {
   # version; a unit test keeps the two equal). Register the webhook endpoint with it.
   stripe_api_version = "2026-10-28.endive"
 
-  pubsub_service_agent = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
+  # The agent's address, from the identity Terraform makes sure exists (below), so that no
+  # grant to it can run before Google has created it.
+  pubsub_service_agent = "serviceAccount:${google_project_service_identity.pubsub.email}"
 
   names = {
     receiver          = "${var.name_prefix}-receiver"
@@ -43,6 +45,8 @@ locals {
     "secretmanager.googleapis.com",
     "serviceusage.googleapis.com",
   ])
+  # The load balancer and Cloud Armor in front of the receiver, only with a webhook domain.
+  lb_apis = var.webhook_domain == "" ? toset([]) : toset(["compute.googleapis.com"])
 }
 
 resource "terraform_data" "timing_check" {
@@ -56,10 +60,21 @@ resource "terraform_data" "timing_check" {
 }
 
 resource "google_project_service" "apis" {
-  for_each           = local.apis
+  for_each           = setunion(local.apis, local.lb_apis)
   project            = var.project_id
   service            = each.value
   disable_on_destroy = false
+}
+
+# Google creates a service's agent lazily, seconds to minutes after the API is enabled, and a
+# grant to an agent that does not exist yet fails ("Service account ... does not exist":
+# terraform-google-modules bigquery #252, project-factory #997, cluster-toolkit #6293). This
+# creates the Pub/Sub agent (or returns it), and every grant to it reads its email from here.
+resource "google_project_service_identity" "pubsub" {
+  provider   = google-beta
+  project    = var.project_id
+  service    = "pubsub.googleapis.com"
+  depends_on = [google_project_service.apis]
 }
 
 resource "google_artifact_registry_repository" "images" {
@@ -69,6 +84,12 @@ resource "google_artifact_registry_repository" "images" {
   format        = "DOCKER"
   description   = "Images of the Stripe fulfilment services."
   labels        = local.labels
+
+  # A tag, once pushed, always names the same image: deploys go by digest, and a rollback
+  # to an older tag is the image that was tested under it.
+  docker_config {
+    immutable_tags = true
+  }
 
   # Every build pushes an image: keep the recent ones (rollbacks), delete the rest after a month.
   cleanup_policy_dry_run = false

@@ -397,3 +397,67 @@ resource "google_monitoring_dashboard" "pipeline" {
     undelivered         = google_logging_metric.undelivered_emails.name
   })
 }
+
+# The scheduled reconcile itself failed: the job's execution ended in failure (a crash, a
+# Stripe key it cannot use, Firestore or Pub/Sub refused), or Cloud Scheduler could not
+# start it. Until it runs again, lost events are not caught up.
+resource "google_monitoring_alert_policy" "reconcile_failed" {
+  project               = var.project_id
+  display_name          = "${var.name_prefix}: scheduled reconcile failed"
+  combiner              = "OR"
+  severity              = "ERROR"
+  notification_channels = var.notification_channels
+  user_labels           = local.labels
+
+  conditions {
+    display_name = "reconcile job executions that failed"
+    condition_threshold {
+      filter          = "resource.type = \"cloud_run_job\" AND resource.labels.job_name = \"${google_cloud_run_v2_job.reconcile.name}\" AND metric.type = \"run.googleapis.com/job/completed_execution_count\" AND metric.labels.result = \"failed\""
+      comparison      = "COMPARISON_GT"
+      threshold_value = 0
+      duration        = "0s"
+      aggregations {
+        alignment_period   = "300s"
+        per_series_aligner = "ALIGN_SUM"
+      }
+    }
+  }
+
+  alert_strategy {
+    auto_close = "86400s"
+  }
+
+  documentation {
+    mime_type = "text/markdown"
+    content   = "The hourly reconcile did not complete, so events lost upstream are not being caught up. Read the execution's logs (`gcloud run jobs executions list --job ${google_cloud_run_v2_job.reconcile.name} --region ${var.region}`, then `gcloud logging read` for it), fix the cause (`npm run cli -- doctor` checks the key, Firestore and Pub/Sub), then run it by hand: `gcloud run jobs execute ${google_cloud_run_v2_job.reconcile.name} --region ${var.region}` or `npm run cli -- reconcile --since 3d`."
+  }
+}
+
+# The same, one step earlier: Cloud Scheduler could not start the job (its identity lost
+# run.invoker, the job was deleted). A log-match condition cannot share a policy.
+resource "google_monitoring_alert_policy" "reconcile_not_started" {
+  project               = var.project_id
+  display_name          = "${var.name_prefix}: scheduled reconcile could not be started"
+  combiner              = "OR"
+  severity              = "ERROR"
+  notification_channels = var.notification_channels
+  user_labels           = local.labels
+
+  conditions {
+    display_name = "Cloud Scheduler errors for the reconcile schedule"
+    condition_matched_log {
+      filter = "resource.type=\"cloud_scheduler_job\" AND resource.labels.job_id=\"${google_cloud_scheduler_job.reconcile.name}\" AND severity>=ERROR"
+    }
+  }
+
+  alert_strategy {
+    notification_rate_limit {
+      period = "3600s"
+    }
+  }
+
+  documentation {
+    mime_type = "text/markdown"
+    content   = "Cloud Scheduler could not start the reconcile job, so lost events are not being caught up. `npm run cli -- doctor` checks the schedule and the job; `terraform apply` restores the scheduler's run.invoker grant. Meanwhile run it by hand: `gcloud run jobs execute ${google_cloud_run_v2_job.reconcile.name} --region ${var.region}`."
+  }
+}

@@ -1,6 +1,23 @@
+locals {
+  # Where Stripe (and SendGrid, and the warehouse) post: the load balancer's domain when
+  # one is set, else the receiver's deterministic run.app URL (known before it exists:
+  # https://SERVICE-PROJECT_NUMBER.REGION.run.app).
+  public_base_url = local.edge ? "https://${var.webhook_domain}" : "https://${local.names.receiver}-${data.google_project.this.number}.${var.region}.run.app"
+}
+
 output "webhook_url" {
-  description = "Register this URL in Stripe (Developers > Webhooks) with the API version below. Known before the receiver exists: Cloud Run's deterministic URL, https://SERVICE-PROJECT_NUMBER.REGION.run.app."
-  value       = "https://${local.names.receiver}-${data.google_project.this.number}.${var.region}.run.app/webhooks/stripe"
+  description = "Register this URL in Stripe (Developers > Webhooks, or a Workbench event destination) with the API version below: the load balancer's when webhook_domain is set, else the receiver's run.app URL."
+  value       = "${local.public_base_url}/webhooks/stripe"
+}
+
+output "webhook_ip" {
+  description = "With webhook_domain: the load balancer's address. Point the domain's A record at it; the managed certificate is issued once DNS resolves (up to an hour)."
+  value       = local.edge ? google_compute_global_address.webhooks[0].address : null
+}
+
+output "receiver_urls" {
+  description = "The receiver's run.app URL in each region (not reachable from outside when webhook_domain is set)."
+  value       = { for k, v in google_cloud_run_v2_service.service : v.location => v.uri if k != "fulfiller" }
 }
 
 output "reconcile_job" {
@@ -28,7 +45,7 @@ output "stripe_event_types_to_enable" {
 
 output "sendgrid_event_webhook_url" {
   description = "Paste into SendGrid (Settings > Mail Settings > Event Webhook) as the HTTP POST URL, with the Signed Event Webhook on."
-  value       = "${google_cloud_run_v2_service.service["receiver"].uri}/webhooks/sendgrid"
+  value       = "${local.public_base_url}/webhooks/sendgrid"
 }
 
 output "receiver_url" {
@@ -79,6 +96,7 @@ output "service_accounts" {
     push       = google_service_account.push.email
     reconciler = google_service_account.reconciler.email
     scheduler  = google_service_account.scheduler.email
+    deployer   = google_service_account.deployer.email
   }
 }
 
@@ -92,13 +110,23 @@ locals {
       PUBSUB_DLQ_SUBSCRIPTION  = google_pubsub_subscription.dead_letter.name
       PUBSUB_PUSH_SUBSCRIPTION = google_pubsub_subscription.push.name
       PUSH_AUDIENCE            = var.push_audience
-      RECEIVER_URL             = google_cloud_run_v2_service.service["receiver"].uri
-      STRIPE_API_KEY           = local.secret_ref["stripe_api_key"]
-      STRIPE_WEBHOOK_SECRET    = local.secret_ref["stripe_webhook_secret"]
-      SENDGRID_API_KEY         = local.secret_ref["sendgrid_api_key"]
-      EMAIL_FROM               = var.email_from
-      FULFILMENT_EMAIL_TO      = join(",", var.fulfilment_email_to)
-      FULFIL_TRIALS            = tostring(var.fulfil_trials)
+      RECEIVER_URL             = local.public_base_url
+      # doctor's Cloud Run checks (DESIGN 8): where the services, the job and the schedule are.
+      CLOUD_RUN_REGION           = var.region
+      RECEIVER_SERVICE           = local.names.receiver
+      RECEIVER_REGIONS           = join(",", local.receiver_regions)
+      FULFILLER_SERVICE          = local.names.fulfiller
+      RECONCILE_JOB              = google_cloud_run_v2_job.reconcile.name
+      SCHEDULER_JOB              = google_cloud_scheduler_job.reconcile.name
+      PUSH_AUTH                  = var.push_auth
+      PUSH_SERVICE_ACCOUNT       = google_service_account.push.email
+      STRIPE_REQUESTS_PER_SECOND = local.stripe_requests_per_instance
+      STRIPE_API_KEY             = local.secret_ref["stripe_api_key"]
+      STRIPE_WEBHOOK_SECRET      = local.secret_ref["stripe_webhook_secret"]
+      SENDGRID_API_KEY           = local.secret_ref["sendgrid_api_key"]
+      EMAIL_FROM                 = var.email_from
+      FULFILMENT_EMAIL_TO        = join(",", var.fulfilment_email_to)
+      FULFIL_TRIALS              = tostring(var.fulfil_trials)
     },
     length(var.fulfilment_product_ids) > 0 ? { FULFILMENT_PRODUCT_IDS = join(",", var.fulfilment_product_ids) } : {},
     var.fulfilment_opt_in_field != "" ? { FULFILMENT_OPT_IN_FIELD = var.fulfilment_opt_in_field } : {},
@@ -113,4 +141,9 @@ output "cli_env" {
 output "stripe_requests_per_second_per_instance" {
   description = "Each fulfiller instance's (and the scheduled reconcile's) share of stripe_requests_per_second: set it as STRIPE_REQUESTS_PER_SECOND for the operator CLI and `doctor`."
   value       = local.stripe_requests_per_instance
+}
+
+output "deploy_targets" {
+  description = "REGION:SERVICE for every service a deploy tags and promotes (scripts/deploy-revisions.sh, cloudbuild.yaml)."
+  value       = join(" ", [for k, v in google_cloud_run_v2_service.service : "${v.location}:${v.name}"])
 }

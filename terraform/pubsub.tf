@@ -4,7 +4,12 @@ resource "google_pubsub_topic" "events" {
   # Retained messages make `gcloud pubsub subscriptions seek` replay possible.
   message_retention_duration = "604800s"
   labels                     = local.labels
-  depends_on                 = [google_project_service.apis]
+  # Messages are stored only in the regions the pipeline runs in (var.region and the
+  # receiver's): data placement, and no cross-region read on the push path.
+  message_storage_policy {
+    allowed_persistence_regions = local.receiver_regions
+  }
+  depends_on = [google_project_service.apis]
 }
 
 resource "google_pubsub_topic" "dead_letter" {
@@ -12,7 +17,10 @@ resource "google_pubsub_topic" "dead_letter" {
   name                       = local.names.dead_letter_topic
   message_retention_duration = "2678400s"
   labels                     = local.labels
-  depends_on                 = [google_project_service.apis]
+  message_storage_policy {
+    allowed_persistence_regions = local.receiver_regions
+  }
+  depends_on = [google_project_service.apis]
 }
 
 # Read by the operator CLI (dlq list/show/replay/purge). 31 days: longer than
@@ -28,6 +36,11 @@ resource "google_pubsub_subscription" "dead_letter" {
 
   expiration_policy {
     ttl = "" # never expires
+  }
+
+  # Renaming or replacing it would drop up to 31 days of dead letters.
+  lifecycle {
+    prevent_destroy = true
   }
 }
 
@@ -61,6 +74,11 @@ resource "google_pubsub_subscription" "push" {
 
   expiration_policy {
     ttl = ""
+  }
+
+  # Its backlog is the orders not yet fulfilled: a rename or a replacement would lose them.
+  lifecycle {
+    prevent_destroy = true
   }
 
   depends_on = [terraform_data.timing_check]

@@ -83,8 +83,8 @@ resource "google_cloud_run_v2_job" "reconcile" {
 
   lifecycle {
     precondition {
-      condition     = var.secret_versions_added
-      error_message = "Add a version to each secret first (terraform/README.md), then set secret_versions_added = true."
+      condition     = contains(keys(var.secret_versions), "stripe_api_key") && var.image != ""
+      error_message = "Name the Stripe key's version in secret_versions (terraform/README.md) and set image to a digest."
     }
   }
 
@@ -105,7 +105,7 @@ resource "google_cloud_run_v2_job_iam_member" "scheduler_runs_reconcile" {
 }
 
 resource "google_cloud_run_v2_job_iam_member" "operators_run_reconcile" {
-  for_each = toset(var.operators)
+  for_each = toset(local.cli_members)
   project  = var.project_id
   location = var.region
   name     = google_cloud_run_v2_job.reconcile.name

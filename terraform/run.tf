@@ -1,5 +1,21 @@
 locals {
-  secret_ref = { for k, v in google_secret_manager_secret.secrets : k => "sm://${v.id}/versions/latest" }
+  # Pinned versions (var.secret_versions), never `latest`: a version added out of band
+  # reaches no instance until a deploy bumps the number and its checks pass.
+  secret_ref = { for k, v in google_secret_manager_secret.secrets : k => "sm://${v.id}/versions/${lookup(var.secret_versions, k, "unset")}" }
+  # What each running service reads: both need their secrets' versions named before they exist.
+  required_secrets = concat(
+    ["stripe_webhook_secret", "stripe_api_key", "sendgrid_api_key"],
+    var.sendgrid_event_webhook ? ["sendgrid_webhook_key"] : [],
+  )
+  secrets_pinned = alltrue([for k in local.required_secrets : contains(keys(var.secret_versions), k)])
+
+  # DESIGN 8: the receiver in every region of receiver_regions (var.region first); each
+  # extra region is one more service of the same shape behind the load balancer.
+  receiver_regions       = distinct(concat([var.region], var.receiver_regions))
+  extra_receiver_regions = [for r in local.receiver_regions : r if r != var.region]
+  # With a domain, the receiver takes traffic only from the load balancer (and Google's
+  # internal sources), so nobody goes around Cloud Armor through the run.app URL.
+  receiver_ingress = var.webhook_domain == "" ? "INGRESS_TRAFFIC_ALL" : "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"
 
   # Each instance's share of the account's Stripe budget: with every instance running, the
   # sum is the budget (the config accepts at most six decimals).
@@ -42,32 +58,44 @@ locals {
     var.sendgrid_template_id != "" ? { SENDGRID_TEMPLATE_ID = var.sendgrid_template_id } : {},
   )
 
-  services = {
-    receiver = {
-      name             = local.names.receiver
-      service_account  = google_service_account.receiver.email
-      ingress          = "INGRESS_TRAFFIC_ALL"
-      custom_audiences = []
-      sizing           = var.receiver
-      env              = local.receiver_env
-    }
-    fulfiller = {
-      name            = local.names.fulfiller
-      service_account = google_service_account.fulfiller.email
-      ingress         = var.fulfiller_ingress
-      # The push token's audience: a fixed string (the service URL is not known before creation).
-      custom_audiences = [var.push_audience]
-      sizing           = var.fulfiller
-      env              = local.fulfiller_env
-    }
+  receiver_service = {
+    name             = local.names.receiver
+    service_account  = google_service_account.receiver.email
+    ingress          = local.receiver_ingress
+    custom_audiences = []
+    sizing           = var.receiver
+    env              = local.receiver_env
+    # Public: Stripe cannot authenticate. invoker_iam_disabled instead of an allUsers grant,
+    # which organisations with domain-restricted sharing refuse (Cloud Run's docs).
+    invoker_iam_disabled = true
   }
+
+  services = merge(
+    {
+      receiver = merge(local.receiver_service, { location = var.region })
+      fulfiller = {
+        name            = local.names.fulfiller
+        location        = var.region
+        service_account = google_service_account.fulfiller.email
+        ingress         = var.fulfiller_ingress
+        # The push token's audience: a fixed string (the service URL is not known before creation).
+        custom_audiences = [var.push_audience]
+        sizing           = var.fulfiller
+        env              = local.fulfiller_env
+        # PUSH_AUTH=oidc verifies the token in the app: Cloud Run's own check must be off, or it
+        # forwards the token with its signature stripped and verifyIdToken refuses every push.
+        invoker_iam_disabled = var.push_auth == "oidc"
+      }
+    },
+    { for r in local.extra_receiver_regions : "receiver-${r}" => merge(local.receiver_service, { location = r }) },
+  )
 }
 
-# Grants reach every Google front end within seconds to minutes: a revision started at
-# once can fail to read its secrets, and a failed first revision leaves a half-created
-# service that the next apply meets as a 409.
+# Grants reach every Google front end within 2 to 7 minutes (Google's IAM docs): a revision
+# started at once can fail to read its secrets, and a failed first revision leaves a
+# half-created service that the next apply meets as a 409. Only a changed grant waits.
 resource "time_sleep" "grants_propagate" {
-  create_duration = "60s"
+  create_duration = "${var.iam_propagation_seconds}s"
   triggers = {
     receiver_secrets  = google_secret_manager_secret_iam_member.receiver_reads_webhook_secret.etag
     fulfiller_secrets = join(",", [for g in google_secret_manager_secret_iam_member.fulfiller_reads_secrets : g.etag])
@@ -77,17 +105,23 @@ resource "time_sleep" "grants_propagate" {
 
 # Both services run the same image; the command picks which.
 resource "google_cloud_run_v2_service" "service" {
-  for_each            = local.services
-  project             = var.project_id
-  name                = each.value.name
-  location            = var.region
-  ingress             = each.value.ingress
-  custom_audiences    = each.value.custom_audiences
-  deletion_protection = var.deletion_protection
-  labels              = local.labels
-  # PUSH_AUTH=oidc verifies the token in the app: Cloud Run's own check must be off, or it
-  # forwards the token with its signature stripped and verifyIdToken refuses every push.
-  invoker_iam_disabled = each.key == "fulfiller" && var.push_auth == "oidc"
+  for_each             = local.services
+  project              = var.project_id
+  name                 = each.value.name
+  location             = each.value.location
+  ingress              = each.value.ingress
+  custom_audiences     = each.value.custom_audiences
+  deletion_protection  = var.deletion_protection
+  labels               = local.labels
+  invoker_iam_disabled = each.value.invoker_iam_disabled
+
+  # Created serving its first revision. After that, a deploy moves traffic itself
+  # (cloudbuild.yaml): each apply makes a revision with no traffic, tagged `candidate`,
+  # `doctor --deploy` checks it, and only then does it take 100%.
+  traffic {
+    type    = "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST"
+    percent = 100
+  }
 
   template {
     service_account                  = each.value.service_account
@@ -150,9 +184,19 @@ resource "google_cloud_run_v2_service" "service" {
   }
 
   lifecycle {
+    # The deploy's traffic moves (candidate tag, promotion) are not drift.
+    ignore_changes = [traffic]
     precondition {
-      condition     = var.secret_versions_added
-      error_message = "Add a version to each secret first (terraform/README.md, first apply, step 3), then set secret_versions_added = true: the services read them at start-up."
+      condition     = local.secrets_pinned
+      error_message = "Add a version to each secret first (terraform/README.md, first apply, step 3), then name it in secret_versions: the services read them at start-up."
+    }
+    precondition {
+      condition     = var.image != ""
+      error_message = "Set image to the digest to deploy (REPO/IMAGE@sha256:…)."
+    }
+    precondition {
+      condition     = length(local.receiver_regions) == 1 || var.webhook_domain != ""
+      error_message = "A receiver in several regions needs webhook_domain: one load balancer in front of them all (Stripe posts to one URL)."
     }
   }
 

@@ -1,8 +1,8 @@
 # Secret containers only: values are added out of band (`gcloud secrets versions add`),
-# never in Terraform state. The services read them at start-up through sm:// references,
-# so every secret a service reads needs a version before that service is created: the
-# first apply is two steps (terraform/README.md), and `secret_versions_added` says the
-# versions exist (the services refuse to plan until it is true).
+# never in Terraform state. The services read them at start-up through sm:// references
+# pinned to a version, so every secret a service reads needs a version before that service
+# is created: the first apply is two steps (terraform/README.md), and `secret_versions`
+# names the versions (the services refuse to plan until it names theirs).
 locals {
   secrets = {
     stripe_webhook_secret = "${var.name_prefix}-webhook-secret"
@@ -19,6 +19,8 @@ resource "google_secret_manager_secret" "secrets" {
   project   = var.project_id
   secret_id = each.value
   labels    = local.labels
+  # A destroy (or a rename) would delete every version: the services would not start again.
+  deletion_protection = var.deletion_protection
 
   replication {
     auto {}

@@ -25,10 +25,11 @@ variable "name_prefix" {
 
 variable "image" {
   type        = string
-  description = "Container image serving both services (command picks one), by tag or digest; never :latest. Cloud Build passes the $SHORT_SHA tag."
+  description = "Container image serving both services (command picks one), by digest (REPO/IMAGE@sha256:…, or REPO/IMAGE:TAG@sha256:…): the revision runs exactly what was tested, whatever a tag is moved to. Cloud Build passes the digest it pushed. Empty only for the first apply's step 2, which creates no service."
+  default     = ""
   validation {
-    condition     = !endswith(var.image, ":latest") && can(regex("(:[A-Za-z0-9_.-]+|@sha256:[0-9a-f]{64})$", var.image))
-    error_message = "image must carry an explicit tag (not :latest) or a digest."
+    condition     = var.image == "" || can(regex("@sha256:[0-9a-f]{64}$", var.image))
+    error_message = "image must name a digest (…@sha256:<64 hex>): a tag can be moved, a digest cannot."
   }
 }
 
@@ -271,20 +272,52 @@ variable "fulfiller_5xx_threshold" {
 
 variable "pubsub_agent_predates_2021" {
   type        = bool
-  description = "Grant the Pub/Sub service agent Token Creator on the push identity (projects whose agent was created before April 2021 need it)."
-  default     = true
+  description = "Grant the Pub/Sub service agent Token Creator on the push identity. Only projects whose Pub/Sub agent was created before 8 April 2021 need it (Google's push authentication docs); newer ones mint push tokens without it."
+  default     = false
 }
 
 variable "deletion_protection" {
   type        = bool
-  description = "Protect the Cloud Run services and the Firestore database against terraform destroy."
+  description = "Protect the Cloud Run services, the reconcile job, the Firestore database and the secrets against terraform destroy."
   default     = true
 }
 
-variable "secret_versions_added" {
-  type        = bool
-  description = "Set to true once every secret has a version (first apply, step 3 in terraform/README.md). The services and the reconcile job read them at start-up; until then they are not planned."
-  default     = false
+variable "secret_versions" {
+  type        = map(string)
+  description = "The version each service reads of each secret, pinned (first apply, step 3 in terraform/README.md): { stripe_webhook_secret = \"1\", stripe_api_key = \"1\", sendgrid_api_key = \"1\" }, plus sendgrid_webhook_key with sendgrid_event_webhook. A rotation adds a version, bumps the number here and applies: a new revision rolls out through the deploy's checks (README, Rotating a secret). Until the map names them, the services and the reconcile job are not planned."
+  default     = {}
+  validation {
+    condition     = alltrue([for k, v in var.secret_versions : contains(["stripe_webhook_secret", "stripe_api_key", "sendgrid_api_key", "sendgrid_webhook_key"], k) && can(regex("^[1-9][0-9]*$", v))])
+    error_message = "secret_versions maps stripe_webhook_secret, stripe_api_key, sendgrid_api_key (and sendgrid_webhook_key) to a version number such as \"3\"; \"latest\" is refused: a version added out of band would reach new instances with no rollout."
+  }
+}
+
+variable "iam_propagation_seconds" {
+  type        = number
+  description = "How long a first apply waits after the services' grants before it creates them. Google documents 2 to 7 minutes for a grant to take effect everywhere (IAM access change propagation); a revision started earlier can fail to read its secrets."
+  default     = 420
+}
+
+variable "receiver_regions" {
+  type        = list(string)
+  description = "Regions the receiver runs in (DESIGN 8). One by default: var.region. With several, set webhook_domain: one global load balancer sends Stripe to the nearest healthy region. Each region costs its own min_instances."
+  default     = []
+}
+
+variable "webhook_domain" {
+  type        = string
+  description = "A domain for the webhooks (hooks.example.com). Set: a global external Application Load Balancer with a Google-managed certificate and Cloud Armor fronts the receiver in every receiver_regions region, and the receiver only takes traffic from it. Empty: the single-region run.app URL, as before."
+  default     = ""
+}
+
+variable "stripe_webhook_ips" {
+  type        = list(string)
+  description = "Stripe's published webhook source addresses (https://stripe.com/files/ips/ips_webhooks.json): Cloud Armor admits only these on the Stripe paths when webhook_domain is set. Refresh with `node scripts/stripe-webhook-ips.mjs` (it writes stripe_webhook_ips.auto.tfvars.json); Stripe announces changes seven days ahead on its api-announce list."
+  default     = []
+  validation {
+    condition     = alltrue([for ip in var.stripe_webhook_ips : can(cidrhost(strcontains(ip, "/") ? ip : "${ip}/32", 0))])
+    error_message = "stripe_webhook_ips must be IPv4 addresses or CIDR ranges."
+  }
 }
 
 variable "labels" {
@@ -311,7 +344,7 @@ variable "firestore_backup_retention_days" {
 
 variable "deployer_member" {
   type        = string
-  description = "The identity that applies this configuration (e.g. serviceAccount:PROJECT_NUMBER@cloudbuild.gserviceaccount.com): granted act-as on the service accounts it deploys as, and on nothing else. Empty: grant it yourself."
+  description = "Another identity that applies this configuration (serviceAccount:…). Empty (the default): the dedicated deployer account this configuration creates (deployer.tf), granted what an apply takes. Either way it gets act-as on the service accounts it deploys as, and on nothing else, and the operators' grants for `doctor`."
   default     = ""
 }
 

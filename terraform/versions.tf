@@ -7,6 +7,12 @@ terraform {
       source  = "hashicorp/google"
       version = "~> 6.50"
     }
+    # google_project_service_identity only: it creates the Pub/Sub service agent before
+    # anything is granted to it (main.tf).
+    google-beta = {
+      source  = "hashicorp/google-beta"
+      version = "~> 6.50"
+    }
     # time_sleep: waits for IAM grants to propagate before the services that need them start.
     time = {
       source  = "hashicorp/time"
@@ -22,6 +28,11 @@ terraform {
 }
 
 provider "google" {
+  project = var.project_id
+  region  = var.region
+}
+
+provider "google-beta" {
   project = var.project_id
   region  = var.region
 }

@@ -11,6 +11,7 @@ import { requireEmulators } from "../support/emulator-state.js";
 import { startTestStack } from "../support/stack.js";
 import { runCli, type CliRun } from "../support/cli.js";
 import { seedOrder } from "../support/orders.js";
+import { GoogleApisStandIn, healthyDeployment } from "../support/google-apis-stand-in.js";
 
 describe("e2e: doctor checks a deployment (the local stack)", function () {
   this.timeout(120_000);
@@ -71,13 +72,14 @@ describe("e2e: doctor checks a deployment (the local stack)", function () {
       "ok SendGrid accepts SENDGRID_API_KEY, and it may send (mail.send)",
       "skipped Pub/Sub service agent grants",
       "skipped TTL policy on stripe_events.expire_at",
+      "skipped Cloud Run services, revisions and the reconcile schedule",
     ]);
     // DESIGN 5: the request budget's figure, from STRIPE_REQUESTS_PER_SECOND (default 20).
     expect(details.find((d) => d.includes("request budget"))).to.match(
       /^ok request budget 20 requests\/s per process \(STRIPE_REQUESTS_PER_SECOND\): at one read per order, about 20 orders\/s per fulfiller instance/,
     );
     const text = await doctor();
-    expect(text.stdout).to.match(/^doctor: all \d+ checks passed, 3 skipped$/m);
+    expect(text.stdout).to.match(/^doctor: all \d+ checks passed, 4 skipped$/m);
   });
 
   it("when a product id is wrong, then it fails, naming the id", async () => {
@@ -119,5 +121,50 @@ describe("e2e: doctor checks a deployment (the local stack)", function () {
     expect(run.code).to.equal(1);
     expect(run.stdout).to.include("PROBLEM  1 order(s) need review (an email may or may not have gone out)");
     expect(run.stdout).to.include("fix: npm run cli -- orders list --status needs_review");
+
+    // As Cloud Build runs it after a deploy: the backlog is the business's, not the deploy's.
+    const deploy = await doctor(["--deploy"]);
+    expect(deploy.code, deploy.stdout).to.equal(0);
+    expect(deploy.stdout).to.include(
+      "WARN     1 order(s) need review (an email may or may not have gone out)",
+    );
+    expect(deploy.stdout).to.match(/^doctor: all \d+ checks passed, 1 warning\(s\), \d+ skipped$/m);
+  });
+
+  it("when the Cloud Run side is described (cli_env), then its checks run, and the Stripe endpoint is found under any of the receiver's URLs", async () => {
+    const api = await new GoogleApisStandIn().start();
+    try {
+      const project = stack.project;
+      const answers = healthyDeployment({ project });
+      const receiver = answers[`/v2/projects/${project}/locations/europe-west1/services/stripe-receiver`] as {
+        urls: string[];
+      };
+      // The endpoint in Stripe was registered under Cloud Run's other URL, not RECEIVER_URL.
+      receiver.urls.push(stack.receiverUrl);
+      for (const [p, body] of Object.entries(answers))
+        api.answers.set(p.replace("shop-prod", "shop-prod"), body);
+      const run = await doctor(["--json"], {
+        RECEIVER_URL: "https://hooks.example.com",
+        CLOUD_RUN_REGION: "europe-west1",
+        RECEIVER_SERVICE: "stripe-receiver",
+        FULFILLER_SERVICE: "stripe-fulfiller",
+        RECONCILE_JOB: "stripe-reconcile",
+        SCHEDULER_JOB: "stripe-reconcile",
+        CLOUD_RUN_API_BASE: api.url,
+        CLOUD_SCHEDULER_API_BASE: api.url,
+      });
+      const results = JSON.parse(run.stdout) as CheckResult[];
+      const details = results.map((r) => `${r.status} ${r.detail}`);
+      expect(details).to.include.members([
+        "ok stripe-receiver (europe-west1): latest revision stripe-receiver-00007-abc is ready",
+        "ok the last reconcile run (stripe-reconcile-8x2kq, 2026-12-04T03:18:40Z) succeeded",
+        `ok webhook endpoint ${(results.find((r) => r.detail.startsWith("webhook endpoint"))?.detail ?? "").split(" ")[2]} for ${stack.receiverUrl}/webhooks/stripe is enabled`,
+      ]);
+      expect(api.requests).to.include(
+        `GET /v2/projects/${project}/locations/europe-west1/services/stripe-fulfiller`,
+      );
+    } finally {
+      await api.stop();
+    }
   });
 });

@@ -83,7 +83,7 @@ describe("e2e: `npm start` smoke test", function () {
       expect(dlq.stderr).to.not.include("empty");
       const doctor = await runCli(["doctor", "--local"], newcomer);
       expect(doctor.code, doctor.stdout + doctor.stderr).to.equal(0);
-      expect(doctor.stdout).to.match(/^doctor: all \d+ checks passed, 3 skipped$/m);
+      expect(doctor.stdout).to.match(/^doctor: all \d+ checks passed, 4 skipped$/m);
       expect(`${send.stderr}${list.stderr}${dlq.stderr}${doctor.stderr}${output()}`).to.not.include(
         "MetadataLookupWarning",
       );

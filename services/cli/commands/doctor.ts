@@ -18,8 +18,10 @@ import { handledEventTypes, isLiveKey } from "../../fulfiller/classify-event.js"
 import type { FirestoreOrderStore } from "../../fulfiller/adapters/firestore-order-store.js";
 import { STRIPE_API_VERSION } from "../../local/stripe-objects.js";
 import { CALL_TIMEOUT_MS } from "../pipeline-clients.js";
+import { checkCloudRun, googleGet, type GoogleGet } from "./doctor-cloud-run.js";
 
-export type CheckStatus = "ok" | "problem" | "skipped";
+/** `warning`: worth a look, not a fault of the deployment (backlog, with `--deploy`). */
+export type CheckStatus = "ok" | "problem" | "warning" | "skipped";
 
 export interface CheckResult {
   check: string;
@@ -41,6 +43,19 @@ const schema = v.object({
   STRIPE_API_BASE: v.optional(fields.url()),
   SENDGRID_API_BASE: v.optional(fields.url()),
   FULFILMENT_PRODUCT_IDS: fields.productIds(),
+  /** Where the Cloud Run side is (terraform output -raw cli_env); unset: those checks are skipped. */
+  CLOUD_RUN_REGION: v.optional(v.string()),
+  RECEIVER_SERVICE: v.optional(v.string()),
+  RECEIVER_REGIONS: fields.optionalList(),
+  FULFILLER_SERVICE: v.optional(v.string()),
+  RECONCILE_JOB: v.optional(v.string()),
+  SCHEDULER_JOB: v.optional(v.string()),
+  PUSH_AUTH: v.optional(
+    v.picklist(["cloud-run", "oidc", "none"], "must be cloud-run, oidc or none"),
+    "cloud-run",
+  ),
+  CLOUD_RUN_API_BASE: v.optional(fields.url(), "https://run.googleapis.com"),
+  CLOUD_SCHEDULER_API_BASE: v.optional(fields.url(), "https://cloudscheduler.googleapis.com"),
   /** Terraform's per-instance share of the account's Stripe budget (output `stripe_requests_per_second_per_instance`). */
   STRIPE_REQUESTS_PER_SECOND: fields.positiveRate(20),
   PUBSUB_EMULATOR_HOST: v.optional(v.string()),
@@ -131,6 +146,23 @@ export interface DoctorDeps {
   env: Env;
   /** For tests: the Stripe client to use instead of one built from the key. */
   stripe?: Stripe;
+  /**
+   * After a deploy, before traffic moves (cloudbuild.yaml): the revisions tagged
+   * `candidateTag` are the ones checked, and backlog (dead letters, orders in review or
+   * undelivered) is a warning: it is the business's, not the deploy's.
+   */
+  deploy?: { candidateTag?: string | undefined };
+  /** Google's REST APIs (Cloud Run, Cloud Scheduler); default: with application credentials. */
+  googleGet?: GoogleGet;
+}
+
+/** Checks that report operational backlog, not the deployment's wiring. */
+const BACKLOG_CHECKS = new Set(["dead letters", "orders"]);
+
+/** What one check group learnt that a later one needs. */
+interface Seen {
+  subscription?: { audience: string | undefined; serviceAccount: string | undefined };
+  receiverUrls: string[];
 }
 
 export async function runDoctor(deps: DoctorDeps): Promise<CheckResult[]> {
@@ -155,10 +187,48 @@ export async function runDoctor(deps: DoctorDeps): Promise<CheckResult[]> {
       if (result.status === "ok") secrets[name] = value;
     }
 
-    await checkPubSub(results, pubsub, config, emulated);
+    const seen: Seen = { receiverUrls: [] };
+    await checkPubSub(results, pubsub, config, emulated, seen);
+    if (config.CLOUD_RUN_REGION && config.RECEIVER_SERVICE && config.FULFILLER_SERVICE) {
+      const cloudRun = await checkCloudRun(
+        results,
+        {
+          project: config.GOOGLE_CLOUD_PROJECT,
+          region: config.CLOUD_RUN_REGION,
+          receiverService: config.RECEIVER_SERVICE,
+          receiverRegions: config.RECEIVER_REGIONS.length
+            ? config.RECEIVER_REGIONS
+            : [config.CLOUD_RUN_REGION],
+          fulfillerService: config.FULFILLER_SERVICE,
+          reconcileJob: config.RECONCILE_JOB,
+          schedulerJob: config.SCHEDULER_JOB,
+          pushAuth: config.PUSH_AUTH,
+          subscription: seen.subscription,
+          runBase: config.CLOUD_RUN_API_BASE.replace(/\/$/, ""),
+          schedulerBase: config.CLOUD_SCHEDULER_API_BASE.replace(/\/$/, ""),
+        },
+        deps.googleGet ?? googleGet(),
+        { candidateTag: deps.deploy?.candidateTag },
+      );
+      seen.receiverUrls = cloudRun.receiverUrls;
+    } else {
+      results.push({
+        check: "cloud run",
+        ...skipped(
+          "Cloud Run services, revisions and the reconcile schedule",
+          emulated
+            ? "the local stack runs no Cloud Run"
+            : "CLOUD_RUN_REGION, RECEIVER_SERVICE and FULFILLER_SERVICE are not set (terraform output -raw cli_env)",
+        ),
+      });
+    }
     await checkFirestore(results, db, store, config);
-    await checkStripe(results, config, secrets.STRIPE_API_KEY, deps.stripe);
+    await checkStripe(results, config, secrets.STRIPE_API_KEY, deps.stripe, seen);
     await checkSendGrid(results, config, secrets.SENDGRID_API_KEY);
+    // A deploy is judged on its wiring; the backlog is reported, not held against it.
+    if (deps.deploy)
+      for (const r of results)
+        if (r.status === "problem" && BACKLOG_CHECKS.has(r.check)) r.status = "warning";
     return results;
   } finally {
     await pubsub.close().catch(() => {});
@@ -171,6 +241,7 @@ async function checkPubSub(
   pubsub: PubSub,
   c: DoctorConfig,
   emulated: boolean,
+  seen: Seen,
 ): Promise<void> {
   const topicPath = (name: string) => `projects/${c.GOOGLE_CLOUD_PROJECT}/topics/${name}`;
   for (const topic of [c.PUBSUB_TOPIC, c.PUBSUB_DLQ_TOPIC]) {
@@ -221,6 +292,10 @@ async function checkPubSub(
             ),
       );
       const audience = meta.pushConfig?.oidcToken?.audience ?? "";
+      seen.subscription = {
+        audience: meta.pushConfig?.oidcToken?.audience ?? undefined,
+        serviceAccount: meta.pushConfig?.oidcToken?.serviceAccountEmail ?? undefined,
+      };
       if (c.PUSH_AUDIENCE)
         out.push(
           audience === c.PUSH_AUDIENCE
@@ -385,6 +460,7 @@ async function checkStripe(
   c: DoctorConfig,
   apiKey: string | undefined,
   given: Stripe | undefined,
+  found: Seen,
 ): Promise<void> {
   if (!apiKey && !given) {
     results.push({ check: "stripe", ...skipped("Stripe", "STRIPE_API_KEY did not resolve (above)") });
@@ -440,16 +516,25 @@ async function checkStripe(
       if (!c.RECEIVER_URL)
         return skipped("webhook endpoint", "RECEIVER_URL is not set (terraform output -raw receiver_url)");
       const url = `${c.RECEIVER_URL.replace(/\/$/, "")}/webhooks/stripe`;
-      const endpoint = endpoints.find((e) => e.url === url);
+      // Any of the receiver's addresses: the load balancer's or RECEIVER_URL, and both of
+      // Cloud Run's default URLs in every region; on either path the receiver serves.
+      const bases = [c.RECEIVER_URL, ...found.receiverUrls].map((b) => b.replace(/\/$/, ""));
+      const accepted = new Set(
+        bases.flatMap((b) => [`${b}/webhooks/stripe`, `${b}/webhook_succesful_payment`]),
+      );
+      const endpoint =
+        endpoints.find((e) => e.url === url) ??
+        endpoints.find((e) => accepted.has(e.url.replace(/\/$/, "")) && e.status === "enabled") ??
+        endpoints.find((e) => accepted.has(e.url.replace(/\/$/, "")));
       if (!endpoint)
         return problem(
-          `no Stripe webhook endpoint for ${url}`,
+          `no Stripe webhook endpoint for ${url}${bases.length > 1 ? ` (nor the receiver's other URLs: ${bases.slice(1).join(", ")})` : ""}`,
           `stripe webhook_endpoints create --url ${url} --api-version ${STRIPE_API_VERSION} (terraform/README.md)`,
         );
       const out: Omit<CheckResult, "check">[] = [];
       out.push(
         endpoint.status === "enabled"
-          ? ok(`webhook endpoint ${endpoint.id} for ${url} is enabled`)
+          ? ok(`webhook endpoint ${endpoint.id} for ${endpoint.url} is enabled`)
           : problem(
               `webhook endpoint ${endpoint.id} is ${endpoint.status}`,
               "enable it in the Dashboard (Developers > Webhooks)",
@@ -550,19 +635,26 @@ async function checkSendGrid(
   );
 }
 
-const MARK: Record<CheckStatus, string> = { ok: "ok     ", problem: "PROBLEM", skipped: "skipped" };
+const MARK: Record<CheckStatus, string> = {
+  ok: "ok     ",
+  problem: "PROBLEM",
+  warning: "WARN   ",
+  skipped: "skipped",
+};
 
 export function formatResults(results: CheckResult[]): string {
   const lines = results.map(
     (r) =>
-      `${MARK[r.status]}  ${r.detail}${r.fix ? `${r.status === "problem" ? "\n         fix: " : " — "}${r.fix}` : ""}`,
+      `${MARK[r.status]}  ${r.detail}${r.fix ? `${r.status === "problem" || r.status === "warning" ? "\n         fix: " : " — "}${r.fix}` : ""}`,
   );
   const problems = results.filter((r) => r.status === "problem").length;
   const skippedCount = results.filter((r) => r.status === "skipped").length;
+  const warnings = results.filter((r) => r.status === "warning").length;
+  const warned = warnings ? `, ${warnings} warning(s)` : "";
   lines.push(
     problems === 0
-      ? `doctor: all ${results.length - skippedCount} checks passed${skippedCount ? `, ${skippedCount} skipped` : ""}`
-      : `doctor: ${problems} problem(s) in ${results.length} checks`,
+      ? `doctor: all ${results.length - skippedCount - warnings} checks passed${warned}${skippedCount ? `, ${skippedCount} skipped` : ""}`
+      : `doctor: ${problems} problem(s) in ${results.length} checks${warned}`,
   );
   return lines.join("\n");
 }
@@ -571,6 +663,11 @@ export function doctorCommand(): Command {
   return new Command("doctor")
     .description("Check a deployment end to end, read-only: one line per check, each problem with its fix.")
     .option("--json", "a JSON array of {check, status, detail, fix}")
+    .option(
+      "--deploy",
+      "after a deploy, before traffic moves: check the revisions tagged --candidate-tag, and report backlog as warnings (exit 1 only for the wiring)",
+    )
+    .option("--candidate-tag <tag>", "with --deploy: the traffic tag of the revisions to check", "candidate")
     .addHelpText(
       "after",
       "\nIt checks: the topics and subscriptions and how they are wired (push endpoint, audience,\n" +
@@ -580,11 +677,17 @@ export function doctorCommand(): Command {
         "entry, the SendGrid key's permission to send, and orders needing review or undelivered.\n" +
         "It reads the same variables as the services (sm:// references resolved); RECEIVER_URL is the\n" +
         "receiver's base URL, PUBSUB_PUSH_SUBSCRIPTION the push subscription (terraform output).\n" +
-        "Exit 1 when anything is wrong. Run it after every apply.\n" +
-        "\nExamples:\n  npm run cli -- doctor\n  npm run cli -- doctor --local      # against `npm start`\n  npm run cli -- doctor --json",
+        "With CLOUD_RUN_REGION, RECEIVER_SERVICE and FULFILLER_SERVICE (cli_env sets them) it checks the Cloud\n" +
+        "Run side too: each revision ready, the fulfiller's push settings against the subscription, who may\n" +
+        "invoke what, the reconcile schedule and its last run. A permission it lacks is skipped: needs X.\n" +
+        "Exit 1 when anything is wrong. Run it after every apply; Cloud Build runs it with --deploy.\n" +
+        "\nExamples:\n  npm run cli -- doctor\n  npm run cli -- doctor --local      # against `npm start`\n  npm run cli -- doctor --json\n  npm run cli -- doctor --deploy     # as Cloud Build runs it, before moving traffic",
     )
-    .action(async (opts: { json?: boolean }) => {
-      const results = await runDoctor({ env: process.env });
+    .action(async (opts: { json?: boolean; deploy?: boolean; candidateTag: string }) => {
+      const results = await runDoctor({
+        env: process.env,
+        ...(opts.deploy ? { deploy: { candidateTag: opts.candidateTag } } : {}),
+      });
       console.log(opts.json ? JSON.stringify(results, null, 2) : formatResults(results));
       if (results.some((r) => r.status === "problem")) process.exitCode = 1;
     });

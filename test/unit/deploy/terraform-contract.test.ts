@@ -66,8 +66,13 @@ describe("unit: Terraform keeps the services' configuration contract", () => {
 
   it("when secrets are wired, then they are sm:// references, never values", () => {
     expect(runTf).to.match(/STRIPE_WEBHOOK_SECRET\s*=\s*local\.secret_ref/);
-    expect(runTf).to.match(
-      /secret_ref = \{ for k, v in google_secret_manager_secret\.secrets : k => "sm:\/\/\$\{v\.id\}\/versions\/latest" \}/,
+    // Pinned to a version (DESIGN 8): never `latest`, which a version added out of band would move.
+    expect(runTf).to.include(
+      'secret_ref = { for k, v in google_secret_manager_secret.secrets : k => "sm://${v.id}/versions/${lookup(var.secret_versions, k, "unset")}" }',
+    );
+    expect(runTf).to.not.match(/versions\/latest/);
+    expect(tf("variables.tf")).to.match(
+      /variable "secret_versions" \{[\s\S]*?regex\("\^\[1-9\]\[0-9\]\*\$", v\)/,
     );
     expect(readFileSync("terraform/secrets.tf", "utf8")).to.not.match(/secret_data/);
   });
@@ -109,14 +114,24 @@ describe("unit: Terraform keeps the services' configuration contract", () => {
     }
   });
 
-  it("when push auth is oidc, then Cloud Run's own invoker check is off for the fulfiller (else every push is refused)", () => {
-    expect(runTf).to.include('invoker_iam_disabled = each.key == "fulfiller" && var.push_auth == "oidc"');
+  it("when push auth is oidc, then Cloud Run's own invoker check is off for the fulfiller (else every push is refused); the receiver is public by the same setting, with no allUsers grant", () => {
+    expect(runTf).to.include('invoker_iam_disabled = var.push_auth == "oidc"');
+    expect(runTf).to.match(/receiver_service = \{[\s\S]*?invoker_iam_disabled = true/);
+    expect(runTf).to.include("invoker_iam_disabled = each.value.invoker_iam_disabled");
+    for (const file of ["iam.tf", "run.tf", "reconcile.tf", "edge.tf"])
+      expect(tf(file), file).to.not.include('"allUsers"');
   });
 
-  it("when the services are created, then they wait for their secrets' versions and for the grants to propagate", () => {
+  it("when the services are created, then they wait for their secrets' pinned versions, a digest, and Google's documented IAM propagation", () => {
     const [[, service]] = blocks("run.tf", "google_cloud_run_v2_service") as [[string, string]];
-    expect(service).to.include("condition     = var.secret_versions_added");
+    expect(service).to.include("condition     = local.secrets_pinned");
+    expect(service).to.include('condition     = var.image != ""');
     expect(service).to.include("time_sleep.grants_propagate");
+    expect(runTf).to.include('create_duration = "${var.iam_propagation_seconds}s"');
+    expect(tf("variables.tf")).to.match(/variable "iam_propagation_seconds" \{[\s\S]*?default\s+= 420/);
+    expect(tf("variables.tf")).to.match(
+      /variable "image" \{[\s\S]*?regex\("@sha256:\[0-9a-f\]\{64\}\$", var\.image\)/,
+    );
     expect(tf("versions.tf")).to.match(/version = "~> 6\.50"/);
   });
 
@@ -132,13 +147,27 @@ describe("unit: Terraform keeps the services' configuration contract", () => {
       "build",
       "push",
       "terraform",
+      "candidate",
       "doctor",
+      "promote",
     ]);
     expect(build).to.include("terraform fmt -check -recursive terraform").and.include("terraform validate");
     expect(build).to.match(/waitFor: \["lint", "typecheck", "test", "terraform-check"\]/);
     expect(build).to.include('env: ["REQUIRE_EMULATORS=1", "CI=true"]');
     expect(build).to.include("google-cloud-cli:528.0.0-emulators");
-    expect(build).to.include("node dist/services/cli/main.js doctor");
+    // The deploy is checked before traffic moves, and judged on its wiring only.
+    expect(build).to.include("node dist/services/cli/main.js doctor --deploy");
+    expect(build)
+      .to.include("scripts/deploy-revisions.sh tag")
+      .and.include("scripts/deploy-revisions.sh promote");
+    // Long enough for the suite and a first apply's IAM wait; the image by digest; pinned tools.
+    expect(build).to.match(/^timeout: 3600s$/m);
+    expect(build).to.include('-var="image=$(cat /workspace/image.txt)"').and.include("RepoDigests");
+    expect(build).to.include("-lockfile=readonly");
+    const images = [...build.matchAll(/^\s+name: (\S+)$/gm)].map((m) => m[1]!);
+    for (const image of images)
+      if (!image.startsWith("${_REGION}"))
+        expect(image, "a pinned builder image").to.match(/:\d+\.\d+\.\d+(-[a-z]+)*$/);
   });
 
   it("when the dashboard is rendered, then it is valid JSON whose charts read only metrics this configuration defines or Google provides", () => {
