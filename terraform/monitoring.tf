@@ -395,6 +395,8 @@ resource "google_monitoring_dashboard" "pipeline" {
     dead_letters        = google_logging_metric.dead_letters.name
     needs_review        = google_logging_metric.needs_review.name
     undelivered         = google_logging_metric.undelivered_emails.name
+    dispatches          = google_logging_metric.dispatches.name
+    dispatch_overdue    = google_logging_metric.dispatch_overdue.name
   })
 }
 
@@ -459,5 +461,97 @@ resource "google_monitoring_alert_policy" "reconcile_not_started" {
   documentation {
     mime_type = "text/markdown"
     content   = "Cloud Scheduler could not start the reconcile job, so lost events are not being caught up. `npm run cli -- doctor` checks the schedule and the job; `terraform apply` restores the scheduler's run.invoker grant. Meanwhile run it by hand: `gcloud run jobs execute ${google_cloud_run_v2_job.reconcile.name} --region ${var.region}`."
+  }
+}
+
+# The warehouse's side (DESIGN 5b): confirmations recorded, and orders past the SLA.
+resource "google_logging_metric" "dispatches" {
+  project     = var.project_id
+  name        = "${var.name_prefix}-dispatches"
+  description = "Dispatch confirmations the fulfiller recorded, by outcome (dispatched, dispatch_corrected)."
+  filter      = "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"${local.names.fulfiller}\" AND (jsonPayload.outcome=\"dispatched\" OR jsonPayload.outcome=\"dispatch_corrected\")"
+
+  metric_descriptor {
+    metric_kind = "DELTA"
+    value_type  = "INT64"
+    labels {
+      key        = "outcome"
+      value_type = "STRING"
+    }
+  }
+  label_extractors = {
+    outcome = "EXTRACT(jsonPayload.outcome)"
+  }
+}
+
+resource "google_logging_metric" "dispatch_overdue" {
+  project     = var.project_id
+  name        = "${var.name_prefix}-dispatch-overdue"
+  description = "The scheduled reconcile's reminders: orders emailed more than DISPATCH_SLA_HOURS ago with no dispatch confirmed."
+  filter      = "resource.type=\"cloud_run_job\" AND resource.labels.job_name=\"${google_cloud_run_v2_job.reconcile.name}\" AND jsonPayload.alert=\"dispatch_overdue\""
+
+  metric_descriptor {
+    metric_kind = "DELTA"
+    value_type  = "INT64"
+  }
+}
+
+resource "google_monitoring_alert_policy" "dispatch_overdue" {
+  project               = var.project_id
+  display_name          = "${var.name_prefix}: an order has not been dispatched within the SLA"
+  combiner              = "OR"
+  severity              = "WARNING"
+  notification_channels = var.notification_channels
+  user_labels           = local.labels
+
+  conditions {
+    display_name = "dispatch_overdue reminders from the scheduled reconcile"
+    condition_matched_log {
+      filter = "resource.type=\"cloud_run_job\" AND resource.labels.job_name=\"${google_cloud_run_v2_job.reconcile.name}\" AND jsonPayload.alert=\"dispatch_overdue\""
+      label_extractors = {
+        session_id = "EXTRACT(jsonPayload.session_id)"
+      }
+    }
+  }
+
+  alert_strategy {
+    notification_rate_limit {
+      period = "3600s"
+    }
+  }
+
+  documentation {
+    mime_type = "text/markdown"
+    content   = "The warehouse was emailed this order more than DISPATCH_SLA_HOURS ago and has not confirmed a dispatch through the email's link. `npm run cli -- orders list --undispatched` lists them all; ask the warehouse, and have them record the tracking number from the link (a dispute's evidence needs it)."
+  }
+}
+
+resource "google_monitoring_alert_policy" "shipped_after_stop" {
+  project               = var.project_id
+  display_name          = "${var.name_prefix}: dispatched after a STOP SHIPMENT notice"
+  combiner              = "OR"
+  severity              = "CRITICAL"
+  notification_channels = var.notification_channels
+  user_labels           = local.labels
+
+  conditions {
+    display_name = "shipped_after_stop log lines"
+    condition_matched_log {
+      filter = "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"${local.names.fulfiller}\" AND jsonPayload.alert=\"shipped_after_stop\""
+      label_extractors = {
+        session_id = "EXTRACT(jsonPayload.session_id)"
+      }
+    }
+  }
+
+  alert_strategy {
+    notification_rate_limit {
+      period = "300s"
+    }
+  }
+
+  documentation {
+    mime_type = "text/markdown"
+    content   = "The warehouse confirmed a dispatch for an order whose payment was refunded or disputed after the STOP SHIPMENT notice went. `npm run cli -- orders show SESSION_ID` has the carrier and tracking number: ask the carrier to recall the parcel."
   }
 }

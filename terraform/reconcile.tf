@@ -70,6 +70,10 @@ resource "google_cloud_run_v2_job" "reconcile" {
           name  = "STRIPE_REQUESTS_PER_SECOND"
           value = local.stripe_requests_per_instance
         }
+        env {
+          name  = "DISPATCH_SLA_HOURS"
+          value = tostring(var.dispatch_sla_hours)
+        }
 
         resources {
           limits = {

@@ -8,6 +8,8 @@ locals {
     var.sendgrid_event_webhook ? ["sendgrid_webhook_key"] : [],
   )
   secrets_pinned = alltrue([for k in local.required_secrets : contains(keys(var.secret_versions), k)])
+  # Dispatch links (DESIGN 5b) are on once a version of their key is named.
+  dispatch_links = contains(keys(var.secret_versions), "dispatch_link_secret")
 
   # DESIGN 8: the receiver in every region of receiver_regions (var.region first); each
   # extra region is one more service of the same shape behind the load balancer.
@@ -33,6 +35,7 @@ locals {
     length(var.stripe_event_types) > 0 ? { STRIPE_EVENT_TYPES = join(",", var.stripe_event_types) } : {},
     # Only once the key has a version: the receiver reads it at start-up.
     var.sendgrid_event_webhook ? { SENDGRID_WEBHOOK_PUBLIC_KEY = local.secret_ref["sendgrid_webhook_key"] } : {},
+    local.dispatch_links ? { DISPATCH_LINK_SECRET = local.secret_ref["dispatch_link_secret"] } : {},
   )
 
   fulfiller_env = merge(
@@ -56,6 +59,12 @@ locals {
     length(var.fulfilment_product_ids) > 0 ? { FULFILMENT_PRODUCT_IDS = join(",", var.fulfilment_product_ids) } : {},
     var.fulfilment_opt_in_field != "" ? { FULFILMENT_OPT_IN_FIELD = var.fulfilment_opt_in_field } : {},
     var.sendgrid_template_id != "" ? { SENDGRID_TEMPLATE_ID = var.sendgrid_template_id } : {},
+    # The links point at the public base URL: the webhook domain, or the receiver's run.app URL.
+    local.dispatch_links ? {
+      DISPATCH_LINK_SECRET = local.secret_ref["dispatch_link_secret"]
+      DISPATCH_BASE_URL    = local.public_base_url
+      DISPATCH_SLA_HOURS   = tostring(var.dispatch_sla_hours)
+    } : {},
   )
 
   receiver_service = {
@@ -207,6 +216,7 @@ resource "google_cloud_run_v2_service" "service" {
     google_secret_manager_secret_iam_member.receiver_reads_webhook_secret,
     google_secret_manager_secret_iam_member.receiver_reads_sendgrid_webhook_key,
     google_secret_manager_secret_iam_member.fulfiller_reads_secrets,
+    google_secret_manager_secret_iam_member.services_read_dispatch_secret,
     google_project_iam_member.fulfiller_firestore,
     google_firestore_database.main,
     time_sleep.grants_propagate,

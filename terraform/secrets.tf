@@ -11,6 +11,9 @@ locals {
     # The Event Webhook's ECDSA verification key (public, but kept beside the others so it
     # is rotated the same way); read by the receiver once var.sendgrid_event_webhook is on.
     sendgrid_webhook_key = "${var.name_prefix}-sendgrid-webhook-key"
+    # The dispatch links' HMAC key (DESIGN 5b): the fulfiller signs with it, the receiver
+    # checks with it. Links are on once secret_versions names a version of it.
+    dispatch_link_secret = "${var.name_prefix}-dispatch-link-secret"
   }
 }
 
@@ -49,4 +52,15 @@ resource "google_secret_manager_secret_iam_member" "receiver_reads_sendgrid_webh
   secret_id = google_secret_manager_secret.secrets["sendgrid_webhook_key"].secret_id
   role      = "roles/secretmanager.secretAccessor"
   member    = google_service_account.receiver.member
+}
+
+resource "google_secret_manager_secret_iam_member" "services_read_dispatch_secret" {
+  for_each = {
+    receiver  = google_service_account.receiver.member
+    fulfiller = google_service_account.fulfiller.member
+  }
+  project   = var.project_id
+  secret_id = google_secret_manager_secret.secrets["dispatch_link_secret"].secret_id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = each.value
 }

@@ -23,6 +23,8 @@ const schema = v.object({
   FULFILMENT_OPT_IN_FIELD: v.optional(v.string()),
   FULFIL_TRIALS: fields.boolean(true),
   HANDLER_DEADLINE_MS: fields.positiveInt(20_000),
+  /** Hours after the order email by which the warehouse should confirm dispatch (DESIGN 5b). */
+  DISPATCH_SLA_HOURS: fields.positiveInt(48),
   ORDER_LEASE_SECONDS: fields.positiveInt(60),
 });
 

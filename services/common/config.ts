@@ -78,6 +78,14 @@ export const fields = {
       ),
       String(fallback),
     ),
+  /** An HMAC key: at least 32 characters (`openssl rand -base64 32`), optional. */
+  hmacKey: () =>
+    v.optional(
+      v.pipe(
+        v.string(),
+        v.minLength(32, "must be at least 32 characters (openssl rand -base64 32 makes one)"),
+      ),
+    ),
   boolean: (fallback: boolean) =>
     v.pipe(
       v.optional(

@@ -152,6 +152,9 @@ export function noticeOf(event: StripeWebhookEvent): EventNotice {
   };
 }
 
+/** The `event_type` of the warehouse's dispatch confirmation (receiver's /dispatch form, DESIGN 5b). */
+export const DISPATCH_CONFIRMED_TYPE = "dispatch.confirmed";
+
 /** The `event_type` attribute of a message that carries a batch of SendGrid delivery events. */
 export const SENDGRID_EVENTS_TYPE = "sendgrid.events";
 

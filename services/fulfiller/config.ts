@@ -26,6 +26,10 @@ const variables = v.object({
   PUSH_OIDC_CERTS_URL: v.optional(fields.url()),
   HANDLER_DEADLINE_MS: fields.positiveInt(20_000),
   ORDER_LEASE_SECONDS: fields.positiveInt(60),
+  /** The dispatch links' HMAC key and where they point (DESIGN 5b): both, or neither. */
+  DISPATCH_LINK_SECRET: fields.hmacKey(),
+  DISPATCH_BASE_URL: v.optional(fields.url()),
+  DISPATCH_SLA_HOURS: fields.positiveInt(48),
   PUBSUB_EMULATOR_HOST: v.optional(fields.hostPort()),
   FIRESTORE_EMULATOR_HOST: v.optional(fields.hostPort()),
   LOG_LEVEL: v.optional(oneOf(LOG_LEVELS), "info"),
@@ -48,6 +52,11 @@ const crossChecks = v.rawCheck<v.InferOutput<typeof variables>>(({ dataset, addI
     problem(
       "HANDLER_DEADLINE_MS",
       `must be below ORDER_LEASE_SECONDS (${lease} s), or two attempts could hold one order`,
+    );
+  if (c.DISPATCH_LINK_SECRET !== undefined && c.DISPATCH_BASE_URL === undefined)
+    problem(
+      "DISPATCH_BASE_URL",
+      "is required with DISPATCH_LINK_SECRET: the receiver's public base URL the links point at",
     );
   if (c.PUSH_AUTH === "cloud-run" || c.PUSH_AUTH === "oidc") {
     // What the push token is checked against.

@@ -14,6 +14,8 @@ import { OperatorActions } from "./operator/operator-actions.js";
 import { newAttempt, OrderWork, type FulfillerDeps, type PushOutcome } from "./claims/order-work.js";
 import type { PushMessage } from "./push/push-envelope.js";
 import { recordDeliveries } from "./delivery/record-deliveries.js";
+import { recordDispatch } from "./delivery/record-dispatch.js";
+import { DISPATCH_CONFIRMED_TYPE } from "../common/event.js";
 import { handleInvoicePaid, handleSubscriptionDeleted } from "./checkout/subscription-events.js";
 
 export {
@@ -82,6 +84,8 @@ export class Fulfiller {
         ...(outcome.reason ? { reason: outcome.reason } : {}),
       };
     }
+    if (message.attributes.event_type === DISPATCH_CONFIRMED_TYPE)
+      return recordDispatch(work, message, deadline, log);
     const event = parseStripeEvent(message.data);
     if (!event)
       return work.deadLetter({ message, reason: "message data is not a Stripe event", log, deadline });

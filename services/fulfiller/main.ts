@@ -72,6 +72,10 @@ async function main(): Promise<void> {
       leaseMs: config.ORDER_LEASE_SECONDS * 1000,
       deadlineMs: config.HANDLER_DEADLINE_MS,
       deadLetterSource: "fulfiller",
+      dispatch:
+        config.DISPATCH_LINK_SECRET && config.DISPATCH_BASE_URL
+          ? { secret: config.DISPATCH_LINK_SECRET, baseUrl: config.DISPATCH_BASE_URL }
+          : undefined,
     },
   });
   const readiness = new Readiness();

@@ -18,6 +18,31 @@ export interface CallOptions {
   timeoutMs: number;
 }
 
+export interface Shipment {
+  name: string;
+  address: {
+    line1: string;
+    line2?: string | null;
+    city?: string | null;
+    postal_code?: string | null;
+    state?: string | null;
+    country?: string | null;
+  };
+  carrier: string;
+  trackingNumber: string;
+}
+
+/** Stripe's dispute evidence fields the dispatch fills (DESIGN 5b). */
+export interface DisputeEvidence {
+  shipping_carrier: string;
+  shipping_tracking_number: string;
+  shipping_date: string;
+  shipping_address: string | null;
+  customer_name: string | null;
+  customer_email_address: string | null;
+  product_description: string | null;
+}
+
 /** What one expanded read of a Checkout Session says (DESIGN 5: one Stripe read per order). */
 export interface CheckoutRead {
   session: CheckoutSession;
@@ -56,6 +81,23 @@ export interface StripeCatalog {
    */
   getPayment(ref: PaymentRef, options: CallOptions): Promise<PaymentCheck | null>;
   getCharge(chargeId: string, options: CallOptions): Promise<ChargeState>;
+  /**
+   * Writes the shipment to the PaymentIntent (`shipping` with carrier and tracking number),
+   * with `idempotencyKey` so a retried write is one write.
+   */
+  recordShipment(
+    paymentIntentId: string,
+    shipment: Shipment,
+    idempotencyKey: string,
+    options: CallOptions,
+  ): Promise<void>;
+  /** Fills a dispute's evidence, never submitting it (the merchant reviews and submits). */
+  fillDisputeEvidence(
+    disputeId: string,
+    evidence: DisputeEvidence,
+    idempotencyKey: string,
+    options: CallOptions,
+  ): Promise<void>;
   /** The charge a dispute is about (a thin `v1.charge.dispute.created` names only the dispute). */
   getDisputedCharge(disputeId: string, options: CallOptions): Promise<string | null>;
   getInvoice(invoiceId: string, options: CallOptions): Promise<InvoiceState>;

@@ -70,11 +70,15 @@ async function main(): Promise<void> {
         return;
       print(part, line);
     },
-    onEmail: (email) =>
+    onEmail: (email) => {
       print(
         "sendgrid",
         `email accepted for ${email.customArgs.order_id ?? "?"}: ${email.file ?? "(memory)"}`,
-      ),
+      );
+      // The warehouse's signed dispatch link, as the email carries it (DESIGN 5b).
+      const link = /https?:\/\/\S+\/dispatch\/\S+/.exec(email.text)?.[0];
+      if (link) print("sendgrid", `  dispatch link (open it, record a tracking number): ${link}`);
+    },
   });
   const stateFile = localStateFile();
   writeLocalState(stateFile, {

@@ -3,6 +3,7 @@
  * Stripe and SendGrid stand-ins, and both services as child processes running their
  * real main.ts. Used by `npm start` and by the end-to-end tests.
  */
+import { randomBytes } from "node:crypto";
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -180,6 +181,9 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       STRIPE_API_KEY: LOCAL.stripeApiKey,
       SENDGRID_API_KEY: LOCAL.sendgridApiKey,
       SENDGRID_WEBHOOK_PUBLIC_KEY: sendgridKeys.publicKeyBase64,
+      // Signed dispatch links in each order email, to this receiver's form (DESIGN 5b): a key made now.
+      DISPATCH_LINK_SECRET: randomBytes(32).toString("base64url"),
+      DISPATCH_BASE_URL: `http://127.0.0.1:${receiverPort}`,
       SENDGRID_API_BASE: sendgrid.url,
       EMAIL_FROM: LOCAL.emailFrom,
       FULFILMENT_EMAIL_TO: LOCAL.emailTo,

@@ -25,6 +25,7 @@ export interface RecordedRequest {
   path: string;
   query: URLSearchParams;
   body: URLSearchParams;
+  idempotencyKey: string | null;
 }
 
 export class StripeStandIn extends LocalHttpServer {
@@ -305,6 +306,8 @@ export class StripeStandIn extends LocalHttpServer {
       path: url.pathname,
       query: url.searchParams,
       body: new URLSearchParams(raw),
+      idempotencyKey:
+        typeof req.headers["idempotency-key"] === "string" ? req.headers["idempotency-key"] : null,
     });
     const authorization = req.headers.authorization ?? "";
     const keyAccepted = this.options.apiKey
@@ -454,9 +457,18 @@ export class StripeStandIn extends LocalHttpServer {
     if (method === "GET" && url.pathname === "/v1/webhook_endpoints") {
       return send(res, 200, page(this.webhookEndpoints, url, "/v1/webhook_endpoints"));
     }
-    if (method === "GET" && (m = /^\/v1\/payment_intents\/([^/]+)$/.exec(url.pathname))) {
+    if (
+      (method === "GET" || method === "POST") &&
+      (m = /^\/v1\/payment_intents\/([^/]+)$/.exec(url.pathname))
+    ) {
       const intent = this.paymentIntents.get(decodeURIComponent(m[1]!));
       if (!intent) return send(res, 404, missing("payment_intent", m[1]!));
+      if (method === "POST") {
+        // What the dispatch writes: shipping[name|carrier|tracking_number|address][…].
+        const shipping = formObject(body, "shipping");
+        if (shipping) intent.shipping = { ...(intent.shipping ?? {}), ...shipping };
+        return send(res, 200, intent);
+      }
       const charge = expand.includes("latest_charge")
         ? this.charges.get(intent.latest_charge as string)
         : undefined;
@@ -467,9 +479,14 @@ export class StripeStandIn extends LocalHttpServer {
       if (!charge) return send(res, 404, missing("charge", m[1]!));
       return send(res, 200, charge);
     }
-    if (method === "GET" && (m = /^\/v1\/disputes\/([^/]+)$/.exec(url.pathname))) {
+    if ((method === "GET" || method === "POST") && (m = /^\/v1\/disputes\/([^/]+)$/.exec(url.pathname))) {
       const dispute = this.disputes.get(decodeURIComponent(m[1]!));
       if (!dispute) return send(res, 404, missing("dispute", m[1]!));
+      if (method === "POST") {
+        const evidence = formObject(body, "evidence");
+        if (evidence) dispute.evidence = { ...(dispute.evidence ?? {}), ...evidence };
+        if (body.get("submit") === "true") dispute.status = "under_review";
+      }
       return send(res, 200, dispute);
     }
     if (method === "GET" && (m = /^\/v1\/invoices\/([^/]+)$/.exec(url.pathname))) {
@@ -564,6 +581,20 @@ export class StripeStandIn extends LocalHttpServer {
     }
     return { data, next_page_url: next, previous_page_url: null };
   }
+}
+
+/** `prefix[a]=1&prefix[b][c]=2` as {a: "1", b: {c: "2"}}: Stripe's form encoding of a nested object. */
+function formObject(body: URLSearchParams, prefix: string): Json | null {
+  let out: Json | null = null;
+  for (const [key, value] of body.entries()) {
+    if (!key.startsWith(`${prefix}[`)) continue;
+    const path = [...key.slice(prefix.length).matchAll(/\[([^\]]*)\]/g)].map((m) => m[1]!);
+    out ??= {};
+    let node = out;
+    for (const part of path.slice(0, -1)) node = (node[part] ??= {}) as Json;
+    node[path.at(-1)!] = value;
+  }
+  return out;
 }
 
 function page(items: Json[], url: URL, path: string): Json {

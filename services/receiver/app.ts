@@ -16,7 +16,23 @@ import {
   type SendGridWebhookVerifier,
 } from "./verify-sendgrid.js";
 
+import { verifyDispatchToken } from "../common/dispatch-token.js";
+import { orderReference } from "../common/order-reference.js";
+import {
+  DISPATCH_CONFIRMED_TYPE,
+  DISPATCH_CSP,
+  dispatchForm,
+  dispatchMessage,
+  recordedPage,
+  refusedPage,
+  unavailablePage,
+  validateDispatch,
+} from "./dispatch-page.js";
+
 export const WEBHOOK_PATHS = ["/webhooks/stripe", "/webhook_succesful_payment"] as const;
+/** The warehouse's form behind each order email's signed link (DESIGN 5b). */
+export const DISPATCH_PATH = "/dispatch/:token";
+const MAX_DISPATCH_FORM_BYTES = 8 * 1024;
 export const SENDGRID_WEBHOOK_PATH = "/webhooks/sendgrid";
 
 export interface ReceiverDeps {
@@ -29,6 +45,8 @@ export interface ReceiverDeps {
   logger: Logger;
   /** SendGrid's signed Event Webhook; without it `/webhooks/sendgrid` answers 404. */
   sendgrid?: SendGridWebhookVerifier | undefined;
+  /** DISPATCH_LINK_SECRET; without it `/dispatch/…` answers 404. */
+  dispatchSecret?: string | undefined;
   project?: string;
   isReady?: () => boolean;
   now?: () => number;
@@ -135,6 +153,71 @@ export function createApp(deps: ReceiverDeps): Koa {
     injectTrace(state.trace, attributes);
     const messageId = await publish(state, payload, attributes);
     ctx.body = { received: true, event_count: events.length, message_id: messageId };
+  });
+
+  // The warehouse's dispatch form, from the order email's signed link (DESIGN 5b).
+  const dispatchToken = (ctx: Koa.Context): { sessionId: string } | null => {
+    const state = ctx.state as RequestState;
+    const secret = deps.dispatchSecret;
+    state.logFields = { source: "warehouse", event_type: DISPATCH_CONFIRMED_TYPE };
+    if (!secret) {
+      state.logFields.outcome = "not_configured";
+      throw new AppError("not found", { status: 404, code: "not_found" });
+    }
+    const { token } = (ctx as unknown as { params: { token?: string } }).params;
+    const check = verifyDispatchToken(secret, token ?? "", new Date(now()));
+    ctx.set("content-security-policy", DISPATCH_CSP);
+    ctx.set("cache-control", "no-store");
+    ctx.set("x-content-type-options", "nosniff");
+    ctx.set("referrer-policy", "no-referrer");
+    ctx.type = "text/html; charset=utf-8";
+    if (!check.ok) {
+      Object.assign(state.logFields, { outcome: "rejected", reason: check.reason });
+      ctx.status = check.reason === "expired" ? 410 : 403;
+      ctx.body = refusedPage(check.reason, check.expiresAt);
+      return null;
+    }
+    state.logFields.session_id = check.sessionId;
+    return { sessionId: check.sessionId };
+  };
+  router.get(DISPATCH_PATH, (ctx) => {
+    const token = dispatchToken(ctx);
+    if (!token) return;
+    (ctx.state as RequestState).logFields.outcome = "form";
+    ctx.body = dispatchForm(orderReference(token.sessionId));
+  });
+  router.post(DISPATCH_PATH, async (ctx) => {
+    const token = dispatchToken(ctx);
+    if (!token) return;
+    const state = ctx.state as RequestState;
+    const ref = orderReference(token.sessionId);
+    const form = validateDispatch(
+      new URLSearchParams((await readRawBody(ctx.req, MAX_DISPATCH_FORM_BYTES)).toString("utf8")),
+    );
+    if (!form.ok) {
+      Object.assign(state.logFields, { outcome: "invalid", reason: form.problem });
+      ctx.status = 400;
+      ctx.body = dispatchForm(ref, form.values, form.problem);
+      return;
+    }
+    const message = dispatchMessage(token.sessionId, form.values, new Date(now()));
+    const attributes: Record<string, string> = {
+      source: "warehouse",
+      event_id: message.id,
+      event_type: DISPATCH_CONFIRMED_TYPE,
+      object_id: token.sessionId,
+      received_at: new Date(now()).toISOString(),
+    };
+    injectTrace(state.trace, attributes);
+    try {
+      await publish(state, Buffer.from(JSON.stringify(message)), attributes);
+    } catch {
+      ctx.status = 503;
+      ctx.type = "text/html; charset=utf-8";
+      ctx.body = unavailablePage();
+      return;
+    }
+    ctx.body = recordedPage(ref, form.values);
   });
 
   app.use(requestMiddleware(deps.logger, deps.project));

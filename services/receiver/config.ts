@@ -11,6 +11,8 @@ const schema = v.object({
   PUBLISH_TIMEOUT_MS: fields.positiveInt(4000),
   /** SendGrid's Event Webhook verification key (base64); unset: /webhooks/sendgrid answers 404. */
   SENDGRID_WEBHOOK_PUBLIC_KEY: v.optional(v.string()),
+  /** The dispatch links' HMAC key (DESIGN 5b); unset: /dispatch/… answers 404. */
+  DISPATCH_LINK_SECRET: fields.hmacKey(),
   PUBSUB_EMULATOR_HOST: v.optional(fields.hostPort()),
   LOG_LEVEL: v.optional(oneOf(LOG_LEVELS), "info"),
   /** Where spans go: gcp (Cloud Trace; the default on Cloud Run), console, or none (the default elsewhere). */

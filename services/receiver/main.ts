@@ -34,6 +34,7 @@ async function main(): Promise<void> {
   const readiness = new Readiness();
   const app = createApp({
     sendgrid,
+    dispatchSecret: config.DISPATCH_LINK_SECRET,
     webhookSecrets: config.STRIPE_WEBHOOK_SECRET,
     eventTypes: config.STRIPE_EVENT_TYPES,
     publisher,
@@ -59,6 +60,7 @@ async function main(): Promise<void> {
       secrets: config.STRIPE_WEBHOOK_SECRET.length,
       allowlist: config.STRIPE_EVENT_TYPES,
       sendgrid_events: sendgrid ? "verified" : "off",
+      dispatch_links: config.DISPATCH_LINK_SECRET ? "on" : "off",
       emulator: config.PUBSUB_EMULATOR_HOST ?? null,
       traces: tracing.exporter,
     },

@@ -74,6 +74,25 @@ describe("e2e: `npm start` smoke test", function () {
         const run = await runCli(["orders", "show", sent!.session_id], newcomer);
         return run.code === 0 && run.stdout.includes('"status": "fulfilled"');
       });
+      // The warehouse's step (DESIGN 5b): the link `npm start` printed beside the email,
+      // the form sent as a browser sends it, and `orders show` has the tracking number.
+      const link = await waitFor(
+        "the printed dispatch link",
+        () => /dispatch link \(open it, record a tracking number\): (http:\/\/\S+)/.exec(output())?.[1],
+        10_000,
+      );
+      expect(content).to.include(link);
+      expect((await fetch(link)).status).to.equal(200);
+      const recorded = await fetch(link, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ carrier: "Royal Mail", tracking_number: "RM123456785GB" }).toString(),
+      });
+      expect(recorded.status).to.equal(200);
+      await waitFor("the dispatch on the order", async () => {
+        const run = await runCli(["orders", "show", sent!.session_id], newcomer);
+        return run.code === 0 && run.stdout.includes('"tracking_number": "RM123456785GB"');
+      });
       const list = await runCli(["orders", "list"], newcomer);
       expect(list.code, list.stderr).to.equal(0);
       expect(list.stdout).to.include(sent!.session_id); // whole, copyable into `orders show`

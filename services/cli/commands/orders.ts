@@ -13,8 +13,9 @@ import {
 import { formatAmount } from "../../fulfiller/email/currency.js";
 import { createLogger } from "../../common/logger.js";
 import { cliBudget, loadCliConfig, requireSettings, type CliConfig } from "../config.js";
+import { isUndispatched } from "../../fulfiller/delivery/record-dispatch.js";
 import { PipelineClients } from "../pipeline-clients.js";
-import { table, UsageError } from "../output.js";
+import { table, UsageError, parseSince } from "../output.js";
 
 /** Operator confirmed in SendGrid's activity that the email in doubt went out: record it. */
 export async function confirmSent(
@@ -105,6 +106,7 @@ function summary(o: OrderRecord): Record<string, unknown> {
     delivery: o.email.delivery?.state ?? null,
     ...(o.stop_notice?.delivery ? { stop_notice_delivery: o.stop_notice.delivery.state } : {}),
     after_sale: o.after_sale ? `${o.after_sale.kind} (notice ${o.after_sale.notice})` : null,
+    dispatch: o.dispatch ? `${o.dispatch.carrier} ${o.dispatch.tracking_number}` : null,
     attempts: o.attempts,
     updated: o.updated_at.toISOString(),
     reason: o.reason,
@@ -128,33 +130,60 @@ export function ordersCommand(): Command {
       "--review",
       "only needs_review orders, each with the email in doubt and what SendGrid said of it (none for an hour: probably not sent)",
     )
+    .option(
+      "--undispatched",
+      "only fulfilled orders the warehouse has not confirmed as dispatched (its link in the order email)",
+    )
+    .option(
+      "--older-than <duration>",
+      "with --undispatched: emailed longer ago than this (48h, 3d; default: DISPATCH_SLA_HOURS, 48)",
+    )
     .option("--limit <n>", "at most this many", (v) => Number(v), 100)
     .option("--json", "a JSON array for scripts")
     .addHelpText(
       "after",
-      "\nExamples:\n  npm run cli -- orders list --review\n  npm run cli -- orders list --undelivered --json",
+      "\nExamples:\n  npm run cli -- orders list --review\n  npm run cli -- orders list --undelivered --json\n" +
+        "  npm run cli -- orders list --undispatched --older-than 2d",
     )
     .action(
       async (opts: {
         status?: OrderStatus;
         undelivered?: boolean;
         review?: boolean;
+        undispatched?: boolean;
+        olderThan?: string;
         limit: number;
         json?: boolean;
       }) => {
         if (opts.review && opts.status && opts.status !== "needs_review")
           throw new UsageError("--review lists needs_review orders: leave out --status");
-        const clients = await PipelineClients.open(await loadCliConfig(process.env), ["firestore"]);
+        if (opts.olderThan && !opts.undispatched)
+          throw new UsageError("--older-than goes with --undispatched");
+        if (opts.undispatched && opts.status && opts.status !== "fulfilled")
+          throw new UsageError("--undispatched lists fulfilled orders: leave out --status");
+        const config = await loadCliConfig(process.env);
+        const now = new Date();
+        const cutoff = opts.undispatched
+          ? opts.olderThan
+            ? parseSince(opts.olderThan)
+            : new Date(now.getTime() - config.DISPATCH_SLA_HOURS * 3_600_000)
+          : null;
+        const clients = await PipelineClients.open(config, ["firestore"]);
         try {
-          const list = await clients.orders().list({
-            status: opts.review ? "needs_review" : opts.status,
+          // Undispatched: the fulfilled orders, newest first, filtered here (Firestore cannot
+          // query a missing field); a wide page so that --limit counts what is shown.
+          const fetched = await clients.orders().list({
+            status: opts.review ? "needs_review" : cutoff ? "fulfilled" : opts.status,
             undelivered: !!opts.undelivered,
-            limit: opts.limit,
+            limit: cutoff ? Math.max(opts.limit * 10, 1000) : opts.limit,
           });
-          const now = new Date();
+          const list = cutoff
+            ? fetched.filter((o) => isUndispatched(o, cutoff)).slice(0, opts.limit)
+            : fetched;
           const rows = list.map((o) => ({
             ...summary(o),
             ...(opts.review ? { in_doubt: reviewNote(o, now) } : {}),
+            ...(cutoff ? { emailed: o.email.sent_at?.toISOString() ?? null } : {}),
           }));
           if (opts.json) console.log(JSON.stringify(rows, null, 2));
           else
@@ -167,6 +196,7 @@ export function ordersCommand(): Command {
                     "delivery",
                     "after_sale",
                     ...(opts.review ? ["in_doubt"] : []),
+                    ...(cutoff ? ["emailed"] : []),
                     "attempts",
                     "updated",
                     "reason",

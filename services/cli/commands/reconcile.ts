@@ -18,6 +18,7 @@ import {
   StripeApiCatalog,
 } from "../../fulfiller/adapters/stripe-catalog.js";
 import { remindReview } from "../../fulfiller/operator/operator-actions.js";
+import { remindOverdueDispatch } from "../../fulfiller/delivery/record-dispatch.js";
 import { createLogger } from "../../common/logger.js";
 import { cliBudget, loadCliConfig } from "../config.js";
 import { PipelineClients } from "../pipeline-clients.js";
@@ -303,15 +304,14 @@ export function reconcileCommand(): Command {
           );
           // Orders still in review are alerted again (on stderr, as structured lines the
           // job's log-based metric reads), so an alert lost to a crash comes back.
-          const inReview = opts.dryRun
+          const reminders = createLogger({ service: "reconcile", destination: process.stderr });
+          const inReview = opts.dryRun ? [] : await remindReview(clients.orders(), reminders, new Date());
+          // The warehouse's overdue confirmations, one alert line each (DESIGN 5b).
+          const undispatched = opts.dryRun
             ? []
-            : await remindReview(
-                clients.orders(),
-                createLogger({ service: "reconcile", destination: process.stderr }),
-                new Date(),
-              );
+            : await remindOverdueDispatch(clients.orders(), reminders, new Date(), config.DISPATCH_SLA_HOURS);
           for (const w of result.warnings) console.error(`warning: ${w}`);
-          if (opts.json) console.log(JSON.stringify({ ...result, inReview }, null, 2));
+          if (opts.json) console.log(JSON.stringify({ ...result, inReview, undispatched }, null, 2));
           else {
             if (opts.verbose)
               for (const r of result.republished)
@@ -326,7 +326,7 @@ export function reconcileCommand(): Command {
                 `(missing ${by("missing")}, failed ${by("failed")}, stale ${by("stale_processing")}, now paid ${by("now_paid")}, ` +
                 `stop notice owed ${by("notice_owed")}, trial paid ${by("trial_paid")}, trial cancelled ${by("trial_cancelled")}), ` +
                 `${result.upToDate} up to date, ${result.ignored} ignored, ${result.failed.length} failed; ` +
-                `${inReview.length} order(s) still in review`,
+                `${inReview.length} order(s) still in review, ${undispatched.length} not dispatched within ${config.DISPATCH_SLA_HOURS} h`,
             );
           }
           if (result.failed.length) process.exitCode = 1;

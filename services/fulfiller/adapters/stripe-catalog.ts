@@ -2,7 +2,14 @@ import Stripe from "stripe";
 import { PermanentError, TransientError } from "../../common/errors.js";
 import type { Logger } from "../../common/logger.js";
 import { BudgetExhaustedError, type RequestBudget } from "../../common/request-budget.js";
-import type { CallOptions, CheckoutRead, PaymentRef, StripeCatalog } from "../ports.js";
+import type {
+  CallOptions,
+  CheckoutRead,
+  DisputeEvidence,
+  PaymentRef,
+  Shipment,
+  StripeCatalog,
+} from "../ports.js";
 import type { ChargeState, CheckoutSession, InvoiceState, LineItem, Subscription } from "../session.js";
 import { idOf } from "../session.js";
 import type { PaymentCheck } from "../claims/order-state.js";
@@ -272,6 +279,55 @@ export class StripeApiCatalog implements StripeCatalog {
       return toChargeState(await this.stripe.charges.retrieve(chargeId, {}, { timeout: options.timeoutMs }));
     } catch (err) {
       throw mapStripeError(err, `retrieving charge ${chargeId}`);
+    }
+  }
+
+  async recordShipment(
+    paymentIntentId: string,
+    shipment: Shipment,
+    idempotencyKey: string,
+    options: CallOptions,
+  ): Promise<void> {
+    try {
+      await this.stripe.paymentIntents.update(
+        paymentIntentId,
+        {
+          shipping: {
+            name: shipment.name,
+            address: {
+              line1: shipment.address.line1,
+              line2: shipment.address.line2 ?? undefined,
+              city: shipment.address.city ?? undefined,
+              postal_code: shipment.address.postal_code ?? undefined,
+              state: shipment.address.state ?? undefined,
+              country: shipment.address.country ?? undefined,
+            },
+            carrier: shipment.carrier,
+            tracking_number: shipment.trackingNumber,
+          },
+        },
+        { timeout: options.timeoutMs, idempotencyKey },
+      );
+    } catch (err) {
+      throw mapStripeError(err, `writing the shipment to payment intent ${paymentIntentId}`);
+    }
+  }
+
+  async fillDisputeEvidence(
+    disputeId: string,
+    evidence: DisputeEvidence,
+    idempotencyKey: string,
+    options: CallOptions,
+  ): Promise<void> {
+    const fields = Object.fromEntries(Object.entries(evidence).filter(([, v]) => v !== null && v !== ""));
+    try {
+      await this.stripe.disputes.update(
+        disputeId,
+        { evidence: fields, submit: false },
+        { timeout: options.timeoutMs, idempotencyKey },
+      );
+    } catch (err) {
+      throw mapStripeError(err, `filling the evidence of dispute ${disputeId}`);
     }
   }
 

@@ -9,6 +9,7 @@ import { serializeError } from "../../common/http.js";
 import { planStopNotice, type NoticePlan, type SaleChange } from "./after-sale-state.js";
 import { composeStopNotice } from "../email/compose-stop-notice.js";
 import { sendUnderClaim } from "../claims/email-fence.js";
+import { syncDispatchToStripe } from "../delivery/record-dispatch.js";
 import type { Deadline } from "../claims/deadline.js";
 import type { OrderRecord } from "../claims/order-state.js";
 import {
@@ -102,7 +103,27 @@ export function afterSaleKind(charge: ChargeState): SaleChange["kind"] | null {
         : null;
 }
 
+/**
+ * A refund or dispute, then for a dispute of an order already dispatched its evidence,
+ * filled once from the dispatch (DESIGN 5b); a failure there is transient, and the
+ * redelivery finds the notice done and fills only the evidence.
+ */
 export async function handleChargeEvent(work: OrderWork, event: ChargeEvent): Promise<PushOutcome> {
+  const outcome = await handleSaleChange(work, event);
+  if (!event.disputeId || !outcome.ack || !outcome.sessionId) return outcome;
+  try {
+    await syncDispatchToStripe(work, outcome.sessionId, event.deadline, event.log);
+  } catch (err) {
+    event.log.warn(
+      { err: serializeError(err), session_id: outcome.sessionId },
+      "could not fill the dispute's evidence from the dispatch; Pub/Sub will redeliver",
+    );
+    return transientFailure((err as Error).message, outcome.sessionId);
+  }
+  return outcome;
+}
+
+async function handleSaleChange(work: OrderWork, event: ChargeEvent): Promise<PushOutcome> {
   const ignore = (reason: string, sessionId?: string): PushOutcome => {
     event.log.info(
       { event_id: event.eventId, event_type: event.eventType, reason, session_id: sessionId },

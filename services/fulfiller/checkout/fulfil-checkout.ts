@@ -221,7 +221,11 @@ export async function fulfilCheckout(
       learnt(decision, work.now(), order),
     );
   }
-  const email = composeOrderEmail({ sessionId: attempt.sessionId, details: decision.details });
+  const email = composeOrderEmail({
+    sessionId: attempt.sessionId,
+    details: decision.details,
+    dispatchLink: work.dispatchLinkFor(attempt.sessionId),
+  });
   const sent = await sendUnderClaim(work, attempt, email, {
     by: "automatic",
     reason: decision.reason,

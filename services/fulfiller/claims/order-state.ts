@@ -105,6 +105,8 @@ export interface OrderRecord {
   payment?: PaymentCheck | null;
   /** A refund or dispute after the sale, the latest seen. */
   after_sale?: AfterSale | null;
+  /** What the warehouse confirmed through the email's dispatch link (DESIGN 5b). */
+  dispatch?: DispatchRecord | null;
   /** A subscription that started on a trial with FULFIL_TRIALS=false: waits for its first paid invoice. */
   trial_conversion?: {
     state: "awaiting" | "converted" | "cancelled";
@@ -192,6 +194,25 @@ export interface PaymentCheck {
   refunded: boolean;
   disputed: boolean;
   checked_at?: Date | null;
+}
+
+/** One confirmation of a dispatch: the carrier, the number, where to follow it. */
+export interface DispatchConfirmation {
+  carrier: string;
+  tracking_number: string;
+  tracking_url: string | null;
+  at: Date;
+  /** The `dsp_…` id of the warehouse's submission. */
+  message_id: string;
+}
+
+export interface DispatchRecord extends DispatchConfirmation {
+  /** Earlier numbers, oldest first: each later one was a correction. */
+  corrections: DispatchConfirmation[];
+  /** The number written to the order's PaymentIntent (`shipping.tracking_number`), and when. */
+  stripe?: { tracking_number: string; at: Date } | null;
+  /** A dispute's evidence filled from it (never submitted: the merchant reviews and submits). */
+  evidence?: { dispute_id: string; at: Date } | null;
 }
 
 export interface AfterSale {

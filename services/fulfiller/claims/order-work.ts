@@ -5,6 +5,7 @@
  * makes first checks that it still does. The one email it may send goes out through the
  * fence in email-fence.ts.
  */
+import { dispatchLink } from "../../common/dispatch-token.js";
 import { randomUUID } from "node:crypto";
 import { PermanentError, TransientError, errorMessage } from "../../common/errors.js";
 import type { Logger } from "../../common/logger.js";
@@ -35,6 +36,8 @@ export interface FulfilmentSettings {
   deadlineMs: number;
   /** `dead_letter_source` on what this service dead-letters. */
   deadLetterSource: string;
+  /** The signed dispatch link in each order email (DESIGN 5b); unset: no link. */
+  dispatch?: { secret: string; baseUrl: string } | undefined;
 }
 
 export interface FulfillerDeps {
@@ -64,7 +67,8 @@ export type PushResult =
   | "failed"
   | "after_sale_recorded"
   | "stop_notice_sent"
-  | "resent";
+  | "resent"
+  | "dispatched";
 
 export interface PushOutcome {
   ack: boolean;
@@ -162,6 +166,12 @@ export class OrderWork {
 
   get settings(): FulfilmentSettings {
     return this.deps.settings;
+  }
+
+  /** The order email's signed dispatch link, valid 30 days from now; null without DISPATCH_LINK_SECRET. */
+  dispatchLinkFor(sessionId: string): string | null {
+    const d = this.settings.dispatch;
+    return d ? dispatchLink(d.baseUrl, d.secret, sessionId, this.now()) : null;
   }
 
   get stripe(): StripeCatalog {

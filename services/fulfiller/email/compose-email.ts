@@ -1,4 +1,5 @@
 import { formatAmount } from "./currency.js";
+import { orderReference } from "../../common/order-reference.js";
 import type { OrderDetails } from "../claims/order-state.js";
 import { formatPostalAddress, hasStreetLine } from "./postal-address.js";
 
@@ -46,14 +47,7 @@ export function html(value: string | null | undefined, max = 500): string {
   return escapeHtml(plain(value, max));
 }
 
-/**
- * The short reference people use for an order: the last 8 characters of its Checkout
- * Session id. The subject, the body and the local outbox's file name share it; the
- * full id stands beside it in the body.
- */
-export function orderReference(sessionId: string): string {
-  return sessionId.slice(-8);
-}
+export { orderReference };
 
 const DATE = new Intl.DateTimeFormat("en-GB", { dateStyle: "medium", timeZone: "UTC" });
 export const DATE_TIME = new Intl.DateTimeFormat("en-GB", {
@@ -65,6 +59,8 @@ export const DATE_TIME = new Intl.DateTimeFormat("en-GB", {
 export interface ComposeOptions {
   sessionId: string;
   details: OrderDetails;
+  /** The signed link the warehouse records the dispatch with (DESIGN 5b); none without DISPATCH_LINK_SECRET. */
+  dispatchLink?: string | null;
 }
 
 interface ItemRow {
@@ -111,7 +107,7 @@ function warnings(details: OrderDetails): string[] {
 }
 
 /** The fulfilment email: a packing slip in text and HTML with the same content, every customer value escaped. */
-export function composeOrderEmail({ sessionId, details }: ComposeOptions): OrderEmail {
+export function composeOrderEmail({ sessionId, details, dispatchLink = null }: ComposeOptions): OrderEmail {
   const money = (amount: number | null) => formatAmount(amount, details.currency);
   const reference = orderReference(sessionId);
   const testBanner = details.livemode
@@ -193,6 +189,13 @@ export function composeOrderEmail({ sessionId, details }: ComposeOptions): Order
       : []),
     ...(references.some(([, v]) => v) ? [""] : []),
     ...references.filter(([, v]) => v).map(([k, v]) => `${k}: ${plain(v)}`),
+    ...(dispatchLink
+      ? [
+          "",
+          "Dispatched? Record the carrier and tracking number (one link per order, valid 30 days):",
+          dispatchLink,
+        ]
+      : []),
     "",
   ].join("\n");
 
@@ -234,6 +237,11 @@ export function composeOrderEmail({ sessionId, details }: ComposeOptions): Order
       .filter(([, v]) => v)
       .map(([k, v]) => `${k}: ${html(v)}`)
       .join("<br>")}</p>`,
+    ...(dispatchLink
+      ? [
+          `<p><a href="${escapeHtml(dispatchLink)}" style="font-weight:bold">Record the dispatch (carrier and tracking number)</a><br><small>${escapeHtml(dispatchLink)}</small></p>`,
+        ]
+      : []),
     "</body></html>",
   ].join("\n");
 
@@ -265,6 +273,7 @@ export function composeOrderEmail({ sessionId, details }: ComposeOptions): Order
       custom_fields: details.custom_fields,
       subscription_id: details.subscription_id,
       payment_intent_id: details.payment_intent_id,
+      dispatch_url: dispatchLink,
     },
   };
 }

@@ -340,7 +340,11 @@ export class OperatorActions {
       const outcome = await sendUnderClaim(
         this.work,
         attempt,
-        composeOrderEmail({ sessionId, details: shipped }),
+        composeOrderEmail({
+          sessionId,
+          details: shipped,
+          dispatchLink: this.work.dispatchLinkFor(sessionId),
+        }),
         {
           by: "operator:resend",
           reason: "operator resend",
@@ -460,10 +464,19 @@ export class OperatorActions {
         throw new ResendRefusedError(`order ${sessionId} is not resent: ${verdict.reason}`);
       }
       const shipped = { ...details, ...(verdict.refunded > 0 ? { refunded: verdict.refunded } : {}) };
-      return await sendUnderClaim(this.work, attempt, composeOrderEmail({ sessionId, details: shipped }), {
-        by,
-        reason: "resent after a bounce or drop",
-      });
+      return await sendUnderClaim(
+        this.work,
+        attempt,
+        composeOrderEmail({
+          sessionId,
+          details: shipped,
+          dispatchLink: this.work.dispatchLinkFor(sessionId),
+        }),
+        {
+          by,
+          reason: "resent after a bounce or drop",
+        },
+      );
     } catch (err) {
       if (err instanceof OperatorRefusedError) throw err;
       return this.work.handleFailure(attempt, err);

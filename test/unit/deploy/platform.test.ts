@@ -118,6 +118,27 @@ describe("unit: the platform a Google Cloud team signs off (terraform/, DESIGN 8
     });
   });
 
+  describe("the dispatch link (DESIGN 5b)", () => {
+    it("keeps its key in Secret Manager, readable by both services, and points the links at the public base URL", () => {
+      expect(tf("secrets.tf")).to.include('dispatch_link_secret = "${var.name_prefix}-dispatch-link-secret"');
+      const grant = block(
+        "secrets.tf",
+        "google_secret_manager_secret_iam_member",
+        "services_read_dispatch_secret",
+      );
+      expect(grant).to.match(/receiver\s+= google_service_account\.receiver\.member/);
+      expect(grant).to.match(/fulfiller\s+= google_service_account\.fulfiller\.member/);
+      const run = tf("run.tf");
+      expect(run).to.match(/DISPATCH_BASE_URL\s+= local\.public_base_url/);
+      expect(
+        run.match(/DISPATCH_LINK_SECRET\s*= local\.secret_ref\["dispatch_link_secret"\]/g),
+      ).to.have.length(2);
+      expect(block("monitoring.tf", "google_monitoring_alert_policy", "dispatch_overdue")).to.include(
+        'jsonPayload.alert=\\"dispatch_overdue\\"',
+      );
+    });
+  });
+
   describe("deploys that can be undone, and protection", () => {
     it("creates each service serving its first revision, then leaves traffic to the deploy (candidate, doctor, promote)", () => {
       const service = block("run.tf", "google_cloud_run_v2_service", "service");

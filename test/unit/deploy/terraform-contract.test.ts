@@ -210,7 +210,10 @@ describe("unit: Terraform keeps the services' configuration contract", () => {
       };
     };
     const tiles = dashboard.mosaicLayout.tiles;
-    expect(tiles).to.have.length(10);
+    expect(tiles).to.have.length(11);
+    expect(tiles.map((t) => t.widget.title)).to.include(
+      "Dispatch: confirmations from the warehouse, and orders overdue (per hour)",
+    );
     for (const tile of tiles)
       for (const set of tile.widget.xyChart.dataSets) {
         const type = /metric\.type="([^"]+)"/.exec(set.timeSeriesQuery.timeSeriesFilter.filter)![1]!;
