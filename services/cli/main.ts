@@ -3,47 +3,12 @@
  * The operator CLI. Exit codes: 0 success, 1 the command failed (or some items
  * failed), 2 bad usage or configuration.
  */
-import { Command, CommanderError } from "commander";
-import { sendTestEventCommand } from "./commands/send-test-event.js";
-import { dlqCommand } from "./commands/dlq.js";
-import { ordersCommand } from "./commands/orders.js";
-import { reconcileCommand } from "./commands/reconcile.js";
-import { doctorCommand } from "./commands/doctor.js";
+import { CommanderError } from "commander";
+import { buildProgram } from "./program.js";
 import { ConfigError } from "../common/errors.js";
 import { UsageError } from "./output.js";
 import { assertLocalStackUp, LocalStackDownError, resolveTarget } from "./local-target.js";
 import type { LocalStackState } from "../local/state-file.js";
-
-export function buildProgram(env: NodeJS.ProcessEnv, local: LocalStackState | null = null): Command {
-  const program = new Command("fulfilment")
-    .description(
-      "Operate the Stripe fulfilment pipeline: send test events, dead letters, orders, reconcile, doctor.",
-    )
-    .option(
-      "--local",
-      "target the local stack started by `npm start` (its .local/stack.json), even if GOOGLE_CLOUD_PROJECT is set",
-    )
-    .showHelpAfterError()
-    .addHelpText(
-      "after",
-      "\nTarget: the environment (GOOGLE_CLOUD_PROJECT and the variables in the README). With no\n" +
-        "GOOGLE_CLOUD_PROJECT set and `npm start` running, every command uses the local stack, and says so.\n" +
-        "\nExit codes: 0 success, 1 failure (or partial failure), 2 bad usage or configuration.",
-    );
-  program.addCommand(sendTestEventCommand(env, local));
-  program.addCommand(dlqCommand());
-  program.addCommand(ordersCommand());
-  program.addCommand(reconcileCommand());
-  program.addCommand(doctorCommand());
-  // Commander's own usage errors (unknown command or option, missing argument, invalid
-  // choice) exit 2 like ours: every subcommand throws instead of exiting with 1.
-  const overrideAll = (command: Command) => {
-    command.exitOverride();
-    for (const sub of command.commands) overrideAll(sub);
-  };
-  overrideAll(program);
-  return program;
-}
 
 async function main(): Promise<void> {
   // --local may stand anywhere on the line; it chooses the target before parsing.
@@ -80,6 +45,16 @@ async function main(): Promise<void> {
       return;
     }
     if (err instanceof ConfigError) {
+      // No target at all: name both ways forward, not only the missing variable.
+      if (
+        !local &&
+        !process.env.GOOGLE_CLOUD_PROJECT?.trim() &&
+        err.problems.some((p) => p.startsWith("GOOGLE_CLOUD_PROJECT"))
+      )
+        console.error(
+          "error: no target: start the local stack with `npm start`, or set GOOGLE_CLOUD_PROJECT for a deployment " +
+            "(`set -a; . <(terraform output -raw cli_env); set +a`)",
+        );
       console.error(err.message);
       process.exitCode = 2;
       return;

@@ -6,6 +6,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { emulatorProblem } from "./emulators.js";
 import { startStack } from "./stack.js";
+import { busyPorts } from "./ports.js";
 import { LOCAL } from "./defaults.js";
 import { localStateFile, removeLocalState, STATE_ENV_KEYS, writeLocalState } from "./state-file.js";
 
@@ -35,6 +36,15 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const outboxDir = path.resolve(process.env.LOCAL_OUTBOX_DIR ?? ".outbox");
+  // Every fixed port first, the capture server's and the stand-ins' included: a clash is
+  // named before anything starts, not found 14 s later as a child's exit code.
+  if (process.env.LOCAL_STACK_PORTS !== "auto") {
+    const busy = await busyPorts(LOCAL.ports);
+    if (busy.length) {
+      for (const line of busy) console.error(`Cannot start the local stack: ${line}`);
+      process.exit(2);
+    }
+  }
   print("stack", "starting emulators, stand-ins and both services…");
   // LOCAL_STACK_PORTS=auto picks free ports (used by the smoke test; the printed URLs say which).
   const auto = process.env.LOCAL_STACK_PORTS === "auto";

@@ -50,3 +50,27 @@ export async function waitForHttpOk(
   }
   throw new Error(`${url} was not ready within ${timeoutMs} ms`);
 }
+
+/** Whether `port` can be bound on `host` right now (nothing else holds it). */
+export async function canBind(port: number, host = "127.0.0.1"): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.unref();
+    server.once("error", () => resolve(false));
+    server.listen(port, host, () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * Every fixed port `npm start` needs, checked before anything starts: the names of the
+ * busy ones with the way out, or an empty list.
+ */
+export async function busyPorts(ports: Record<string, number>): Promise<string[]> {
+  const busy: string[] = [];
+  for (const [name, port] of Object.entries(ports))
+    if (port > 0 && !(await canBind(port)))
+      busy.push(
+        `port ${port} (${name}) is in use (another \`npm start\`?): stop it, or run with LOCAL_STACK_PORTS=auto`,
+      );
+  return busy;
+}

@@ -98,6 +98,18 @@ describe("e2e: which pipeline the CLI targets, and how it fails", function () {
     expect(ignored.stderr).to.include(
       "GOOGLE_CLOUD_PROJECT: is required: the project whose Pub/Sub and Firestore to use",
     );
+    // A newcomer after the stack stopped: every command that needs a target names both ways forward.
+    for (const args of [
+      ["orders", "list"],
+      ["dlq", "list"],
+      ["reconcile", "--since", "1h"],
+    ]) {
+      const stopped = await cli(args, { LOCAL_STATE_FILE: path.join(dir, "absent.json") });
+      expect(stopped.code, args.join(" ")).to.equal(2);
+      expect(stopped.stderr).to.include(
+        "error: no target: start the local stack with `npm start`, or set GOOGLE_CLOUD_PROJECT for a deployment",
+      );
+    }
 
     const none = await cli(["--local", "orders", "list"], {
       LOCAL_STATE_FILE: path.join(dir, "absent.json"),

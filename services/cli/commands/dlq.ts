@@ -173,9 +173,13 @@ async function withClients<T>(
 }
 
 export function dlqCommand(): Command {
-  const dlq = new Command("dlq").description(
-    "Dead letters: list, show, replay and purge what the pipeline could not process.",
-  );
+  const dlq = new Command("dlq")
+    .description("Dead letters: list, show, replay and purge what the pipeline could not process.")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  npm run cli -- dlq list\n  npm run cli -- dlq show evt_...\n" +
+        "  npm run cli -- dlq replay --event-id evt_... --dry-run",
+    );
 
   dlq
     .command("list")

@@ -114,9 +114,16 @@ function summary(o: OrderRecord): Record<string, unknown> {
 }
 
 export function ordersCommand(): Command {
-  const orders = new Command("orders").description(
-    "Orders in Firestore: list, show, retry a decision, resolve needs_review, resend an undelivered email.",
-  );
+  const orders = new Command("orders")
+    .description(
+      "Orders in Firestore: list, show, retry a decision, resolve needs_review, resend an undelivered email.",
+    )
+    .addHelpText(
+      "after",
+      "\nExamples:\n  npm run cli -- orders list\n  npm run cli -- orders show cs_test_...\n" +
+        "  npm run cli -- orders list --review          # what an operator must settle\n" +
+        "  npm run cli -- orders list --undispatched    # what the warehouse has not confirmed",
+    );
 
   orders
     .command("list")
@@ -213,6 +220,10 @@ export function ordersCommand(): Command {
     .command("show")
     .argument("<session_id>", "the Checkout Session id (the order's key)")
     .description("Show one order in full (it includes customer details).")
+    .addHelpText(
+      "after",
+      "\nExample:\n  npm run cli -- orders show cs_test_a1b2...   # the whole id, as orders list prints it",
+    )
     .action(async (sessionId: string) => {
       const clients = await PipelineClients.open(await loadCliConfig(process.env), ["firestore"]);
       try {
