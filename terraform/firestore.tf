@@ -10,6 +10,20 @@ resource "google_firestore_database" "main" {
   depends_on                        = [google_project_service.apis]
 }
 
+# The customer's details, kept apart from the order (DESIGN 5c), expire
+# ORDER_PII_RETENTION_DAYS after the order's last change: a TTL on the `private`
+# collection group (orders/{id}/private/customer). The order itself never expires.
+resource "google_firestore_field" "customer_details_ttl" {
+  project    = var.project_id
+  database   = google_firestore_database.main.name
+  collection = "private"
+  field      = "expire_at"
+
+  ttl_config {}
+
+  index_config {}
+}
+
 # The delivery ledger expires; orders never do (they are the dedupe key).
 resource "google_firestore_field" "stripe_events_ttl" {
   project    = var.project_id

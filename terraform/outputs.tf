@@ -31,7 +31,7 @@ output "stripe_api_version" {
 }
 
 output "stripe_event_types_to_enable" {
-  description = "Event types to enable on the Stripe webhook endpoint (checkout, and what happens after it: DESIGN 5a)."
+  description = "Event types to enable on the Stripe webhook endpoint (checkout, what happens after it: DESIGN 5a, and customer.deleted: 5c)."
   value = [
     "checkout.session.completed",
     "checkout.session.async_payment_succeeded",
@@ -40,6 +40,7 @@ output "stripe_event_types_to_enable" {
     "charge.dispute.created",
     "invoice.paid",
     "customer.subscription.deleted",
+    "customer.deleted",
   ]
 }
 
@@ -130,6 +131,7 @@ locals {
     },
     length(var.fulfilment_product_ids) > 0 ? { FULFILMENT_PRODUCT_IDS = join(",", var.fulfilment_product_ids) } : {},
     var.fulfilment_opt_in_field != "" ? { FULFILMENT_OPT_IN_FIELD = var.fulfilment_opt_in_field } : {},
+    contains(keys(var.secret_versions), "order_email_hash_key") ? { ORDER_EMAIL_HASH_KEY = local.secret_ref["order_email_hash_key"] } : {},
   )
 }
 

@@ -40,18 +40,19 @@ locals {
 
   fulfiller_env = merge(
     {
-      GOOGLE_CLOUD_PROJECT = var.project_id
-      PUBSUB_DLQ_TOPIC     = google_pubsub_topic.dead_letter.name
-      STRIPE_API_KEY       = local.secret_ref["stripe_api_key"]
-      SENDGRID_API_KEY     = local.secret_ref["sendgrid_api_key"]
-      EMAIL_FROM           = var.email_from
-      FULFILMENT_EMAIL_TO  = join(",", var.fulfilment_email_to)
-      FULFIL_TRIALS        = tostring(var.fulfil_trials)
-      PUSH_AUTH            = var.push_auth
-      PUSH_AUDIENCE        = var.push_audience
-      PUSH_SERVICE_ACCOUNT = google_service_account.push.email
-      HANDLER_DEADLINE_MS  = tostring(var.handler_deadline_ms)
-      ORDER_LEASE_SECONDS  = tostring(var.order_lease_seconds)
+      GOOGLE_CLOUD_PROJECT     = var.project_id
+      PUBSUB_DLQ_TOPIC         = google_pubsub_topic.dead_letter.name
+      STRIPE_API_KEY           = local.secret_ref["stripe_api_key"]
+      SENDGRID_API_KEY         = local.secret_ref["sendgrid_api_key"]
+      EMAIL_FROM               = var.email_from
+      FULFILMENT_EMAIL_TO      = join(",", var.fulfilment_email_to)
+      FULFIL_TRIALS            = tostring(var.fulfil_trials)
+      PUSH_AUTH                = var.push_auth
+      PUSH_AUDIENCE            = var.push_audience
+      PUSH_SERVICE_ACCOUNT     = google_service_account.push.email
+      HANDLER_DEADLINE_MS      = tostring(var.handler_deadline_ms)
+      ORDER_LEASE_SECONDS      = tostring(var.order_lease_seconds)
+      ORDER_PII_RETENTION_DAYS = tostring(var.order_pii_retention_days)
       # DESIGN 5: every Stripe request of an instance waits for a token of its share.
       STRIPE_REQUESTS_PER_SECOND = local.stripe_requests_per_instance
       LOG_LEVEL                  = var.log_level
@@ -59,6 +60,8 @@ locals {
     length(var.fulfilment_product_ids) > 0 ? { FULFILMENT_PRODUCT_IDS = join(",", var.fulfilment_product_ids) } : {},
     var.fulfilment_opt_in_field != "" ? { FULFILMENT_OPT_IN_FIELD = var.fulfilment_opt_in_field } : {},
     var.sendgrid_template_id != "" ? { SENDGRID_TEMPLATE_ID = var.sendgrid_template_id } : {},
+    # The email's look-up hash, once its key has a version (DESIGN 5c).
+    contains(keys(var.secret_versions), "order_email_hash_key") ? { ORDER_EMAIL_HASH_KEY = local.secret_ref["order_email_hash_key"] } : {},
     # The links point at the public base URL: the webhook domain, or the receiver's run.app URL.
     local.dispatch_links ? {
       DISPATCH_LINK_SECRET = local.secret_ref["dispatch_link_secret"]

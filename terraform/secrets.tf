@@ -14,6 +14,9 @@ locals {
     # The dispatch links' HMAC key (DESIGN 5b): the fulfiller signs with it, the receiver
     # checks with it. Links are on once secret_versions names a version of it.
     dispatch_link_secret = "${var.name_prefix}-dispatch-link-secret"
+    # The key of the customer email's look-up hash (DESIGN 5c): the database keeps no
+    # reversible address, and `orders redact --email` finds a customer's orders with it.
+    order_email_hash_key = "${var.name_prefix}-order-email-hash-key"
   }
 }
 
@@ -61,6 +64,22 @@ resource "google_secret_manager_secret_iam_member" "services_read_dispatch_secre
   }
   project   = var.project_id
   secret_id = google_secret_manager_secret.secrets["dispatch_link_secret"].secret_id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = each.value
+}
+
+resource "google_secret_manager_secret_iam_member" "fulfiller_reads_email_hash_key" {
+  project   = var.project_id
+  secret_id = google_secret_manager_secret.secrets["order_email_hash_key"].secret_id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = google_service_account.fulfiller.member
+}
+
+# `orders redact --email` hashes the address with the same key.
+resource "google_secret_manager_secret_iam_member" "operators_read_email_hash_key" {
+  for_each  = toset(local.cli_members)
+  project   = var.project_id
+  secret_id = google_secret_manager_secret.secrets["order_email_hash_key"].secret_id
   role      = "roles/secretmanager.secretAccessor"
   member    = each.value
 }

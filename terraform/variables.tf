@@ -287,8 +287,18 @@ variable "secret_versions" {
   description = "The version each service reads of each secret, pinned (first apply, step 3 in terraform/README.md): { stripe_webhook_secret = \"1\", stripe_api_key = \"1\", sendgrid_api_key = \"1\" }, plus sendgrid_webhook_key with sendgrid_event_webhook. A rotation adds a version, bumps the number here and applies: a new revision rolls out through the deploy's checks (README, Rotating a secret). Until the map names them, the services and the reconcile job are not planned."
   default     = {}
   validation {
-    condition     = alltrue([for k, v in var.secret_versions : contains(["stripe_webhook_secret", "stripe_api_key", "sendgrid_api_key", "sendgrid_webhook_key", "dispatch_link_secret"], k) && can(regex("^[1-9][0-9]*$", v))])
+    condition     = alltrue([for k, v in var.secret_versions : contains(["stripe_webhook_secret", "stripe_api_key", "sendgrid_api_key", "sendgrid_webhook_key", "dispatch_link_secret", "order_email_hash_key"], k) && can(regex("^[1-9][0-9]*$", v))])
     error_message = "secret_versions maps stripe_webhook_secret, stripe_api_key, sendgrid_api_key (and sendgrid_webhook_key) to a version number such as \"3\"; \"latest\" is refused: a version added out of band would reach new instances with no rollout."
+  }
+}
+
+variable "order_pii_retention_days" {
+  type        = number
+  description = "Days the customer's details are kept after the order's last change (DESIGN 5c): then Firestore's TTL deletes them. Chargebacks can come 120 days after a payment."
+  default     = 180
+  validation {
+    condition     = var.order_pii_retention_days >= 1
+    error_message = "order_pii_retention_days must be at least 1."
   }
 }
 

@@ -25,6 +25,9 @@ const schema = v.object({
   HANDLER_DEADLINE_MS: fields.positiveInt(20_000),
   /** Hours after the order email by which the warehouse should confirm dispatch (DESIGN 5b). */
   DISPATCH_SLA_HOURS: fields.positiveInt(48),
+  ORDER_PII_RETENTION_DAYS: fields.positiveInt(180),
+  /** The email look-up hash's key: `orders redact --email` needs the fulfiller's. */
+  ORDER_EMAIL_HASH_KEY: fields.hmacKey(),
   ORDER_LEASE_SECONDS: fields.positiveInt(60),
 });
 

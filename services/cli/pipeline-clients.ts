@@ -113,7 +113,14 @@ export class PipelineClients {
       this.db = db;
       this.closers.push(() => db.terminate());
     }
-    return bounded(new FirestoreOrderStore(this.db), CALL_TIMEOUT_MS, "Firestore");
+    return bounded(
+      new FirestoreOrderStore(this.db, Date.now, {
+        retentionDays: this.config.ORDER_PII_RETENTION_DAYS,
+        emailHashKey: this.config.ORDER_EMAIL_HASH_KEY,
+      }),
+      CALL_TIMEOUT_MS,
+      "Firestore",
+    );
   }
 
   async close(): Promise<void> {

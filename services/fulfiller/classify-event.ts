@@ -14,6 +14,8 @@ export type Classification =
   /** `invoice.paid`: may convert a trial (section 5a); renewals never re-ship. */
   | { kind: "invoice_paid"; invoiceId: string }
   | { kind: "subscription_deleted"; subscriptionId: string }
+  /** `customer.deleted`: the customer's orders have their personal details erased (DESIGN 5c). */
+  | { kind: "customer_deleted"; customerId: string }
   | { kind: "ignore"; reason: string };
 
 const CHECKOUT_TRIGGERS: Record<string, CheckoutTrigger> = {
@@ -79,6 +81,10 @@ export function classifyEvent(
       return id.startsWith("sub_")
         ? { kind: "subscription_deleted", subscriptionId: id }
         : { kind: "ignore", reason: "event does not name a subscription" };
+    case "customer.deleted":
+      return id.startsWith("cus_")
+        ? { kind: "customer_deleted", customerId: id }
+        : { kind: "ignore", reason: "event does not name a customer" };
   }
   const sessionId = id;
   if (!trigger || !sessionId.startsWith("cs_")) {
@@ -93,6 +99,7 @@ const AFTER_SALE_TYPES: ReadonlySet<string> = new Set([
   "charge.dispute.created",
   "invoice.paid",
   "customer.subscription.deleted",
+  "customer.deleted",
 ]);
 
 /** Every event type the pipeline needs from Stripe (the webhook endpoint's list, and `reconcile`'s). */

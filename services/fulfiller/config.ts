@@ -30,6 +30,10 @@ const variables = v.object({
   DISPATCH_LINK_SECRET: fields.hmacKey(),
   DISPATCH_BASE_URL: v.optional(fields.url()),
   DISPATCH_SLA_HOURS: fields.positiveInt(48),
+  /** Days the customer's details are kept after the order's last change (DESIGN 5c; chargebacks come up to 120 days later). */
+  ORDER_PII_RETENTION_DAYS: fields.positiveInt(180),
+  /** The key of the email's look-up hash (`orders redact --email`); unset: no hash is kept. */
+  ORDER_EMAIL_HASH_KEY: fields.hmacKey(),
   PUBSUB_EMULATOR_HOST: v.optional(fields.hostPort()),
   FIRESTORE_EMULATOR_HOST: v.optional(fields.hostPort()),
   LOG_LEVEL: v.optional(oneOf(LOG_LEVELS), "info"),

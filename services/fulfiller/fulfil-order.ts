@@ -15,6 +15,7 @@ import { newAttempt, OrderWork, type FulfillerDeps, type PushOutcome } from "./c
 import type { PushMessage } from "./push/push-envelope.js";
 import { recordDeliveries } from "./delivery/record-deliveries.js";
 import { recordDispatch } from "./delivery/record-dispatch.js";
+import { redactCustomer } from "./operator/redact.js";
 import { DISPATCH_CONFIRMED_TYPE } from "../common/event.js";
 import { handleInvoicePaid, handleSubscriptionDeleted } from "./checkout/subscription-events.js";
 
@@ -116,6 +117,8 @@ export class Fulfiller {
         return handleInvoicePaid(work, { ...common, invoiceId: classification.invoiceId });
       case "subscription_deleted":
         return handleSubscriptionDeleted(work, { ...common, subscriptionId: classification.subscriptionId });
+      case "customer_deleted":
+        return redactCustomer(work, { ...common, customerId: classification.customerId });
       case "checkout":
         break;
     }

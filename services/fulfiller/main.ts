@@ -44,7 +44,10 @@ async function main(): Promise<void> {
   const db = new Firestore({ projectId: config.GOOGLE_CLOUD_PROJECT, ignoreUndefinedProperties: true });
   const budget = new RequestBudget({ ratePerSecond: config.STRIPE_REQUESTS_PER_SECOND });
   const fulfiller = new Fulfiller({
-    store: new FirestoreOrderStore(db),
+    store: new FirestoreOrderStore(db, Date.now, {
+      retentionDays: config.ORDER_PII_RETENTION_DAYS,
+      emailHashKey: config.ORDER_EMAIL_HASH_KEY,
+    }),
     // The Stripe SDK loads on the first call, not at start-up (lazy-catalog.ts).
     stripe: lazyCatalog(async () => {
       const { createStripeClient, StripeApiCatalog } = await import("./adapters/stripe-catalog.js");

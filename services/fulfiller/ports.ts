@@ -115,6 +115,12 @@ export interface StripeCatalog {
   ): Promise<{ sessionId: string; invoiceId: string | null } | null>;
 }
 
+export interface RedactedOrder {
+  order: OrderRecord;
+  /** What was erased, by name (empty: nothing was left to erase). */
+  erased: string[];
+}
+
 export interface OutgoingEmail {
   to: readonly string[];
   from: string;
@@ -151,9 +157,15 @@ export interface OrderStore {
   ): Promise<OrderRecord>;
   /** Orders whose top-level `field` equals `value` (how after-sale events find their order). */
   findBy(
-    field: "payment_intent_id" | "subscription_id" | "invoice_id",
+    field: "payment_intent_id" | "subscription_id" | "invoice_id" | "customer_id" | "customer_email_hash",
     value: string,
+    limit?: number,
   ): Promise<OrderRecord[]>;
+  /**
+   * Erases the customer's details in place (DESIGN 5c), in a transaction: status, fences
+   * and ids stay. Undefined when there is no such order.
+   */
+  redact(sessionId: string, by: string): Promise<RedactedOrder | undefined>;
   /** Counts a delivery of an event that claims no order (ignored types). */
   recordEvent(eventId: string, eventType: string, outcome: string): Promise<void>;
   get(sessionId: string): Promise<OrderRecord | undefined>;

@@ -37,6 +37,8 @@ export interface CheckoutSession {
   payment_intent?: string | { id: string } | null;
   /** A subscription's first invoice (created by the session). */
   invoice?: string | { id: string } | null;
+  /** The Stripe customer, when the session made or used one. */
+  customer?: string | { id: string } | null;
   customer_details?: {
     name?: string | null;
     email?: string | null;

@@ -184,6 +184,8 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       // Signed dispatch links in each order email, to this receiver's form (DESIGN 5b): a key made now.
       DISPATCH_LINK_SECRET: randomBytes(32).toString("base64url"),
       DISPATCH_BASE_URL: `http://127.0.0.1:${receiverPort}`,
+      // The email look-up hash's key (DESIGN 5c), shared with the CLI through the state file.
+      ORDER_EMAIL_HASH_KEY: randomBytes(32).toString("base64url"),
       SENDGRID_API_BASE: sendgrid.url,
       EMAIL_FROM: LOCAL.emailFrom,
       FULFILMENT_EMAIL_TO: LOCAL.emailTo,

@@ -36,6 +36,7 @@ export const STATE_ENV_KEYS = [
   "FULFIL_TRIALS",
   "PUBSUB_PUSH_SUBSCRIPTION",
   "RECEIVER_URL",
+  "ORDER_EMAIL_HASH_KEY",
 ] as const;
 
 export interface LocalStackState {

@@ -84,6 +84,8 @@ export interface SessionSpec {
   currency?: string;
   livemode?: boolean;
   customer?: CustomerDetails;
+  /** The Stripe customer id (default: a new one; null: a guest checkout). */
+  customerId?: string | null;
   lines?: LineSpec[];
   customFields?: Json[];
   subscriptionId?: string | null;
@@ -150,6 +152,8 @@ export function buildSession(spec: SessionSpec = {}): Json {
     invoice: mode === "subscription" ? randomId("in") : null,
     payment_intent: mode === "payment" ? randomId("pi") : null,
     setup_intent: mode === "setup" ? randomId("seti") : null,
+    // Checkout makes a customer for subscriptions always, for payments when asked.
+    customer: spec.customerId === undefined ? randomId("cus", 14) : spec.customerId,
     url: null,
     customer_details: {
       ...(session.customer_details as Json),

@@ -67,7 +67,7 @@ describe("e2e: doctor checks a deployment (the local stack)", function () {
       `ok topic ${stack.names.topic} exists`,
       `ok ${stack.names.pushSubscription} pushes to ${stack.fulfillerUrl}/pubsub/push`,
       `ok ${stack.names.pushSubscription} dead-letters to ${stack.names.dlqTopic} after 5 attempts`,
-      "ok it sends every event type the pipeline needs (7)",
+      "ok it sends every event type the pipeline needs (8)",
       'ok FULFILMENT_PRODUCT_IDS: prod_LocalScale0001 is "Smart Scale"',
       "ok SendGrid accepts SENDGRID_API_KEY, and it may send (mail.send)",
       "skipped Pub/Sub service agent grants",

@@ -40,7 +40,8 @@ function faultyStore(
       faults.hangRecordEvent ? new Promise(() => {}) : real.recordEvent(eventId, eventType, outcome),
     get: (sessionId) => real.get(sessionId),
     list: (options) => real.list(options),
-    findBy: (field, value) => real.findBy(field, value),
+    findBy: (field, value, limit) => real.findBy(field, value, limit),
+    redact: (sessionId, by) => real.redact(sessionId, by),
     transact: (sessionId, fn) => real.transact(sessionId, fn),
   };
 }

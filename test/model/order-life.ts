@@ -368,7 +368,17 @@ const resendCommand = fc
     ),
   );
 
+/** An erasure request (DESIGN 5c), at any point of the order's life, under any fault. */
+const redactCommand = fc
+  .tuple(orderIndex, faultArb)
+  .map(([i, fault]) =>
+    command("operator: orders redact", i, fault, (r) =>
+      r.store.redact(r.orders[i]!.sessionId, "operator:model"),
+    ),
+  );
+
 const commands: fc.Arbitrary<Cmd>[] = [
+  redactCommand,
   // Deliveries and SendGrid's batches are most of an order's life: they come twice as often.
   deliverCheckout,
   deliverCheckout,
@@ -476,6 +486,21 @@ async function checkInvariants(r: Real, after: string): Promise<void> {
       );
     expect(notices.length, `${where}: stop notices`).to.be.at.most(1);
     if (!order) continue;
+    // Erased stays erased: nothing written after a redaction brings the details back.
+    if (order.redacted_at && order.details) {
+      const d = order.details;
+      expect(
+        [
+          d.customer.name,
+          d.customer.email,
+          d.customer.phone,
+          d.shipping?.name,
+          d.shipping?.address,
+          ...d.custom_fields.map((f) => f.value),
+        ].filter(Boolean),
+        `${where}: personal details after redaction`,
+      ).to.deep.equal([]);
+    }
     // Never stranded: an operator's command that did not crash leaves no `processing` order.
     // (A crash leaves it `processing` until its lease ends; then retry or resolve takes it up.)
     const tookIt = r.before?.status !== "processing" || r.before.claim_id !== order.claim_id;

@@ -102,11 +102,12 @@ export class FaultyStore implements OrderStore {
     return this.write(() => this.inner.transact(sessionId, fn));
   }
 
-  findBy(
-    field: "payment_intent_id" | "subscription_id" | "invoice_id",
-    value: string,
-  ): Promise<OrderRecord[]> {
-    return this.read(() => this.inner.findBy(field, value));
+  findBy(field: Parameters<OrderStore["findBy"]>[0], value: string, limit?: number): Promise<OrderRecord[]> {
+    return this.read(() => this.inner.findBy(field, value, limit));
+  }
+
+  redact(sessionId: string, by: string): ReturnType<OrderStore["redact"]> {
+    return this.write(() => this.inner.redact(sessionId, by));
   }
 
   recordEvent(eventId: string, eventType: string, outcome: string): Promise<void> {

@@ -42,7 +42,11 @@ export class FulfillerHarness {
   readonly logs = new LogCapture("fulfiller");
   readonly pubsub = new PubSub({ projectId: emulatorState.project });
   readonly db = new Firestore({ projectId: emulatorState.project, ignoreUndefinedProperties: true });
-  readonly store = new FirestoreOrderStore(this.db);
+  /** The email look-up hash's key the harness's store (and so its fulfillers) use (DESIGN 5c). */
+  static readonly EMAIL_HASH_KEY = "email-hash-key-for-the-test-harness-0123";
+  readonly store = new FirestoreOrderStore(this.db, Date.now, {
+    emailHashKey: FulfillerHarness.EMAIL_HASH_KEY,
+  });
   dlqSubscription!: Subscription;
   dlqTopic = "";
   server!: Listening;

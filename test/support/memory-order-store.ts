@@ -3,6 +3,9 @@
  * document, runs the same pure functions as FirestoreOrderStore, and commits all or
  * nothing; documents are copied in and out, as Firestore's are. Faults are FaultyStore's.
  */
+import { erasedFields, redactOrder, splitOrder } from "../../services/fulfiller/claims/customer-data.js";
+
+const PII = { retentionDays: 180 };
 import {
   assertClaimHeld,
   planClaim,
@@ -36,8 +39,11 @@ export class MemoryOrderStore implements OrderStore {
   ): Promise<T> {
     await Promise.resolve(); // a transaction is never synchronous
     const current = this.orders.get(sessionId);
-    const { next, result } = body(current ? structuredClone(current) : undefined, new Date(this.clock()));
-    if (next) this.orders.set(sessionId, structuredClone(next));
+    const now = new Date(this.clock());
+    const { next, result } = body(current ? structuredClone(current) : undefined, now);
+    // As Firestore's store writes it: a redacted order never holds the details again.
+    if (next)
+      this.orders.set(sessionId, structuredClone(next.redacted_at ? splitOrder(next, now, PII).order : next));
     return result;
   }
 
@@ -62,11 +68,23 @@ export class MemoryOrderStore implements OrderStore {
   }
 
   async findBy(
-    field: "payment_intent_id" | "subscription_id" | "invoice_id",
+    field: Parameters<OrderStore["findBy"]>[0],
     value: string,
+    limit = 10,
   ): Promise<OrderRecord[]> {
     await Promise.resolve();
-    return this.all().filter((o) => o[field] === value);
+    return this.all()
+      .filter((o) => o[field] === value)
+      .slice(0, limit);
+  }
+
+  /** As Firestore's: the details erased in place, nothing else changed. */
+  redact(sessionId: string, by: string): ReturnType<OrderStore["redact"]> {
+    return this.run(sessionId, (order, now) => {
+      if (!order) return { result: undefined };
+      const next = redactOrder(order, now, order.redacted_by ?? by);
+      return { next, result: { order: next, erased: erasedFields(order) } };
+    });
   }
 
   async recordEvent(): Promise<void> {

@@ -33,6 +33,7 @@ export const RECONCILED_TYPES = [
   "charge.dispute.created",
   "invoice.paid",
   "customer.subscription.deleted",
+  "customer.deleted",
 ] as const;
 const STRIPE_EVENT_RETENTION_MS = 30 * 24 * 3600 * 1000;
 
@@ -46,7 +47,9 @@ export type RepublishReason =
   /** A trial's subscription has a paid invoice and its order still waits. */
   | "trial_paid"
   /** A trial's subscription is cancelled and its order still waits. */
-  | "trial_cancelled";
+  | "trial_cancelled"
+  /** A customer deleted in Stripe still has orders holding their details (DESIGN 5c). */
+  | "customer_deleted";
 
 export interface ReconcileResult {
   inWindow: number;
@@ -187,6 +190,8 @@ function objectOf(what: Exclude<Classification, { kind: "ignore" }>): string {
       return what.invoiceId;
     case "subscription_deleted":
       return what.subscriptionId;
+    case "customer_deleted":
+      return what.customerId;
   }
 }
 
@@ -230,6 +235,12 @@ async function whyRepublish(
       if (invoice.status !== "paid" || invoice.amount_paid <= 0 || !invoice.subscription_id) return null;
       const order = await waitingTrial(deps.store, invoice.subscription_id);
       return order ? { why: "trial_paid", sessionId: order.session_id } : null;
+    }
+    case "customer_deleted": {
+      const holding = (await deps.store.findBy("customer_id", what.customerId, 1000)).find(
+        (o) => !o.redacted_at,
+      );
+      return holding ? { why: "customer_deleted", sessionId: holding.session_id } : null;
     }
     case "subscription_deleted": {
       const subscription = await deps.stripe.getSubscription(what.subscriptionId, CALL);

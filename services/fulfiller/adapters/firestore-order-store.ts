@@ -10,11 +10,23 @@ import {
   type OrderRecord,
   type OrderStatus,
 } from "../claims/order-state.js";
-import type { OrderStore } from "../ports.js";
+import type { OrderStore, RedactedOrder } from "../ports.js";
+import {
+  DEFAULT_PII_RETENTION_DAYS,
+  erasedFields,
+  mergeOrder,
+  redactOrder,
+  splitOrder,
+  type CustomerData,
+  type PiiOptions,
+} from "../claims/customer-data.js";
 import { UNDELIVERED_STATES } from "../delivery/delivery-state.js";
 
 export const ORDERS = "orders";
 export const EVENTS = "stripe_events";
+/** `orders/{id}/private/customer`: the customer's details, apart (DESIGN 5c; TTL on expire_at). */
+export const PRIVATE = "private";
+export const CUSTOMER_DOC = "customer";
 /** The event ledger is for observability; Firestore's TTL policy deletes entries after this. */
 export const EVENT_TTL_MS = 30 * 24 * 3600 * 1000;
 
@@ -52,15 +64,47 @@ async function guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Orders in `orders/{session_id}`, deliveries in `stripe_events/{event_id}`. */
+/**
+ * Orders in `orders/{session_id}`, the customer's details in
+ * `orders/{session_id}/private/customer`, deliveries in `stripe_events/{event_id}`. Every
+ * transaction reads both order documents and writes both: the domain sees one record.
+ */
 export class FirestoreOrderStore implements OrderStore {
+  private readonly pii: PiiOptions;
+
   constructor(
     private readonly db: Firestore,
     private readonly clock: () => number = Date.now,
-  ) {}
+    pii: Partial<PiiOptions> = {},
+  ) {
+    this.pii = {
+      retentionDays: pii.retentionDays ?? DEFAULT_PII_RETENTION_DAYS,
+      emailHashKey: pii.emailHashKey,
+    };
+  }
 
   private order(sessionId: string) {
     return this.db.collection(ORDERS).doc(sessionId);
+  }
+
+  private customer(sessionId: string) {
+    return this.order(sessionId).collection(PRIVATE).doc(CUSTOMER_DOC);
+  }
+
+  /** Both documents of an order, in the transaction, as one record. */
+  private async read(tx: FirebaseFirestore.Transaction, sessionId: string) {
+    const [orderSnap, customerSnap] = await tx.getAll(this.order(sessionId), this.customer(sessionId));
+    const order = toOrder(orderSnap?.data());
+    const customer = customerSnap?.exists ? (revive(customerSnap.data()) as CustomerData) : undefined;
+    return { exists: !!orderSnap?.exists, order: order && mergeOrder(order, customer) };
+  }
+
+  /** Writes the record as its two documents: the order without the details, the details apart. */
+  private write(tx: FirebaseFirestore.Transaction, next: OrderRecord, now: Date): void {
+    const { order, customer } = splitOrder(next, now, this.pii);
+    tx.set(this.order(next.session_id), order);
+    if (customer) tx.set(this.customer(next.session_id), customer);
+    else if (next.redacted_at) tx.delete(this.customer(next.session_id));
   }
 
   private event(eventId: string) {
@@ -72,9 +116,10 @@ export class FirestoreOrderStore implements OrderStore {
       this.db.runTransaction(async (tx) => {
         const orderRef = this.order(request.sessionId);
         const eventRef = this.event(request.eventId);
-        const [orderSnap, eventSnap] = await tx.getAll(orderRef, eventRef);
-        const plan = planClaim(toOrder(orderSnap?.data()), request);
-        if (plan.outcome !== "busy" || !orderSnap?.exists) tx.set(orderRef, plan.order);
+        const current = await this.read(tx, request.sessionId);
+        const eventSnap = await tx.get(eventRef);
+        const plan = planClaim(current.order, request);
+        if (plan.outcome !== "busy" || !current.exists) this.write(tx, plan.order, request.now);
         else tx.update(orderRef, { event_ids: plan.order.event_ids });
         tx.set(
           eventRef,
@@ -102,13 +147,11 @@ export class FirestoreOrderStore implements OrderStore {
   ): Promise<OrderRecord> {
     return guard("update", () =>
       this.db.runTransaction(async (tx) => {
-        const ref = this.order(sessionId);
-        const snap = await tx.get(ref);
         const now = new Date(this.clock());
-        const order = toOrder(snap.data());
+        const { order } = await this.read(tx, sessionId);
         assertClaimHeld(order, claimId, now, options);
         const next = change(order, now);
-        tx.set(ref, next);
+        this.write(tx, next, now);
         return next;
       }),
     );
@@ -130,8 +173,28 @@ export class FirestoreOrderStore implements OrderStore {
     });
   }
 
+  /** The whole record, the customer's details included. */
   get(sessionId: string): Promise<OrderRecord | undefined> {
-    return guard("read", async () => toOrder((await this.order(sessionId).get()).data()));
+    return guard("read", async () => {
+      const [orderSnap, customerSnap] = await this.db.getAll(this.order(sessionId), this.customer(sessionId));
+      const order = toOrder(orderSnap?.data());
+      const customer = customerSnap?.exists ? (revive(customerSnap.data()) as CustomerData) : undefined;
+      return order && mergeOrder(order, customer);
+    });
+  }
+
+  redact(sessionId: string, by: string): Promise<RedactedOrder | undefined> {
+    return guard("redaction", () =>
+      this.db.runTransaction(async (tx) => {
+        const now = new Date(this.clock());
+        const { order } = await this.read(tx, sessionId);
+        if (!order) return undefined;
+        const erased = erasedFields(order);
+        const next = redactOrder(order, now, order.redacted_at ? (order.redacted_by ?? by) : by);
+        this.write(tx, order.redacted_at ? { ...next, redacted_at: order.redacted_at } : next, now);
+        return { order: next, erased };
+      }),
+    );
   }
 
   /** Newest first. With a status, this needs the (status, updated_at desc) composite index Terraform creates. */
@@ -162,12 +225,13 @@ export class FirestoreOrderStore implements OrderStore {
   }
 
   findBy(
-    field: "payment_intent_id" | "subscription_id" | "invoice_id",
+    field: "payment_intent_id" | "subscription_id" | "invoice_id" | "customer_id" | "customer_email_hash",
     value: string,
+    limit = 10,
   ): Promise<OrderRecord[]> {
     return guard("query", async () => {
       // An equality on one field: served by Firestore's automatic single-field index.
-      const snap = await this.db.collection(ORDERS).where(field, "==", value).limit(10).get();
+      const snap = await this.db.collection(ORDERS).where(field, "==", value).limit(limit).get();
       return snap.docs.map((doc) => toOrder(doc.data())!);
     });
   }
@@ -178,13 +242,29 @@ export class FirestoreOrderStore implements OrderStore {
   ): Promise<T> {
     return guard("transaction", () =>
       this.db.runTransaction(async (tx) => {
-        const ref = this.order(sessionId);
-        const snap = await tx.get(ref);
-        const { next, result } = fn(toOrder(snap.data()), new Date(this.clock()));
-        if (next) tx.set(ref, next);
+        const now = new Date(this.clock());
+        const { order } = await this.read(tx, sessionId);
+        const { next, result } = fn(order, now);
+        if (next) this.write(tx, next, now);
         return result;
       }),
     );
+  }
+
+  /**
+   * Order ids, in id order after `after`, whose order document still holds the customer's
+   * details inline (written before the split): `orders migrate-pii` rewrites them.
+   */
+  async legacyPage(
+    after: string | null,
+    size: number,
+  ): Promise<{ ids: string[]; scanned: number; last: string | null }> {
+    let query = this.db.collection(ORDERS).orderBy("__name__").limit(size);
+    if (after) query = query.startAfter(after);
+    const snap = await guard("query", () => query.get());
+    const { holdsInlinePii } = await import("../claims/customer-data.js");
+    const ids = snap.docs.filter((d) => holdsInlinePii(toOrder(d.data())!)).map((d) => d.id);
+    return { ids, scanned: snap.size, last: snap.docs.at(-1)?.id ?? null };
   }
 
   /** How many deliveries the ledger counted for an event. */

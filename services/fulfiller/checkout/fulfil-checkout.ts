@@ -33,6 +33,8 @@ export interface OrderRefs {
   payment_intent_id: string | null;
   subscription_id: string | null;
   invoice_id: string | null;
+  /** The Stripe customer (`customer.deleted` erases their orders' details, DESIGN 5c). */
+  customer_id: string | null;
 }
 
 export type CheckoutDecision =
@@ -80,6 +82,7 @@ export async function decideCheckout(
     payment_intent_id: idOf(session.payment_intent),
     subscription_id: idOf(session.subscription),
     invoice_id: idOf(session.invoice),
+    customer_id: idOf(session.customer ?? null),
   };
   const waitsForTrial = isTrialSession(session) && !settings.fulfilTrials;
   let conversionInvoiceId = trigger === "trial_converted" && waitsForTrial ? paidInvoiceId : null;

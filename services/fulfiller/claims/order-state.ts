@@ -105,6 +105,14 @@ export interface OrderRecord {
   payment?: PaymentCheck | null;
   /** A refund or dispute after the sale, the latest seen. */
   after_sale?: AfterSale | null;
+  /** The Stripe customer the session belongs to (customer.deleted redacts their orders). */
+  customer_id?: string | null;
+  /** Where the customer's details are (DESIGN 5c): "separate" in orders/{id}/private/customer, or erased. */
+  pii?: "separate" | "redacted" | null;
+  /** HMAC of the customer's email (ORDER_EMAIL_HASH_KEY), for `orders redact --email`; no reversible address. */
+  customer_email_hash?: string | null;
+  redacted_at?: Date | null;
+  redacted_by?: string | null;
   /** What the warehouse confirmed through the email's dispatch link (DESIGN 5b). */
   dispatch?: DispatchRecord | null;
   /** A subscription that started on a trial with FULFIL_TRIALS=false: waits for its first paid invoice. */

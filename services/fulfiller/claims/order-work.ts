@@ -68,7 +68,8 @@ export type PushResult =
   | "after_sale_recorded"
   | "stop_notice_sent"
   | "resent"
-  | "dispatched";
+  | "dispatched"
+  | "redacted";
 
 export interface PushOutcome {
   ack: boolean;

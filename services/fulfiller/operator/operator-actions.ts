@@ -324,13 +324,10 @@ export class OperatorActions {
       "needs_review",
     );
     try {
-      let details = claimed.details ?? null;
-      if (!details) {
-        const read = await this.work.read(attempt, "reading the checkout", (o) =>
-          this.work.stripe.getCheckout(sessionId, o),
-        );
-        details = buildOrderDetails(read.session, read.lineItems);
-      }
+      const details =
+        claimed.details && !claimed.redacted_at
+          ? claimed.details
+          : await this.freshDetails(attempt, sessionId, claimed);
       const { check, verdict } = await this.recheckPayment(attempt, claimed, details);
       if (!verdict.ships)
         return await this.work.conclude(attempt, "cancelled", verdict.reason, {
@@ -359,6 +356,30 @@ export class OperatorActions {
       // a lost claim, a blip before the send), and handled as a delivery's would be.
       return this.work.handleFailure(attempt, err);
     }
+  }
+
+  /**
+   * The details to send, read from Stripe again: the order has none recorded, or they were
+   * erased (DESIGN 5c). Erased ones are used for this email only, never stored again; if
+   * Stripe has erased them too, the resend is refused with the reason.
+   */
+  private async freshDetails(attempt: Attempt, sessionId: string, order: OrderRecord): Promise<OrderDetails> {
+    const read = await this.work.read(attempt, "reading the checkout", (o) =>
+      this.work.stripe.getCheckout(sessionId, o),
+    );
+    const details = buildOrderDetails(read.session, read.lineItems);
+    if (order.redacted_at && !details.customer.email && !details.shipping?.address) {
+      const reason = `the customer's details were erased on ${order.redacted_at.toISOString().slice(0, 10)} and Stripe no longer has them: there is nothing to send`;
+      await this.work.update(
+        attempt,
+        (o, now) => releaseAttempt(attempt, o, now, `resend refused: ${reason}`),
+        {
+          requireLiveLease: false,
+        },
+      );
+      throw new ResendRefusedError(`order ${sessionId} is not resent: ${reason}`);
+    }
+    return details;
   }
 
   /** The payment behind the order as Stripe has it now, and whether the order may still ship. */
@@ -453,7 +474,9 @@ export class OperatorActions {
       by,
     );
     try {
-      const details = claimed.details!;
+      const details = claimed.redacted_at
+        ? await this.freshDetails(attempt, sessionId, claimed)
+        : claimed.details!;
       const { verdict } = await this.recheckPayment(attempt, claimed, details);
       if (!verdict.ships) {
         await this.work.update(

@@ -139,6 +139,20 @@ describe("unit: the platform a Google Cloud team signs off (terraform/, DESIGN 8
     });
   });
 
+  describe("customer data apart (DESIGN 5c)", () => {
+    it("expires the private documents with a TTL on their collection group, and keeps the email hash's key in Secret Manager for the fulfiller and the operators", () => {
+      const ttl = block("firestore.tf", "google_firestore_field", "customer_details_ttl");
+      expect(ttl).to.match(/collection = "private"/);
+      expect(ttl).to.match(/field\s+= "expire_at"/);
+      expect(ttl).to.include("ttl_config {}");
+      expect(tf("secrets.tf")).to.include('order_email_hash_key = "${var.name_prefix}-order-email-hash-key"');
+      expect(
+        block("secrets.tf", "google_secret_manager_secret_iam_member", "operators_read_email_hash_key"),
+      ).to.include("toset(local.cli_members)");
+      expect(tf("run.tf")).to.match(/ORDER_PII_RETENTION_DAYS = tostring\(var\.order_pii_retention_days\)/);
+    });
+  });
+
   describe("deploys that can be undone, and protection", () => {
     it("creates each service serving its first revision, then leaves traffic to the deploy (candidate, doctor, promote)", () => {
       const service = block("run.tf", "google_cloud_run_v2_service", "service");

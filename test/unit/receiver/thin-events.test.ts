@@ -35,6 +35,8 @@ function objectFor(type: string): Record<string, unknown> {
     });
   if (type === "invoice.paid")
     return buildInvoice("in_thin0001", { subscriptionId: "sub_thin0001", amountPaid: 100, currency: "gbp" });
+  if (type === "customer.deleted")
+    return { id: "cus_thin0001", object: "customer", deleted: true, livemode: false };
   return buildSubscription("sub_thin0001", { trialEnd: null });
 }
 

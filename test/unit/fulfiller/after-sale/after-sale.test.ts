@@ -530,6 +530,7 @@ describe("unit: payments and trials, exactly", () => {
       "charge.dispute.created",
       "invoice.paid",
       "customer.subscription.deleted",
+      "customer.deleted",
     ]);
   });
 });
