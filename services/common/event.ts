@@ -155,6 +155,19 @@ export function noticeOf(event: StripeWebhookEvent): EventNotice {
 /** The `event_type` of the warehouse's dispatch confirmation (receiver's /dispatch form, DESIGN 5b). */
 export const DISPATCH_CONFIRMED_TYPE = "dispatch.confirmed";
 
+/** The message the fulfiller records (published as `dispatch.confirmed`, source `warehouse`). */
+export interface DispatchConfirmed {
+  type: "dispatch.confirmed";
+  /** One per submission: a repeated post is a new message the fulfiller dedupes by number. */
+  id: string;
+  session_id: string;
+  carrier: string;
+  tracking_number: string;
+  tracking_url: string | null;
+  /** ISO 8601, as the receiver took it. */
+  confirmed_at: string;
+}
+
 /** The `event_type` attribute of a message that carries a batch of SendGrid delivery events. */
 export const SENDGRID_EVENTS_TYPE = "sendgrid.events";
 
@@ -181,8 +194,11 @@ export const DEAD_LETTER_ATTRIBUTES = ["dead_letter_reason", "dead_letter_at", "
  * event is about; `account` the connected account (`account`, or a thin event's
  * `context`); `payload_style` says which of the two shapes the data is.
  */
-export function eventAttributes(event: StripeWebhookEvent, receivedAtMs: number): Record<string, string> {
-  const notice = noticeOf(event);
+export function eventAttributes(
+  event: StripeWebhookEvent,
+  receivedAtMs: number,
+  notice: EventNotice = noticeOf(event),
+): Record<string, string> {
   const attributes: Record<string, string> = {
     source: "stripe",
     event_id: event.id,

@@ -1,7 +1,7 @@
 import Koa from "koa";
 import Router from "@koa/router";
 import type { Logger } from "../common/logger.js";
-import { eventAttributes, noticeOf, SENDGRID_EVENTS_TYPE } from "../common/event.js";
+import { DISPATCH_CONFIRMED_TYPE, eventAttributes, noticeOf, SENDGRID_EVENTS_TYPE } from "../common/event.js";
 import { healthMiddleware, requestMiddleware, type RequestState } from "../common/http.js";
 import { DeadlineGroup, type MessagePublisher } from "../common/pubsub.js";
 import { injectTrace } from "../common/tracing.js";
@@ -19,7 +19,6 @@ import {
 import { verifyDispatchToken } from "../common/dispatch-token.js";
 import { orderReference } from "../common/order-reference.js";
 import {
-  DISPATCH_CONFIRMED_TYPE,
   DISPATCH_CSP,
   dispatchForm,
   dispatchMessage,
@@ -90,7 +89,7 @@ export function createApp(deps: ReceiverDeps): Koa {
       ctx.body = { received: true, event_id: event.id, published: false };
       return;
     }
-    const attributes = eventAttributes(event, receivedAt);
+    const attributes = eventAttributes(event, receivedAt, notice);
     // The fulfiller continues this request's trace from the message.
     injectTrace(state.trace, attributes);
     const messageId = await publish(state, payload, attributes);

@@ -4,21 +4,8 @@
  * resource, a strict Content-Security-Policy; every value on it escaped.
  */
 import { createHash, randomUUID } from "node:crypto";
-
-/** The message the fulfiller records (published as `dispatch.confirmed`, source `warehouse`). */
-export interface DispatchConfirmed {
-  type: "dispatch.confirmed";
-  /** One per submission: a repeated post is a new message the fulfiller dedupes by number. */
-  id: string;
-  session_id: string;
-  carrier: string;
-  tracking_number: string;
-  tracking_url: string | null;
-  /** ISO 8601, as the receiver took it. */
-  confirmed_at: string;
-}
-
-export { DISPATCH_CONFIRMED_TYPE } from "../common/event.js";
+import type { DispatchConfirmed } from "../common/event.js";
+import { escapeHtml } from "../common/html.js";
 
 const STYLE = `body{font:16px/1.4 system-ui,sans-serif;margin:0 auto;max-width:32rem;padding:1rem}
 h1{font-size:1.3rem}label{display:block;margin:.8rem 0 .2rem;font-weight:600}
@@ -34,15 +21,6 @@ export const DISPATCH_CSP = [
   "base-uri 'none'",
   "frame-ancestors 'none'",
 ].join("; ");
-
-export function escapeHtml(value: string): string {
-  return value
-    .replace(/&/g, "&amp;")
-    .replace(/</g, "&lt;")
-    .replace(/>/g, "&gt;")
-    .replace(/"/g, "&quot;")
-    .replace(/'/g, "&#39;");
-}
 
 function page(title: string, body: string): string {
   return (

@@ -82,7 +82,7 @@ export class MemoryOrderStore implements OrderStore {
   redact(sessionId: string, by: string): ReturnType<OrderStore["redact"]> {
     return this.run(sessionId, (order, now) => {
       if (!order) return { result: undefined };
-      const next = redactOrder(order, now, order.redacted_by ?? by);
+      const next = redactOrder(order, now, by);
       return { next, result: { order: next, erased: erasedFields(order) } };
     });
   }

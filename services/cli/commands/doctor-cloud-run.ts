@@ -6,13 +6,9 @@
  * Read through the Cloud Run Admin API v2 and Cloud Scheduler v1 over REST; a permission
  * the caller lacks is "skipped: needs X", never a problem.
  */
-import type { CheckResult } from "./doctor.js";
+import { ok, problem, skipped, type CheckResult } from "./doctor-results.js";
 
 type Result = Omit<CheckResult, "check">;
-
-const ok = (detail: string): Result => ({ status: "ok", detail });
-const problem = (detail: string, fix: string): Result => ({ status: "problem", detail, fix });
-const skipped = (detail: string, why: string): Result => ({ status: "skipped", detail, fix: why });
 
 /** One GET against a Google REST API; `status` as the API answered it. */
 export type GoogleGet = (url: string) => Promise<{ status: number; body: unknown }>;

@@ -20,16 +20,9 @@ import { STRIPE_API_VERSION } from "../../local/stripe-objects.js";
 import { CALL_TIMEOUT_MS } from "../pipeline-clients.js";
 import { checkCloudRun, googleGet, type GoogleGet } from "./doctor-cloud-run.js";
 
-/** `warning`: worth a look, not a fault of the deployment (backlog, with `--deploy`). */
-export type CheckStatus = "ok" | "problem" | "warning" | "skipped";
+import { ok, problem, skipped, type CheckResult, type CheckStatus } from "./doctor-results.js";
 
-export interface CheckResult {
-  check: string;
-  status: CheckStatus;
-  detail: string;
-  /** How to fix it (problems), or why it could not be checked (skipped). */
-  fix?: string;
-}
+export type { CheckResult, CheckStatus } from "./doctor-results.js";
 
 const schema = v.object({
   GOOGLE_CLOUD_PROJECT: v.string("is required: the project to check"),
@@ -95,10 +88,6 @@ async function check(
     results.push({ check: name, status: "problem", detail: errorMessage(err), fix: fixOnError });
   }
 }
-
-const ok = (detail: string) => ({ status: "ok" as const, detail });
-const problem = (detail: string, fix: string) => ({ status: "problem" as const, detail, fix });
-const skipped = (detail: string, why: string) => ({ status: "skipped" as const, detail, fix: why });
 
 function grpcCode(err: unknown): number | undefined {
   const code = (err as { code?: unknown } | null)?.code;

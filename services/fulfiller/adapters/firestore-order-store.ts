@@ -14,6 +14,7 @@ import type { OrderStore, RedactedOrder } from "../ports.js";
 import {
   DEFAULT_PII_RETENTION_DAYS,
   erasedFields,
+  holdsInlinePii,
   mergeOrder,
   redactOrder,
   splitOrder,
@@ -44,6 +45,16 @@ function toOrder(data: FirebaseData | undefined): OrderRecord | undefined {
   return data ? (revive(data) as OrderRecord) : undefined;
 }
 type FirebaseData = Record<string, unknown>;
+
+/** An order's two documents as the one record the domain sees. */
+function recordOf(
+  orderSnap: FirebaseFirestore.DocumentSnapshot | undefined,
+  customerSnap: FirebaseFirestore.DocumentSnapshot | undefined,
+): OrderRecord | undefined {
+  const order = toOrder(orderSnap?.data());
+  const customer = customerSnap?.exists ? (revive(customerSnap.data()) as CustomerData) : undefined;
+  return order && mergeOrder(order, customer);
+}
 
 /** Firestore and gRPC errors carry a numeric status code (UNAVAILABLE = 14, ...). */
 function isFirestoreError(err: unknown): boolean {
@@ -94,9 +105,7 @@ export class FirestoreOrderStore implements OrderStore {
   /** Both documents of an order, in the transaction, as one record. */
   private async read(tx: FirebaseFirestore.Transaction, sessionId: string) {
     const [orderSnap, customerSnap] = await tx.getAll(this.order(sessionId), this.customer(sessionId));
-    const order = toOrder(orderSnap?.data());
-    const customer = customerSnap?.exists ? (revive(customerSnap.data()) as CustomerData) : undefined;
-    return { exists: !!orderSnap?.exists, order: order && mergeOrder(order, customer) };
+    return { exists: !!orderSnap?.exists, order: recordOf(orderSnap, customerSnap) };
   }
 
   /** Writes the record as its two documents: the order without the details, the details apart. */
@@ -177,9 +186,7 @@ export class FirestoreOrderStore implements OrderStore {
   get(sessionId: string): Promise<OrderRecord | undefined> {
     return guard("read", async () => {
       const [orderSnap, customerSnap] = await this.db.getAll(this.order(sessionId), this.customer(sessionId));
-      const order = toOrder(orderSnap?.data());
-      const customer = customerSnap?.exists ? (revive(customerSnap.data()) as CustomerData) : undefined;
-      return order && mergeOrder(order, customer);
+      return recordOf(orderSnap, customerSnap);
     });
   }
 
@@ -190,8 +197,8 @@ export class FirestoreOrderStore implements OrderStore {
         const { order } = await this.read(tx, sessionId);
         if (!order) return undefined;
         const erased = erasedFields(order);
-        const next = redactOrder(order, now, order.redacted_at ? (order.redacted_by ?? by) : by);
-        this.write(tx, order.redacted_at ? { ...next, redacted_at: order.redacted_at } : next, now);
+        const next = redactOrder(order, now, by);
+        this.write(tx, next, now);
         return { order: next, erased };
       }),
     );
@@ -262,7 +269,6 @@ export class FirestoreOrderStore implements OrderStore {
     let query = this.db.collection(ORDERS).orderBy("__name__").limit(size);
     if (after) query = query.startAfter(after);
     const snap = await guard("query", () => query.get());
-    const { holdsInlinePii } = await import("../claims/customer-data.js");
     const ids = snap.docs.filter((d) => holdsInlinePii(toOrder(d.data())!)).map((d) => d.id);
     return { ids, scanned: snap.size, last: snap.docs.at(-1)?.id ?? null };
   }

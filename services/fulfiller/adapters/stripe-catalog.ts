@@ -263,15 +263,9 @@ export class StripeApiCatalog implements StripeCatalog {
     } catch (err) {
       throw mapStripeError(err, `retrieving invoice ${invoiceId}`);
     }
-    const payments = invoice.payments?.data ?? [];
-    const payment = (payments.find((p) => p.status === "paid") ?? payments.find((p) => p.is_default))
-      ?.payment;
-    if (!payment) return null;
-    const intent = typeof payment.payment_intent === "object" ? payment.payment_intent : null;
-    const chargeId = idOf(intent?.latest_charge ?? null) ?? idOf(payment.charge ?? null);
-    if (chargeId) return toPaymentCheck(await this.getCharge(chargeId, options));
-    const intentId = idOf(payment.payment_intent ?? null);
-    return intentId ? this.paymentOfIntent(intentId, options) : null;
+    // No `payments` at all: nothing paid it.
+    const ref = paymentOfExpandedInvoice(invoice) ?? null;
+    return ref ? this.getPayment(ref, options) : null;
   }
 
   async getCharge(chargeId: string, options: CallOptions): Promise<ChargeState> {
@@ -438,7 +432,9 @@ function paymentOfExpandedInvoice(invoice: Stripe.Invoice): PaymentRef | null | 
   const payments = invoice.payments.data;
   const payment = (payments.find((p) => p.status === "paid") ?? payments.find((p) => p.is_default))?.payment;
   if (!payment) return null;
-  const chargeId = idOf(payment.charge ?? null);
+  // The PaymentIntent's latest charge where it is expanded (a read of the invoice itself).
+  const intent = typeof payment.payment_intent === "object" ? payment.payment_intent : null;
+  const chargeId = idOf(intent?.latest_charge ?? null) ?? idOf(payment.charge ?? null);
   if (chargeId) return { chargeId };
   const intentId = idOf(payment.payment_intent ?? null);
   return intentId ? { paymentIntentId: intentId } : null;

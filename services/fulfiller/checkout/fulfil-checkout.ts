@@ -137,14 +137,15 @@ export async function decideCheckout(
   // The payment behind the session, as Stripe has it now: read with the session
   // (milliseconds before the email), or with one more request where the expansion
   // depth stops short; a trial's conversion reads the invoice that converted it.
+  const noPayment = session.payment_status === "no_payment_required";
   const paymentRef: PaymentRef | null = conversionInvoiceId
     ? { invoiceId: conversionInvoiceId }
-    : session.payment_status === "no_payment_required" || read.payment !== undefined
+    : noPayment || read.payment !== undefined
       ? null
       : read.paymentRef;
   const check = paymentRef
     ? await deadline.run("re-checking the payment", (o) => stripe.getPayment(paymentRef, o))
-    : conversionInvoiceId || session.payment_status === "no_payment_required"
+    : noPayment
       ? null
       : (read.payment ?? null);
   const paidRefs: OrderRefs = {

@@ -141,8 +141,9 @@ export function redactOrder(order: OrderRecord, now: Date, by: string): OrderRec
     details: order.details ? blankDetails(order.details) : (order.details ?? null),
     pii: "redacted",
     customer_email_hash: null,
-    redacted_at: now,
-    redacted_by: by,
+    // A second redaction keeps the first one's time and author.
+    redacted_at: order.redacted_at ?? now,
+    redacted_by: order.redacted_by ?? by,
     updated_at: now,
   };
 }

@@ -8,6 +8,7 @@
  * one is kept. A redelivery after a Stripe write failed does only what is still owed.
  */
 import { createHash } from "node:crypto";
+import type { DispatchConfirmed } from "../../common/event.js";
 import type { Logger } from "../../common/logger.js";
 import { serializeError } from "../../common/http.js";
 import { PermanentError } from "../../common/errors.js";
@@ -18,24 +19,15 @@ import type { DisputeEvidence, OrderStore, Shipment } from "../ports.js";
 import type { PushMessage } from "../push/push-envelope.js";
 import { formatPostalAddress } from "../email/postal-address.js";
 
-interface Confirmed {
-  id: string;
-  session_id: string;
-  carrier: string;
-  tracking_number: string;
-  tracking_url: string | null;
-  confirmed_at: string;
-}
-
 /** The message as the receiver writes it, or why not (a dead letter: no retry can fix it). */
-export function parseDispatch(data: Buffer): Confirmed | string {
+export function parseDispatch(data: Buffer): DispatchConfirmed | string {
   let value: unknown;
   try {
     value = JSON.parse(data.toString("utf8"));
   } catch {
     return "dispatch.confirmed data is not JSON";
   }
-  const v = value as Partial<Confirmed> & { type?: unknown };
+  const v = value as Partial<DispatchConfirmed> & { type?: unknown };
   const text = (x: unknown, max: number) => typeof x === "string" && x.length > 0 && x.length <= max;
   if (
     v?.type !== "dispatch.confirmed" ||
@@ -49,7 +41,7 @@ export function parseDispatch(data: Buffer): Confirmed | string {
     Number.isNaN(Date.parse(v.confirmed_at!))
   )
     return "dispatch.confirmed data lacks id, session_id, carrier, tracking_number or confirmed_at";
-  return v as Confirmed;
+  return v as DispatchConfirmed;
 }
 
 /** The idempotency key of the PaymentIntent write: the order and the number, nothing else. */
@@ -61,7 +53,7 @@ export function shipmentKey(sessionId: string, trackingNumber: string): string {
 type Plan = { kind: "unknown" } | { kind: "same" | "recorded" | "corrected"; order: OrderRecord };
 
 /** The order with the confirmation applied (pure): same number, first number, or a correction. */
-export function applyDispatch(order: OrderRecord, msg: Confirmed, now: Date): Plan {
+export function applyDispatch(order: OrderRecord, msg: DispatchConfirmed, now: Date): Plan {
   const current = order.dispatch;
   const confirmation = {
     carrier: msg.carrier,

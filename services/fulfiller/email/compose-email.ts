@@ -1,4 +1,5 @@
 import { formatAmount } from "./currency.js";
+import { escapeHtml } from "../../common/html.js";
 import { orderReference } from "../../common/order-reference.js";
 import type { OrderDetails } from "../claims/order-state.js";
 import { formatPostalAddress, hasStreetLine } from "./postal-address.js";
@@ -13,17 +14,7 @@ export interface OrderEmail {
   templateData: Record<string, unknown>;
 }
 
-const HTML_ESCAPES: Record<string, string> = {
-  "&": "&amp;",
-  "<": "&lt;",
-  ">": "&gt;",
-  '"': "&quot;",
-  "'": "&#39;",
-};
-
-export function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] ?? c);
-}
+export { escapeHtml };
 
 /** Header-safe: no CR/LF or other control characters, bounded length. */
 export function headerSafe(value: string, max = 200): string {

@@ -5,7 +5,7 @@
  */
 import type { Logger } from "../../common/logger.js";
 import { serializeError } from "../../common/http.js";
-import { emailHash } from "../claims/customer-data.js";
+import { emailHash, erasedFields } from "../claims/customer-data.js";
 import type { Deadline } from "../claims/deadline.js";
 import { transientFailure, type OrderWork, type PushOutcome } from "../claims/order-work.js";
 import type { OrderStore } from "../ports.js";
@@ -28,10 +28,7 @@ export async function redactOrderById(
   const before = await store.get(sessionId);
   if (!before) return undefined;
   const already = !!before.redacted_at;
-  if (dryRun) {
-    const { erasedFields } = await import("../claims/customer-data.js");
-    return { session_id: sessionId, erased: erasedFields(before), redacted_at: null, already };
-  }
+  if (dryRun) return { session_id: sessionId, erased: erasedFields(before), redacted_at: null, already };
   const done = await store.redact(sessionId, by);
   return {
     session_id: sessionId,
