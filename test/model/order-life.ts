@@ -19,6 +19,9 @@ import fc from "fast-check";
 import type { Firestore } from "@google-cloud/firestore";
 import { Fulfiller, type FulfilmentSettings } from "../../services/fulfiller/fulfil-order.js";
 import { parsePushEnvelope } from "../../services/fulfiller/push/push-envelope.js";
+import { shipmentKey } from "../../services/fulfiller/delivery/record-dispatch.js";
+import { dispatchMessage } from "../../services/receiver/dispatch-page.js";
+import type { DispatchConfirmed } from "../../services/common/event.js";
 import { createStripeClient, StripeApiCatalog } from "../../services/fulfiller/adapters/stripe-catalog.js";
 import { SendGridMailer } from "../../services/fulfiller/adapters/sendgrid-mailer.js";
 import { FirestoreOrderStore } from "../../services/fulfiller/adapters/firestore-order-store.js";
@@ -81,6 +84,8 @@ interface OrderTruth {
   unknownFaults: number;
   /** Emails SendGrid held before the current command (for the refund invariant). */
   emailsBefore: number;
+  /** Tracking numbers the warehouse confirmed (DESIGN 5b). */
+  numbers: Set<string>;
 }
 
 export interface ModelWorld {
@@ -99,6 +104,8 @@ const SETTINGS: FulfilmentSettings = {
   leaseMs: 10_000,
   deadlineMs: 4_000,
   deadLetterSource: "model",
+  // Every order email carries its dispatch link, as in production (DESIGN 5b).
+  dispatch: { secret: "model-dispatch-link-secret-0123456789", baseUrl: "https://hooks.example.com" },
 };
 
 /** The system under test for one sequence: the real fulfiller, rebuilt after a crash. */
@@ -242,6 +249,22 @@ function envelopeOf(event: Json): Json {
   };
 }
 
+function warehouseEnvelope(message: DispatchConfirmed): Json {
+  counter += 1;
+  return {
+    message: {
+      data: Buffer.from(JSON.stringify(message)).toString("base64"),
+      attributes: {
+        source: "warehouse",
+        event_type: "dispatch.confirmed",
+        event_id: message.id,
+        object_id: message.session_id,
+      },
+      messageId: `model-dsp-${counter}`,
+    },
+  };
+}
+
 function sendgridEnvelope(batch: Json[]): Json {
   counter += 1;
   return {
@@ -271,7 +294,14 @@ const faultArb: fc.Arbitrary<Fault> = fc.oneof(
     arbitrary: fc.record({
       on: fc.constant("stripe" as const),
       status: fc.constantFrom(429 as const, 500 as const),
-      match: fc.constantFrom("GET /v1/checkout/sessions/", "GET /v1/payment_intents", "GET /v1/charges"),
+      match: fc.constantFrom(
+        "GET /v1/checkout/sessions/",
+        "GET /v1/payment_intents",
+        "GET /v1/charges",
+        // The dispatch's writes: the shipment on the PaymentIntent, a dispute's evidence.
+        "POST /v1/payment_intents",
+        "POST /v1/disputes",
+      ),
     }),
   },
   {
@@ -368,6 +398,41 @@ const resendCommand = fc
     ),
   );
 
+/** The warehouse confirms (or corrects) a dispatch through the email's link (DESIGN 5b). */
+const dispatchCommand = fc
+  .tuple(orderIndex, fc.constantFrom("RM100000001GB", "RM100000002GB"), faultArb)
+  .map(([i, number, fault]) =>
+    command(`warehouse confirms dispatch ${number}`, i, fault, async (r) => {
+      const truth = r.orders[i]!;
+      const message = dispatchMessage(
+        truth.sessionId,
+        { carrier: "Royal Mail", tracking_number: number, tracking_url: "" },
+        new Date(r.clock()),
+      );
+      truth.numbers.add(number);
+      const envelope = warehouseEnvelope(message);
+      truth.envelopes.push(envelope);
+      await r.deliver(envelope);
+    }),
+  );
+
+/** Stripe deletes the order's customer: its customer.deleted erases the order's details (DESIGN 5c). */
+const customerDeletedCommand = fc.tuple(orderIndex, faultArb).map(([i, fault]) =>
+  command("customer.deleted in Stripe and deliver its event", i, fault, async (r) => {
+    const truth = r.orders[i]!;
+    const id = truth.session.customer as string | null;
+    if (!id) return;
+    const envelope = envelopeOf(
+      buildEvent({
+        type: "customer.deleted",
+        object: { id, object: "customer", deleted: true, livemode: false },
+      }),
+    );
+    truth.envelopes.push(envelope);
+    await r.deliver(envelope);
+  }),
+);
+
 /** An erasure request (DESIGN 5c), at any point of the order's life, under any fault. */
 const redactCommand = fc
   .tuple(orderIndex, faultArb)
@@ -379,6 +444,8 @@ const redactCommand = fc
 
 const commands: fc.Arbitrary<Cmd>[] = [
   redactCommand,
+  customerDeletedCommand,
+  dispatchCommand,
   // Deliveries and SendGrid's batches are most of an order's life: they come twice as often.
   deliverCheckout,
   deliverCheckout,
@@ -486,6 +553,29 @@ async function checkInvariants(r: Real, after: string): Promise<void> {
       );
     expect(notices.length, `${where}: stop notices`).to.be.at.most(1);
     if (!order) continue;
+    // One Stripe write per confirmed tracking number (the idempotency key names the order
+    // and the number), and a dispute's evidence filled under one key.
+    const intent = order.payment_intent_id ?? (truth.session.payment_intent as string | null);
+    const writes = r.world.stripe.requests.filter(
+      (q) => q.method === "POST" && q.path === `/v1/payment_intents/${intent}`,
+    );
+    const allowed = new Set([...truth.numbers].map((n) => shipmentKey(s, n)));
+    for (const w of writes)
+      expect(
+        allowed.has(w.idempotencyKey ?? ""),
+        `${where}: a shipment write for no confirmed number`,
+      ).to.equal(true);
+    if (order.dispatch)
+      expect(truth.numbers.has(order.dispatch.tracking_number), `${where}: dispatch number`).to.equal(true);
+    const dispute = order.after_sale?.dispute_id;
+    if (dispute) {
+      const keys = new Set(
+        r.world.stripe.requests
+          .filter((q) => q.method === "POST" && q.path === `/v1/disputes/${dispute}`)
+          .map((q) => q.idempotencyKey),
+      );
+      expect(keys.size, `${where}: dispute evidence keys`).to.be.at.most(1);
+    }
     // Erased stays erased: nothing written after a redaction brings the details back.
     if (order.redacted_at && order.details) {
       const d = order.details;
@@ -581,6 +671,7 @@ export async function runOrderLifeModel(
             alertOwed: false,
             unknownFaults: 0,
             emailsBefore: 0,
+            numbers: new Set(),
           });
         }
         await fc.asyncModelRun(() => ({ model: {}, real }), cmds);

@@ -23,7 +23,8 @@ try {
     },
   );
   console.log(
-    `model: seed ${run.seed}, ${run.numRuns} sequences, ${run.commands} commands, ${sendgrid.emails.length} emails taken by SendGrid, in ${(run.ms / 1000).toFixed(1)} s: every invariant held`,
+    `model: seed ${run.seed}, ${run.numRuns} sequences, ${run.commands} commands, ${sendgrid.emails.length} emails taken by SendGrid, ` +
+      `${stripe.count("POST /v1/payment_intents/")} shipment and ${stripe.count("POST /v1/disputes/")} evidence writes to Stripe, in ${(run.ms / 1000).toFixed(1)} s: every invariant held`,
   );
 } finally {
   await stripe.stop();
