@@ -10,7 +10,6 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY services ./services
-COPY test/fixtures/stripe ./test/fixtures/stripe
 RUN node node_modules/typescript/bin/tsc -p tsconfig.build.json
 
 FROM node:24.21.0-bookworm-slim AS deps

@@ -7,14 +7,14 @@ import { createStripeClient, StripeApiCatalog } from "../services/fulfiller/adap
 import { SendGridMailer } from "../services/fulfiller/adapters/sendgrid-mailer.js";
 import { createPushAuthenticator } from "../services/fulfiller/push/push-auth.js";
 import { createLogger } from "../services/common/logger.js";
-import { StripeStandIn } from "../services/local/stripe-server.js";
+import { StripeStandIn } from "../services/local/stripe/stand-in.js";
 import { SendGridStandIn } from "../services/local/sendgrid-server.js";
 import {
   buildEvent,
   buildLineItems,
   buildSession,
   SCALE_PRODUCT_ID,
-} from "../services/local/stripe-objects.js";
+} from "../services/local/stripe/objects.js";
 import type { OrderStore } from "../services/fulfiller/ports.js";
 import { percentile, round } from "./measure.js";
 import http from "node:http";

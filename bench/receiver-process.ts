@@ -1,7 +1,7 @@
 /** The shipped receiver (bench/servers/receiver.ts) in its own process, and what to send it. */
 import { spawn } from "node:child_process";
 import Stripe from "stripe";
-import { buildEvent, buildSession, SCALE_LINE, STRAP_LINE } from "../services/local/stripe-objects.js";
+import { buildEvent, buildSession, SCALE_LINE, STRAP_LINE } from "../services/local/stripe/objects.js";
 
 /**
  * `count` signed ~5.7 KB `checkout.session.completed` requests (pretty-printed as Stripe

@@ -13,7 +13,7 @@ import { buildSync } from "esbuild";
 import { Firestore } from "@google-cloud/firestore";
 import { startFirestoreEmulator, startPubSubEmulator, type Emulator } from "../services/local/emulators.js";
 import { freePort, waitForHttpOk } from "../services/local/ports.js";
-import { buildEvent, buildSession } from "../services/local/stripe-objects.js";
+import { buildEvent, buildSession } from "../services/local/stripe/objects.js";
 import { startStack } from "../services/local/stack.js";
 import { FirestoreOrderStore } from "../services/fulfiller/adapters/firestore-order-store.js";
 import { compileBench, median, percentile, round, rssMiB, sampleRss, spawnServer } from "./measure.js";

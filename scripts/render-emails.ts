@@ -16,19 +16,13 @@ import {
   buildSession,
   buildSubscription,
   DEFAULT_CUSTOMER,
+  DEMO_COVER_LINE,
+  DEMO_ORDER,
   SCALE_LINE,
   type SessionSpec,
-} from "../services/local/stripe-objects.js";
+} from "../services/local/stripe/objects.js";
 
 const ORDERED_AT = Date.UTC(2026, 10, 27, 14, 5, 0) / 1000;
-const COVER = {
-  productId: "prod_LocalStrap0002",
-  name: "Scale Cover",
-  unitAmount: 1500,
-  quantity: 2,
-  sku: "COV-GR",
-};
-
 interface Sample {
   title: string;
   note: string;
@@ -44,10 +38,9 @@ const SAMPLES: Sample[] = [
     spec: {
       id: "cs_live_a1Paid0000000000000000000000000000000000000000000GB7Q2Z",
       livemode: true,
-      currency: "gbp",
-      lines: [{ ...SCALE_LINE, unitAmount: 7900, description: "Smart Scale, Graphite" }, COVER],
-      shippingCost: 495,
-      shippingMethod: "Royal Mail Tracked 48",
+      // The demo order `npm start` and `send-test-event` send: the same lines, currency and rate.
+      ...DEMO_ORDER,
+      lines: [...DEMO_ORDER.lines],
     },
   },
   {
@@ -71,7 +64,7 @@ const SAMPLES: Sample[] = [
           country: "US",
         },
       },
-      lines: [SCALE_LINE, COVER],
+      lines: [SCALE_LINE, DEMO_COVER_LINE],
       shippingCost: 900,
       shippingMethod: "UPS Ground",
     },

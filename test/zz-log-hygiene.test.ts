@@ -3,7 +3,7 @@ import { logSources, serviceLogLines } from "./support/log-registry.js";
 import { TEST_SECRET } from "./support/stripe-signing.js";
 import { STRIPE_TEST_KEY } from "./support/fulfiller-harness.js";
 import { LOCAL } from "../services/local/defaults.js";
-import { DEFAULT_CUSTOMER } from "../services/local/stripe-objects.js";
+import { DEFAULT_CUSTOMER } from "../services/local/stripe/objects.js";
 
 // Runs last (its file name sorts after every other): it reads what the whole suite logged.
 describe("zz: log hygiene across the whole suite", () => {

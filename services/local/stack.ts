@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { PubSub } from "@google-cloud/pubsub";
 import { startFirestoreEmulator, startPubSubEmulator, type Emulator } from "./emulators.js";
 import { createTopology } from "./pubsub-setup.js";
-import { StripeStandIn } from "./stripe-server.js";
+import { StripeStandIn } from "./stripe/stand-in.js";
 import { SendGridStandIn, type CapturedEmail } from "./sendgrid-server.js";
 import { LOCAL } from "./defaults.js";
 import { generateSendGridKeyPair } from "./sendgrid-events.js";
@@ -21,7 +21,7 @@ import {
   buildProduct,
   buildWebhookEndpoint,
   SCALE_PRODUCT_ID,
-} from "./stripe-objects.js";
+} from "./stripe/objects.js";
 import { handledEventTypes } from "../fulfiller/classify-event.js";
 import { sendTestEvents, type SendOptions, type SentEvent } from "../cli/commands/send-test-event.js";
 

@@ -7,7 +7,7 @@ import { Firestore } from "@google-cloud/firestore";
 import { LOCAL } from "../../services/local/defaults.js";
 import { postSignedEvent } from "../../services/cli/commands/send-test-event.js";
 import { waitForHttpOk } from "../../services/local/ports.js";
-import { buildEvent, buildLineItems, buildSession, SCALE_LINE } from "../../services/local/stripe-objects.js";
+import { buildEvent, buildLineItems, buildSession, SCALE_LINE } from "../../services/local/stripe/objects.js";
 import { FirestoreOrderStore } from "../../services/fulfiller/adapters/firestore-order-store.js";
 import { requireEmulators } from "../support/emulator-state.js";
 import { startTestStack } from "../support/stack.js";

@@ -12,7 +12,7 @@ import {
   buildEvent,
   buildSubscription,
   SCALE_LINE,
-} from "../../services/local/stripe-objects.js";
+} from "../../services/local/stripe/objects.js";
 import { buildOrderDetails } from "../../services/fulfiller/checkout/order-details.js";
 import { SUBSCRIPTION_MARKER } from "../../services/fulfiller/fulfil-order.js";
 import type { CheckoutSession, LineItem } from "../../services/fulfiller/session.js";

@@ -1,7 +1,16 @@
 import { expect } from "chai";
 import { readyPort, trackChild } from "../support/log-registry.js";
 import { spawn, spawnSync, type SpawnSyncReturns } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { waitForHttpOk } from "../../services/local/ports.js";
@@ -16,9 +25,19 @@ describe("e2e: the built dist/ starts both services with production dependencies
   before(function () {
     requireEmulators(this);
     dir = mkdtempSync(path.join(tmpdir(), "prod-"));
+    // As the Dockerfile's build stage does: only what it copies, compiled there.
+    const source = path.join(dir, "source");
+    for (const file of buildStageCopies()) cpSync(file, path.join(source, file), { recursive: true });
+    symlinkSync(path.resolve("node_modules"), path.join(source, "node_modules"));
     const tsc = spawnSync(
       process.execPath,
-      ["node_modules/typescript/bin/tsc", "-p", "tsconfig.build.json", "--outDir", path.join(dir, "dist")],
+      [
+        path.resolve("node_modules/typescript/bin/tsc"),
+        "-p",
+        path.join(source, "tsconfig.build.json"),
+        "--outDir",
+        path.join(dir, "dist"),
+      ],
       { encoding: "utf8" },
     );
     expect(tsc.status, tsc.stdout + tsc.stderr).to.equal(0);
@@ -46,6 +65,15 @@ describe("e2e: the built dist/ starts both services with production dependencies
   });
   after(() => {
     if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("when the image is built, then its build stage copies no test/ file and the services compile from what it copies", () => {
+    const copies = buildStageCopies();
+    expect(copies).to.include("services");
+    expect(copies.filter((c) => c.startsWith("test"))).to.deep.equal([]);
+    expect(existsSync(path.join(dir, "dist/services/local/stripe/fixtures/checkout_session.json"))).to.equal(
+      true,
+    );
   });
 
   it("when installed with --omit=dev, then no dev dependency is present", () => {
@@ -141,4 +169,13 @@ function productionEnv(): NodeJS.ProcessEnv {
     PUSH_AUDIENCE: "aud",
     PUSH_SERVICE_ACCOUNT: "push@prod-check.iam.gserviceaccount.com",
   };
+}
+
+/** The sources of the Dockerfile's build stage's `COPY` lines (up to the second `FROM`). */
+function buildStageCopies(): string[] {
+  const stages = readFileSync("Dockerfile", "utf8").split(/^FROM /m);
+  const build = stages[1] ?? "";
+  return [...build.matchAll(/^COPY (?!--from)(.+)$/gm)].flatMap((m) =>
+    m[1]!.trim().split(/\s+/).slice(0, -1),
+  );
 }

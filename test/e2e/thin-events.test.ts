@@ -4,8 +4,8 @@
 import { expect } from "chai";
 import { Firestore } from "@google-cloud/firestore";
 import { FirestoreOrderStore } from "../../services/fulfiller/adapters/firestore-order-store.js";
-import { buildEvent, buildLineItems, buildSession, SCALE_LINE } from "../../services/local/stripe-objects.js";
-import { thinTwinOf } from "../../services/local/thin-events.js";
+import { buildEvent, buildLineItems, buildSession, SCALE_LINE } from "../../services/local/stripe/objects.js";
+import { thinTwinOf } from "../../services/local/stripe/thin-events.js";
 import { postSignedEvent } from "../../services/cli/commands/send-test-event.js";
 import { LOCAL } from "../../services/local/defaults.js";
 import { requireEmulators } from "../support/emulator-state.js";

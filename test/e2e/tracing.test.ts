@@ -5,7 +5,7 @@ import { expect } from "chai";
 import { randomBytes } from "node:crypto";
 import Stripe from "stripe";
 import { LOCAL } from "../../services/local/defaults.js";
-import { buildEvent, buildLineItems, buildSession, SCALE_LINE } from "../../services/local/stripe-objects.js";
+import { buildEvent, buildLineItems, buildSession, SCALE_LINE } from "../../services/local/stripe/objects.js";
 import { requireEmulators } from "../support/emulator-state.js";
 import { startTestStack } from "../support/stack.js";
 import { waitFor } from "../support/wait.js";

@@ -12,11 +12,11 @@ import {
   buildCharge,
   buildPaymentIntent,
   randomId,
-} from "../../services/local/stripe-objects.js";
+} from "../../services/local/stripe/objects.js";
 import type { OrderRecord } from "../../services/fulfiller/claims/order-state.js";
 import { reconcile } from "../../services/cli/commands/reconcile.js";
 import type { StripeEventEnvelope } from "../../services/common/event.js";
-import { buildThinEvent, thinTwinOf } from "../../services/local/thin-events.js";
+import { buildThinEvent, thinTwinOf } from "../../services/local/stripe/thin-events.js";
 import { createStripeClient, StripeApiCatalog } from "../../services/fulfiller/adapters/stripe-catalog.js";
 import { FakePublisher } from "../support/fake-publisher.js";
 import { STRIPE_TEST_KEY } from "../support/fulfiller-harness.js";

@@ -5,7 +5,7 @@ import { expect } from "chai";
 import { FulfillerHarness } from "../support/fulfiller-harness.js";
 import { createCheckout } from "../support/checkout.js";
 import { requireEmulators } from "../support/emulator-state.js";
-import { buildEvent } from "../../services/local/stripe-objects.js";
+import { buildEvent } from "../../services/local/stripe/objects.js";
 import { emailHash } from "../../services/fulfiller/claims/customer-data.js";
 import { ordersOfEmail, redactOrderById } from "../../services/fulfiller/operator/redact.js";
 import { ResendRefusedError } from "../../services/fulfiller/operator/operator-actions.js";

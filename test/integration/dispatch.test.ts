@@ -5,7 +5,7 @@ import { expect } from "chai";
 import { FulfillerHarness } from "../support/fulfiller-harness.js";
 import { createCheckout } from "../support/checkout.js";
 import { requireEmulators } from "../support/emulator-state.js";
-import { buildEvent } from "../../services/local/stripe-objects.js";
+import { buildEvent } from "../../services/local/stripe/objects.js";
 import { verifyDispatchToken } from "../../services/common/dispatch-token.js";
 import { dispatchMessage } from "../../services/receiver/dispatch-page.js";
 import { remindOverdueDispatch, shipmentKey } from "../../services/fulfiller/delivery/record-dispatch.js";

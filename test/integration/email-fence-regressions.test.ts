@@ -14,7 +14,7 @@ import {
 } from "../../services/fulfiller/operator/operator-actions.js";
 import type { AfterSale } from "../../services/fulfiller/claims/order-state.js";
 import { buildSendGridEvent } from "../../services/local/sendgrid-events.js";
-import { buildEvent } from "../../services/local/stripe-objects.js";
+import { buildEvent } from "../../services/local/stripe/objects.js";
 import { confirmSentChange, remindReview } from "../../services/fulfiller/operator/operator-actions.js";
 import { FaultyStore } from "../support/faulty-store.js";
 

@@ -6,7 +6,7 @@ import { TransientError } from "../../services/common/errors.js";
 import type { MessagePublisher } from "../../services/common/pubsub.js";
 import type { OrderStore } from "../../services/fulfiller/ports.js";
 import type { FirestoreOrderStore } from "../../services/fulfiller/adapters/firestore-order-store.js";
-import { buildEvent } from "../../services/local/stripe-objects.js";
+import { buildEvent } from "../../services/local/stripe/objects.js";
 
 import { setTimeout as sleep } from "node:timers/promises";
 

@@ -9,7 +9,7 @@ import { FirestoreOrderStore } from "../../services/fulfiller/adapters/firestore
 import { createStripeClient, StripeApiCatalog } from "../../services/fulfiller/adapters/stripe-catalog.js";
 import { SendGridMailer } from "../../services/fulfiller/adapters/sendgrid-mailer.js";
 import { parsePushEnvelope } from "../../services/fulfiller/push/push-envelope.js";
-import { SCALE_PRODUCT_ID } from "../../services/local/stripe-objects.js";
+import { SCALE_PRODUCT_ID } from "../../services/local/stripe/objects.js";
 
 describe("integration: how the fulfiller classifies failures, against the real store", function () {
   this.timeout(60_000);

@@ -1,9 +1,9 @@
 import { expect } from "chai";
 import { FulfillerHarness } from "../support/fulfiller-harness.js";
-import { buildEvent } from "../../services/local/stripe-objects.js";
+import { buildEvent } from "../../services/local/stripe/objects.js";
 import { createCheckout } from "../support/checkout.js";
 import { requireEmulators } from "../support/emulator-state.js";
-import { SCALE_LINE, STRAP_LINE, type LineSpec } from "../../services/local/stripe-objects.js";
+import { SCALE_LINE, STRAP_LINE, type LineSpec } from "../../services/local/stripe/objects.js";
 import { PubSubPublisher } from "../../services/common/pubsub.js";
 import { CHECKOUT_EXPANSIONS } from "../../services/fulfiller/adapters/stripe-catalog.js";
 import { RequestBudget } from "../../services/common/request-budget.js";

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import net from "node:net";
 import { createApp } from "../../services/receiver/app.js";
 import { serve, type RunningServer } from "../../services/common/http.js";
-import { buildEvent, buildSession } from "../../services/local/stripe-objects.js";
+import { buildEvent, buildSession } from "../../services/local/stripe/objects.js";
 import { FakePublisher } from "../support/fake-publisher.js";
 import { LogCapture } from "../support/log-capture.js";
 import { signPayload, TEST_SECRET } from "../support/stripe-signing.js";

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { Firestore } from "@google-cloud/firestore";
-import { StripeStandIn } from "../../services/local/stripe-server.js";
+import { StripeStandIn } from "../../services/local/stripe/stand-in.js";
 import { SendGridStandIn } from "../../services/local/sendgrid-server.js";
 import { emulatorState } from "../support/emulator-state.js";
 import { requireEmulators } from "../support/emulator-state.js";

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { PubSub } from "@google-cloud/pubsub";
 import { createApp } from "../../services/receiver/app.js";
 import { PubSubPublisher } from "../../services/common/pubsub.js";
-import { buildEvent, buildSession } from "../../services/local/stripe-objects.js";
+import { buildEvent, buildSession } from "../../services/local/stripe/objects.js";
 import { listen, type Listening } from "../support/http.js";
 import { LogCapture } from "../support/log-capture.js";
 import { signPayload, TEST_SECRET } from "../support/stripe-signing.js";

@@ -3,7 +3,7 @@ import { readyPort, trackChild } from "../support/log-registry.js";
 import { spawn } from "node:child_process";
 import http from "node:http";
 import { PubSub } from "@google-cloud/pubsub";
-import { buildEvent, buildSession } from "../../services/local/stripe-objects.js";
+import { buildEvent, buildSession } from "../../services/local/stripe/objects.js";
 import { waitForHttpOk } from "../../services/local/ports.js";
 import { signPayload, TEST_SECRET } from "../support/stripe-signing.js";
 import { requireEmulators } from "../support/emulator-state.js";

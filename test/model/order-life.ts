@@ -33,7 +33,7 @@ import {
 } from "../../services/fulfiller/operator/operator-actions.js";
 import type { OrderRecord } from "../../services/fulfiller/claims/order-state.js";
 import type { Mailer, OrderStore } from "../../services/fulfiller/ports.js";
-import type { StripeStandIn } from "../../services/local/stripe-server.js";
+import type { StripeStandIn } from "../../services/local/stripe/stand-in.js";
 import type { SendGridStandIn, CapturedEmail } from "../../services/local/sendgrid-server.js";
 import {
   buildEvent,
@@ -41,7 +41,7 @@ import {
   buildSession,
   SCALE_LINE,
   SCALE_PRODUCT_ID,
-} from "../../services/local/stripe-objects.js";
+} from "../../services/local/stripe/objects.js";
 import { buildSendGridEvent } from "../../services/local/sendgrid-events.js";
 import { FakePublisher } from "../support/fake-publisher.js";
 import { LogCapture } from "../support/log-capture.js";

@@ -3,7 +3,7 @@
  * with a long budget against the in-memory store, outside the suite (CI runs a fixed
  * budget inside it). MODEL_SEED and MODEL_PATH replay a failure.
  */
-import { StripeStandIn } from "../../services/local/stripe-server.js";
+import { StripeStandIn } from "../../services/local/stripe/stand-in.js";
 import { SendGridStandIn } from "../../services/local/sendgrid-server.js";
 import { runOrderLifeModel, STRIPE_KEY } from "./order-life.js";
 

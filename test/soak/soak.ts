@@ -20,7 +20,7 @@ import {
   SCALE_LINE,
   STRAP_LINE,
   type SessionSpec,
-} from "../../services/local/stripe-objects.js";
+} from "../../services/local/stripe/objects.js";
 import { FirestoreOrderStore } from "../../services/fulfiller/adapters/firestore-order-store.js";
 import { DeadLetterSubscription } from "../../services/cli/dead-letters.js";
 import { describeDeadLetter } from "../../services/cli/dead-letter-view.js";

@@ -4,8 +4,8 @@ import {
   buildSession,
   buildSubscription,
   type SessionSpec,
-} from "../../services/local/stripe-objects.js";
-import type { StripeStandIn } from "../../services/local/stripe-server.js";
+} from "../../services/local/stripe/objects.js";
+import type { StripeStandIn } from "../../services/local/stripe/stand-in.js";
 
 type Json = Record<string, unknown>;
 

@@ -16,9 +16,9 @@ import { SendGridMailer } from "../../services/fulfiller/adapters/sendgrid-maile
 import { createPushAuthenticator, type PushAuthenticator } from "../../services/fulfiller/push/push-auth.js";
 import { PubSubPublisher, type MessagePublisher } from "../../services/common/pubsub.js";
 import type { OrderStore } from "../../services/fulfiller/ports.js";
-import { StripeStandIn } from "../../services/local/stripe-server.js";
+import { StripeStandIn } from "../../services/local/stripe/stand-in.js";
 import { SendGridStandIn } from "../../services/local/sendgrid-server.js";
-import { SCALE_PRODUCT_ID } from "../../services/local/stripe-objects.js";
+import { SCALE_PRODUCT_ID } from "../../services/local/stripe/objects.js";
 import { emulatorState } from "./emulator-state.js";
 import { listen, type Listening } from "./http.js";
 import { LogCapture } from "./log-capture.js";

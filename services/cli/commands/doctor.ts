@@ -16,7 +16,7 @@ import { createSecretManagerClient, isSecretReference, resolveSecrets } from "..
 import { withDeadline } from "../../common/pubsub.js";
 import { handledEventTypes, isLiveKey } from "../../fulfiller/classify-event.js";
 import type { FirestoreOrderStore } from "../../fulfiller/adapters/firestore-order-store.js";
-import { STRIPE_API_VERSION } from "../../local/stripe-objects.js";
+import { STRIPE_API_VERSION } from "../../common/stripe-api-version.js";
 import { CALL_TIMEOUT_MS } from "../pipeline-clients.js";
 import { checkCloudRun, googleGet, type GoogleGet } from "./doctor-cloud-run.js";
 

@@ -5,11 +5,12 @@ import {
   buildLineItems,
   buildSession,
   buildSubscription,
-  SCALE_LINE,
-  STRAP_LINE,
+  DEMO_COVER_LINE,
+  DEMO_ORDER,
+  DEMO_SCALE_LINE,
   type SessionSpec,
-} from "../../local/stripe-objects.js";
-import { thinTwinOf } from "../../local/thin-events.js";
+} from "../../local/stripe/objects.js";
+import { thinTwinOf } from "../../local/stripe/thin-events.js";
 import { LOCAL } from "../../local/defaults.js";
 import type { Env } from "../../common/config.js";
 import { createSecretManagerClient, resolveSecrets, type SecretAccessor } from "../../common/secrets.js";
@@ -137,9 +138,13 @@ export async function sendTestEvents(
   const scenario = SCENARIOS[options.scenario];
   const sent: SentEvent[] = [];
   for (let i = 0; i < options.count; i++) {
+    // The demo order (docs/EMAILS.md's first sample); a shipping rate only where Checkout
+    // charges one with the payment.
     const spec: SessionSpec = {
+      ...DEMO_ORDER,
+      ...("mode" in scenario.spec ? { shippingCost: 0 } : {}),
       ...scenario.spec,
-      lines: options.scale ? [SCALE_LINE, STRAP_LINE] : [STRAP_LINE],
+      lines: options.scale ? [DEMO_SCALE_LINE, DEMO_COVER_LINE] : [DEMO_COVER_LINE],
     };
     const session = buildSession(spec);
     const lineItems = buildLineItems(spec);

@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { readFileSync } from "node:fs";
 import Stripe from "stripe";
+import { STRIPE_API_VERSION } from "../../../services/common/stripe-api-version.js";
 import { RECEIVER_ENV_KEYS } from "../../../services/receiver/config.js";
 import { FULFILLER_ENV_KEYS } from "../../../services/fulfiller/config.js";
 import { handledEventTypes } from "../../../services/fulfiller/classify-event.js";
@@ -50,9 +51,10 @@ describe("unit: Terraform keeps the services' configuration contract", () => {
     });
   }
 
-  it("when the stack outputs the Stripe API version, then it is the one stripe-node pins", () => {
+  it("when the stack outputs the Stripe API version, then it is the one stripe-node pins, and the one doctor and the stand-in use", () => {
     const version = /stripe_api_version = "([^"]+)"/.exec(mainTf)?.[1];
     expect(version).to.equal(Stripe.API_VERSION);
+    expect(STRIPE_API_VERSION).to.equal(Stripe.API_VERSION);
   });
 
   it("when the stack lists the event types to enable in Stripe, then they are exactly the ones the fulfiller acts on and reconcile covers", () => {

@@ -1,16 +1,16 @@
 import { expect } from "chai";
 import Stripe from "stripe";
 import { SendGridStandIn } from "../../../services/local/sendgrid-server.js";
-import { StripeStandIn } from "../../../services/local/stripe-server.js";
+import { StripeStandIn } from "../../../services/local/stripe/stand-in.js";
 import { createStripeClient } from "../../../services/fulfiller/adapters/stripe-catalog.js";
-import { buildThinEvent } from "../../../services/local/thin-events.js";
+import { buildThinEvent } from "../../../services/local/stripe/thin-events.js";
 import {
   buildEvent,
   buildLineItems,
   buildSession,
   buildSubscription,
   SCALE_LINE,
-} from "../../../services/local/stripe-objects.js";
+} from "../../../services/local/stripe/objects.js";
 
 const KEY = "SG.stand-in-key";
 

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { createApp } from "../../../services/receiver/app.js";
 import { Readiness, serve } from "../../../services/common/http.js";
-import { buildEvent, buildSession } from "../../../services/local/stripe-objects.js";
+import { buildEvent, buildSession } from "../../../services/local/stripe/objects.js";
 import { FakePublisher } from "../../support/fake-publisher.js";
 import { LogCapture } from "../../support/log-capture.js";
 import { listen } from "../../support/http.js";

@@ -8,11 +8,11 @@ import {
   buildInvoice,
   buildSession,
   buildSubscription,
-} from "../../../services/local/stripe-objects.js";
-import { buildThinEvent, thinTwinOf } from "../../../services/local/thin-events.js";
+} from "../../../services/local/stripe/objects.js";
+import { buildThinEvent, thinTwinOf } from "../../../services/local/stripe/thin-events.js";
 import { classifyEvent, handledEventTypes } from "../../../services/fulfiller/classify-event.js";
 import { EVENT_ATTRIBUTES, parseStripeEvent } from "../../../services/common/event.js";
-import thinFixture from "../../fixtures/stripe/thin_event.json" with { type: "json" };
+import thinFixture from "../../../services/local/stripe/fixtures/thin_event.json" with { type: "json" };
 import { FakePublisher } from "../../support/fake-publisher.js";
 import { listen, type Listening } from "../../support/http.js";
 import { LogCapture } from "../../support/log-capture.js";

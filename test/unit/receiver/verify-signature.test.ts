@@ -2,7 +2,7 @@ import { createHmac } from "node:crypto";
 import { expect } from "chai";
 import Stripe from "stripe";
 import { verifyStripeWebhook, WebhookRejectedError } from "../../../services/receiver/verify-signature.js";
-import { buildEvent, buildSession } from "../../../services/local/stripe-objects.js";
+import { buildEvent, buildSession } from "../../../services/local/stripe/objects.js";
 import { signPayload, TEST_SECRET } from "../../support/stripe-signing.js";
 
 const NOW = Date.UTC(2026, 10, 27, 12, 0, 0);

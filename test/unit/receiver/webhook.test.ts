@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { loadReceiverConfig } from "../../../services/receiver/config.js";
 import { createApp } from "../../../services/receiver/app.js";
-import { buildEvent, buildSession } from "../../../services/local/stripe-objects.js";
+import { buildEvent, buildSession } from "../../../services/local/stripe/objects.js";
 import { FakePublisher } from "../../support/fake-publisher.js";
 import { listen, type Listening } from "../../support/http.js";
 import { LogCapture } from "../../support/log-capture.js";

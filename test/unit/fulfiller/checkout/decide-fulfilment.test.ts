@@ -18,7 +18,7 @@ import {
   SCALE_PRODUCT_ID,
   STRAP_LINE,
   type SessionSpec,
-} from "../../../../services/local/stripe-objects.js";
+} from "../../../../services/local/stripe/objects.js";
 
 const session = (spec: SessionSpec = {}) => buildSession(spec) as unknown as CheckoutSession;
 const items = (spec: SessionSpec = {}) => buildLineItems(spec) as unknown as LineItem[];

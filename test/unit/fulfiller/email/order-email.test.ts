@@ -28,7 +28,7 @@ import {
   SCALE_LINE,
   type CustomerDetails,
   type SessionSpec,
-} from "../../../../services/local/stripe-objects.js";
+} from "../../../../services/local/stripe/objects.js";
 import { type OrderDetails } from "../../../../services/fulfiller/claims/order-state.js";
 
 /** The email for a session built from Stripe's fixtures, as the fulfiller composes it. */

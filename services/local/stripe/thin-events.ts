@@ -1,13 +1,11 @@
 /**
  * Thin events (`v2.core.event`) as a thin event destination receives them, built on
- * test/fixtures/stripe/thin_event.json (stripe-node's published shape): the same
+ * ./fixtures/thin_event.json (stripe-node's published shape): the same
  * change as a snapshot event, named by `related_object` instead of copied.
  */
 import { randomUUID } from "node:crypto";
-import thinEventFixture from "../../test/fixtures/stripe/thin_event.json" with { type: "json" };
-import { randomId } from "./stripe-objects.js";
-
-type Json = Record<string, unknown>;
+import thinEventFixture from "./fixtures/thin_event.json" with { type: "json" };
+import { now, randomId, type Json } from "./ids.js";
 
 /** Where the v1 API serves each kind of object a handled thin event names. */
 const RESOURCE_PATHS: Record<string, string> = {
@@ -43,7 +41,7 @@ export function buildThinEvent(spec: ThinEventSpec): Json {
     id: spec.id ?? randomId(spec.livemode ? "evt" : "evt_test", 48),
     type: `v1.${spec.type}`,
     livemode: spec.livemode ?? spec.object.livemode === true,
-    created: new Date((spec.created ?? Math.floor(Date.now() / 1000)) * 1000).toISOString(),
+    created: new Date((spec.created ?? now()) * 1000).toISOString(),
     related_object: { id, type, url: `${base}/${id}` },
     reason: { type: "request", request: { id: randomId("req", 14), idempotency_key: randomUUID() } },
   });
