@@ -5,7 +5,7 @@ import { spawn } from "node:child_process";
 import { mkdtemp, readdir, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { readLocalState } from "../../services/local/state-file.js";
 import { LOCAL } from "../../services/local/defaults.js";
 import { isListening } from "../../services/local/ports.js";
@@ -70,6 +70,14 @@ describe("e2e: `npm start` smoke test", function () {
       expect(content).to.include(`Subject: [TEST] Order ${reference} to ship`);
       expect(content).to.match(/^Date: \w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d \+0000\r\n/);
       expect(eml).to.match(new RegExp(`-${reference}\\.eml$`));
+      // The demo order is the documented sample (docs/EMAILS.md's first case): the same
+      // shipping method, item lines (pounds, the cover's SKU) and totals.
+      const sample = readFileSync("docs/EMAILS.md", "utf8").split("```text\n")[1]!.split("```")[0]!;
+      const sampleLines = sample
+        .split("\n")
+        .filter((line) => /^(Shipping method:|  \d+ x |      |Subtotal:|Shipping:|Total:)/.test(line));
+      expect(sampleLines).to.have.length.greaterThan(6);
+      for (const line of sampleLines) expect(content, line).to.include(line);
       await waitFor("the order to be recorded fulfilled", async () => {
         const run = await runCli(["orders", "show", sent!.session_id], newcomer);
         return run.code === 0 && run.stdout.includes('"status": "fulfilled"');
