@@ -4,7 +4,7 @@ import { sendTestEventCommand } from "./commands/send-test-event.js";
 import { dlqCommand } from "./commands/dlq.js";
 import { ordersCommand } from "./commands/orders.js";
 import { reconcileCommand } from "./commands/reconcile.js";
-import { doctorCommand } from "./commands/doctor.js";
+import { doctorCommand } from "./commands/doctor/command.js";
 import type { LocalStackState } from "../local/state-file.js";
 
 export function buildProgram(env: NodeJS.ProcessEnv, local: LocalStackState | null = null): Command {

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { Firestore } from "@google-cloud/firestore";
 import { writeLocalState, STATE_ENV_KEYS } from "../../services/local/state-file.js";
-import type { CheckResult } from "../../services/cli/commands/doctor.js";
+import type { CheckResult } from "../../services/cli/commands/doctor/results.js";
 import { requireEmulators } from "../support/emulator-state.js";
 import { startTestStack } from "../support/stack.js";
 import { runCli, type CliRun } from "../support/cli.js";

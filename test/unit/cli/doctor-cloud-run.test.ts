@@ -3,8 +3,8 @@ import {
   checkCloudRun,
   googleGet,
   type CloudRunTargets,
-} from "../../../services/cli/commands/doctor-cloud-run.js";
-import type { CheckResult } from "../../../services/cli/commands/doctor.js";
+} from "../../../services/cli/commands/doctor/cloud-run.js";
+import type { CheckResult } from "../../../services/cli/commands/doctor/results.js";
 import { GoogleApisStandIn, healthyDeployment } from "../../support/google-apis-stand-in.js";
 
 const P = "projects/shop-prod/locations";

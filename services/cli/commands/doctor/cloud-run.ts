@@ -6,7 +6,7 @@
  * Read through the Cloud Run Admin API v2 and Cloud Scheduler v1 over REST; a permission
  * the caller lacks is "skipped: needs X", never a problem.
  */
-import { ok, problem, skipped, type CheckResult } from "./doctor-results.js";
+import { ok, problem, skipped, type CheckResult } from "./results.js";
 
 type Result = Omit<CheckResult, "check">;
 
