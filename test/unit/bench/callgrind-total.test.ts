@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { callgrindTotal } from "../../../bench/instructions.js";
+import { callgrindTotal } from "../../../bench/measurements/instructions.js";
 
 describe("unit: bench instructions, reading a callgrind dump", () => {
   it("when the dump has a summary line, then its count is the total", () => {

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { summarise } from "../../../bench/profile.js";
+import { summarise } from "../../../bench/measurements/profile.js";
 
 /** A CPU profile as `node --cpu-prof` writes it: a call tree, sample ids and time deltas (µs). */
 function profile() {

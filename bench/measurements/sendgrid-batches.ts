@@ -3,13 +3,13 @@
  * 100 events against its Stripe path, same process, same no-op publisher (the publish is
  * measured by `npm run bench`). Three alternating rounds of each; medians and spread.
  */
-import { signedStripeRequests, startReceiver } from "./receiver-process.js";
+import { signedStripeRequests, startReceiver } from "../receiver-process.js";
 import autocannon from "autocannon";
 import {
   buildSendGridEvent,
   generateSendGridKeyPair,
   signSendGridBatch,
-} from "../services/local/sendgrid-events.js";
+} from "../../services/local/sendgrid-events.js";
 
 const SECRET = "whsec_bench_sendgrid_0123456789";
 const ROUNDS = 3;

@@ -1,22 +1,22 @@
 /** The cost of a duplicate delivery: Firestore operations and outside calls counted on the real adapters. */
 import { Firestore } from "@google-cloud/firestore";
-import { createApp } from "../services/fulfiller/app.js";
-import { Fulfiller } from "../services/fulfiller/fulfil-order.js";
-import { FirestoreOrderStore } from "../services/fulfiller/adapters/firestore-order-store.js";
-import { createStripeClient, StripeApiCatalog } from "../services/fulfiller/adapters/stripe-catalog.js";
-import { SendGridMailer } from "../services/fulfiller/adapters/sendgrid-mailer.js";
-import { createPushAuthenticator } from "../services/fulfiller/push/push-auth.js";
-import { createLogger } from "../services/common/logger.js";
-import { StripeStandIn } from "../services/local/stripe/stand-in.js";
-import { SendGridStandIn } from "../services/local/sendgrid-server.js";
+import { createApp } from "../../services/fulfiller/app.js";
+import { Fulfiller } from "../../services/fulfiller/fulfil-order.js";
+import { FirestoreOrderStore } from "../../services/fulfiller/adapters/firestore-order-store.js";
+import { createStripeClient, StripeApiCatalog } from "../../services/fulfiller/adapters/stripe-catalog.js";
+import { SendGridMailer } from "../../services/fulfiller/adapters/sendgrid-mailer.js";
+import { createPushAuthenticator } from "../../services/fulfiller/push/push-auth.js";
+import { createLogger } from "../../services/common/logger.js";
+import { StripeStandIn } from "../../services/local/stripe/stand-in.js";
+import { SendGridStandIn } from "../../services/local/sendgrid-server.js";
 import {
   buildEvent,
   buildLineItems,
   buildSession,
   SCALE_PRODUCT_ID,
-} from "../services/local/stripe/objects.js";
-import type { OrderStore } from "../services/fulfiller/ports.js";
-import { percentile, round } from "./measure.js";
+} from "../../services/local/stripe/objects.js";
+import type { OrderStore } from "../../services/fulfiller/ports.js";
+import { percentile, round } from "../ratios.js";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 

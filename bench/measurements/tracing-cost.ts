@@ -6,7 +6,7 @@
  * Run's do. Three alternating rounds of each; medians and spread.
  */
 import { randomBytes } from "node:crypto";
-import { signedStripeRequests, startReceiver } from "./receiver-process.js";
+import { signedStripeRequests, startReceiver } from "../receiver-process.js";
 import autocannon from "autocannon";
 
 const SECRET = "whsec_bench_tracing_0123456789";

@@ -11,8 +11,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import autocannon from "autocannon";
-import { compileBench, spawnServer } from "./measure.js";
-import { signedStripeRequests } from "./receiver-process.js";
+import { compileBench, spawnServer } from "../measure.js";
+import { signedStripeRequests } from "../receiver-process.js";
 
 interface CpuProfile {
   nodes: {

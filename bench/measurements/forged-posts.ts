@@ -8,12 +8,12 @@
  */
 import { readFileSync } from "node:fs";
 import autocannon from "autocannon";
-import { signedStripeRequests, startReceiver } from "./receiver-process.js";
+import { signedStripeRequests, startReceiver } from "../receiver-process.js";
 import {
   buildSendGridEvent,
   generateSendGridKeyPair,
   signSendGridBatch,
-} from "../services/local/sendgrid-events.js";
+} from "../../services/local/sendgrid-events.js";
 
 const SECRET = "whsec_bench_forged_0123456789";
 

@@ -7,11 +7,11 @@
  * request budget lifted (STRIPE_REQUESTS_PER_SECOND far above R): what the budget saves.
  */
 import { PubSub } from "@google-cloud/pubsub";
-import { startStack } from "../services/local/stack.js";
-import { postSignedEvent } from "../services/cli/commands/send-test-event.js";
-import { DeadLetterSubscription } from "../services/cli/dead-letters.js";
-import { LOCAL } from "../services/local/defaults.js";
-import { median, round } from "./measure.js";
+import { startStack } from "../../services/local/stack.js";
+import { postSignedEvent } from "../../services/cli/commands/send-test-event.js";
+import { DeadLetterSubscription } from "../../services/cli/dead-letters.js";
+import { LOCAL } from "../../services/local/defaults.js";
+import { round, summarize, type RatioSummary } from "../ratios.js";
 
 export interface SaleRound {
   budget: "on" | "off";
@@ -33,12 +33,8 @@ export interface SaleRound {
   emailed_once: number;
 }
 
-export interface SaleSummary {
-  median: number;
-  min: number;
-  max: number;
-  rounds: number[];
-}
+/** Each figure's median and spread over the rounds. */
+export type SaleSummary = RatioSummary;
 
 export interface FlashSale {
   rate: number;
@@ -54,12 +50,7 @@ export interface FlashSale {
 }
 
 function summarise(values: number[]): SaleSummary {
-  return {
-    median: round(median(values), 3),
-    min: round(Math.min(...values), 3),
-    max: round(Math.max(...values), 3),
-    rounds: values.map((v) => round(v, 3)),
-  };
+  return summarize(values) ?? { median: NaN, min: NaN, max: NaN, rounds: [] };
 }
 
 async function oneSale(
@@ -168,8 +159,8 @@ export async function measureFlashSale(
 /** Runs the sale alone: `npm run bench:sale` (3 rounds at 10 requests/s, 80 orders). */
 if (import.meta.url === `file://${process.argv[1]}`) {
   process.env.METADATA_SERVER_DETECTION ??= "none";
-  const { startPubSubEmulator, startFirestoreEmulator } = await import("../services/local/emulators.js");
-  const { freePort } = await import("../services/local/ports.js");
+  const { startPubSubEmulator, startFirestoreEmulator } = await import("../../services/local/emulators.js");
+  const { freePort } = await import("../../services/local/ports.js");
   const [ps, fs] = await Promise.all([
     startPubSubEmulator({ port: await freePort(), project: "bench-project" }),
     startFirestoreEmulator({ port: await freePort() }),

@@ -16,8 +16,10 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { spawnServer } from "./measure.js";
-import { signedStripeRequests } from "./receiver-process.js";
+import { spawnServer } from "../measure.js";
+import { signedStripeRequests } from "../receiver-process.js";
+import { SECRET, type Plan } from "../plan.js";
+import { round } from "../ratios.js";
 
 export interface InstructionCount {
   /** Thousands of instructions per request on the main thread. */
@@ -110,4 +112,41 @@ export async function countInstructions(
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Instructions per request (callgrind), receiver and bare handler, no-op publisher. */
+export interface InstructionsPerRequest {
+  receiver: InstructionCount;
+  bare: InstructionCount;
+  receiver_vs_bare_main_thread: number;
+  receiver_vs_bare_all_threads: number;
+}
+
+/**
+ * Instructions per request, receiver against bare, no-op publisher, both under callgrind at
+ * once (a count does not depend on what else runs). Null where valgrind is not installed.
+ */
+export async function measureInstructions(
+  distDir: string,
+  plan: Plan,
+  log: (line: string) => void,
+): Promise<InstructionsPerRequest | null> {
+  if (!valgrindAvailable()) {
+    log("instructions per request: valgrind is not installed, skipped");
+    return null;
+  }
+  log(`instructions per request under callgrind (${plan.instructions.measure} requests each)…`);
+  const env = { BENCH_SECRET: SECRET, BENCH_NOOP: "1", GOOGLE_CLOUD_PROJECT: "bench-project" };
+  const [receiver, bare] = await Promise.all(
+    ["bench/servers/receiver.js", "bench/servers/bare-http.js"].map((script) =>
+      countInstructions(path.join(distDir, script), env, SECRET, plan.instructions),
+    ),
+  );
+  return {
+    receiver: receiver!,
+    bare: bare!,
+    // Like the throughput ratios: above 1, the receiver does less than the bare handler.
+    receiver_vs_bare_main_thread: round(bare!.main_k / receiver!.main_k, 3),
+    receiver_vs_bare_all_threads: round(bare!.all_k / receiver!.all_k, 3),
+  };
 }
