@@ -33,6 +33,9 @@ const schema = v.object({
 
 export type CliConfig = v.InferOutput<typeof schema>;
 
+/** Every variable the CLI reads (docs/configuration.md is checked against it). */
+export const CLI_ENV_KEYS: readonly string[] = Object.keys(schema.entries);
+
 /** Reads the CLI's configuration (with sm:// secrets resolved); `needs` names variables this command cannot do without. */
 export async function loadCliConfig(env: Env, needs: (keyof CliConfig)[] = []): Promise<CliConfig> {
   const resolved = await resolveSecrets("cli", env, createSecretManagerClient);

@@ -2,7 +2,7 @@
 import { Command } from "commander";
 import { sendTestEventCommand } from "./commands/send-test-event.js";
 import { dlqCommand } from "./commands/dlq.js";
-import { ordersCommand } from "./commands/orders.js";
+import { ordersCommand } from "./commands/orders/command.js";
 import { reconcileCommand } from "./commands/reconcile.js";
 import { doctorCommand } from "./commands/doctor/command.js";
 import type { LocalStackState } from "../local/state-file.js";
@@ -19,7 +19,7 @@ export function buildProgram(env: NodeJS.ProcessEnv, local: LocalStackState | nu
     .showHelpAfterError()
     .addHelpText(
       "after",
-      "\nTarget: the environment (GOOGLE_CLOUD_PROJECT and the variables in the README). With no\n" +
+      "\nTarget: the environment (GOOGLE_CLOUD_PROJECT and the variables of docs/configuration.md). With no\n" +
         "GOOGLE_CLOUD_PROJECT set and `npm start` running, every command uses the local stack, and says so.\n" +
         "\nExit codes: 0 success, 1 failure (or partial failure), 2 bad usage or configuration.",
     );

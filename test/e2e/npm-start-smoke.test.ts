@@ -75,7 +75,7 @@ describe("e2e: `npm start` smoke test", function () {
       const sample = readFileSync("docs/EMAILS.md", "utf8").split("```text\n")[1]!.split("```")[0]!;
       const sampleLines = sample
         .split("\n")
-        .filter((line) => /^(Shipping method:|  \d+ x |      |Subtotal:|Shipping:|Total:)/.test(line));
+        .filter((line) => /^(Shipping method:| {2}\d+ x | {6}|Subtotal:|Shipping:|Total:)/.test(line));
       expect(sampleLines).to.have.length.greaterThan(6);
       for (const line of sampleLines) expect(content, line).to.include(line);
       await waitFor("the order to be recorded fulfilled", async () => {

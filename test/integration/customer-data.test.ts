@@ -8,7 +8,7 @@ import { requireEmulators } from "../support/emulator-state.js";
 import { buildEvent } from "../../services/local/stripe/objects.js";
 import { emailHash } from "../../services/fulfiller/claims/customer-data.js";
 import { ordersOfEmail, redactOrderById } from "../../services/fulfiller/operator/redact.js";
-import { ResendRefusedError } from "../../services/fulfiller/operator/operator-actions.js";
+import { ResendRefusedError } from "../../services/fulfiller/operator/review.js";
 import type { Fulfiller } from "../../services/fulfiller/fulfil-order.js";
 import type { Firestore } from "@google-cloud/firestore";
 

@@ -3,7 +3,7 @@ import { FulfillerHarness } from "../support/fulfiller-harness.js";
 import { createCheckout } from "../support/checkout.js";
 import { requireEmulators } from "../support/emulator-state.js";
 import { buildSendGridEvent } from "../../services/local/sendgrid-events.js";
-import { ResendRefusedError } from "../../services/fulfiller/operator/operator-actions.js";
+import { ResendRefusedError } from "../../services/fulfiller/operator/review.js";
 import type { ClaimedEmailRecord } from "../../services/fulfiller/claims/order-state.js";
 
 describe("integration: delivery events recorded on the order, and the resend after a bounce", function () {

@@ -8,14 +8,11 @@ import { expect } from "chai";
 import { FulfillerHarness } from "../support/fulfiller-harness.js";
 import { createCheckout } from "../support/checkout.js";
 import { requireEmulators } from "../support/emulator-state.js";
-import {
-  OperatorRefusedError,
-  ResendRefusedError,
-} from "../../services/fulfiller/operator/operator-actions.js";
+import { OperatorRefusedError, ResendRefusedError } from "../../services/fulfiller/operator/review.js";
 import type { AfterSale } from "../../services/fulfiller/claims/order-state.js";
 import { buildSendGridEvent } from "../../services/local/sendgrid-events.js";
 import { buildEvent } from "../../services/local/stripe/objects.js";
-import { confirmSentChange, remindReview } from "../../services/fulfiller/operator/operator-actions.js";
+import { confirmSentChange, remindReview } from "../../services/fulfiller/operator/review.js";
 import { FaultyStore } from "../support/faulty-store.js";
 
 const buildEventOf = (type: string, object: Record<string, unknown>) => buildEvent({ type, object });

@@ -30,7 +30,7 @@ import {
   emailInDoubt,
   OperatorRefusedError,
   remindReview,
-} from "../../services/fulfiller/operator/operator-actions.js";
+} from "../../services/fulfiller/operator/review.js";
 import type { OrderRecord } from "../../services/fulfiller/claims/order-state.js";
 import type { Mailer, OrderStore } from "../../services/fulfiller/ports.js";
 import type { StripeStandIn } from "../../services/local/stripe/stand-in.js";

@@ -17,7 +17,7 @@ import {
   mapStripeError,
   StripeApiCatalog,
 } from "../../fulfiller/adapters/stripe-catalog.js";
-import { remindReview } from "../../fulfiller/operator/operator-actions.js";
+import { remindReview } from "../../fulfiller/operator/review.js";
 import { remindOverdueDispatch } from "../../fulfiller/delivery/record-dispatch.js";
 import { createLogger } from "../../common/logger.js";
 import { cliBudget, loadCliConfig } from "../config.js";

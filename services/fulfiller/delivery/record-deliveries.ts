@@ -11,7 +11,7 @@ import {
   type DeliveryEvent,
   type DeliveryState,
 } from "./delivery-state.js";
-import { noticeSent, resendSent } from "../claims/email-fence.js";
+import { noticeSent, resendSent } from "../claims/email-records.js";
 import {
   concludeOrder,
   emailInDoubt,

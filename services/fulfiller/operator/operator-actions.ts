@@ -2,32 +2,24 @@
  * What operators do to an order through the CLI, on the same claim, send and record
  * code as a delivery: re-decide it (`orders retry`), settle a needs_review order
  * (`orders resolve --resend` / `--sent`), send a stop-shipment notice that was owed
- * while the order was in review, and mark a subscription shipped.
+ * while the order was in review, and mark a subscription shipped. What settles an order
+ * in review without sending (`resolve --sent`, the reminder) is in review.ts.
  */
-import { claimedRecord, noticeSent, resendSent, sendUnderClaim } from "../claims/email-fence.js";
+import { sendUnderClaim } from "../claims/email-fence.js";
+import { claimedRecord } from "../claims/email-records.js";
 import { errorMessage } from "../../common/errors.js";
 import type { Logger } from "../../common/logger.js";
 import { sendStopNotice } from "../after-sale/after-sale.js";
 import { composeOrderEmail } from "../email/compose-email.js";
-import { judgePayment } from "../checkout/decide-fulfilment.js";
 import { decideCheckout, fulfilCheckout, type CheckoutDecision } from "../checkout/fulfil-checkout.js";
-import { buildOrderDetails } from "../checkout/order-details.js";
-import { isUndelivered } from "../delivery/delivery-state.js";
-import type { OrderStore } from "../ports.js";
 import {
-  concludeOrder,
   emailInDoubt,
-  emailRecordOf,
   heldLive,
-  type ClaimedEmailRecord,
   isInDoubt,
   isStranded,
   RETRYABLE_STATUSES,
   type EmailKind,
-  type OrderDetails,
   type OrderRecord,
-  type OrderStatus,
-  withHistory,
 } from "../claims/order-state.js";
 import {
   newAttempt,
@@ -37,109 +29,8 @@ import {
   type OrderWork,
   type PushOutcome,
 } from "../claims/order-work.js";
-
-/** The operator asked for something the order's state does not allow; nothing was changed. */
-export class OperatorRefusedError extends Error {}
-
-/** The order is not one `orders resend --undelivered` may resend; nothing was changed. */
-export class ResendRefusedError extends OperatorRefusedError {}
-
-export { emailInDoubt };
-
-/** How long SendGrid's events may take to settle a doubt before the doubt reads as "not sent". */
-export const SENDGRID_EVENT_WAIT_MS = 60 * 60 * 1000;
-
-/**
- * What `orders list --review` says of a needs_review order: which email is in doubt, and
- * what SendGrid has said of it. An event naming the attempt would have settled it, so an
- * hour of silence means SendGrid has no record: probably not sent.
- */
-export function reviewNote(order: OrderRecord, now: Date): string {
-  const kind = emailInDoubt(order);
-  const what = { order: "order email", stop_notice: "stop notice", resend: "resent email" }[kind];
-  const since = order.updated_at.getTime();
-  if (now.getTime() - since < SENDGRID_EVENT_WAIT_MS)
-    return `${what}: waiting for SendGrid's events (until ${new Date(since + SENDGRID_EVENT_WAIT_MS).toISOString()})`;
-  return `${what}: no SendGrid record: probably not sent (check Email Activity, then resolve --resend)`;
-}
-
-/**
- * The scheduled reconcile's reminder: an ERROR `alert: needs_review` line for every order
- * still in review. A process that dies between writing needs_review and logging its alert
- * would otherwise leave an order that nobody is told about; this repeats the alert within
- * the schedule's period until an operator settles the order. Returns the orders named.
- */
-export async function remindReview(
-  store: Pick<OrderStore, "list">,
-  log: Logger,
-  now: Date,
-  limit = 500,
-): Promise<string[]> {
-  const inReview = await store.list({ status: "needs_review", limit });
-  for (const order of inReview)
-    log.error(
-      {
-        alert: "needs_review",
-        session_id: order.session_id,
-        reminder: true,
-        email_kind: emailInDoubt(order),
-        in_doubt: reviewNote(order, now),
-      },
-      "order still needs review: check SendGrid's activity, then `orders resolve SESSION_ID --sent` or `--resend`",
-    );
-  return inReview.map((o) => o.session_id);
-}
-
-/**
- * Whether an operator may settle the order (`orders resolve`): it is needs_review, or an
- * attempt that started sending its email was stopped part-way and left it `processing`
- * (a crash of the CLI, Ctrl-C): that is an unknown outcome too.
- */
-function isResolvable(order: OrderRecord, now: Date): boolean {
-  return order.status === "needs_review" || (isStranded(order, now) && isInDoubt(order, "order"));
-}
-
-function history(order: OrderRecord, now: Date, status: OrderStatus, reason: string): OrderRecord["history"] {
-  return withHistory(order, { at: now, status, reason, event_id: null });
-}
-
-/**
- * `orders resolve --sent`: the operator saw in SendGrid's activity that the email in
- * doubt went out. The order is fulfilled again (its order email did go out).
- */
-export function confirmSentChange(
-  order: OrderRecord | undefined,
-  sessionId: string,
-  operator: string,
-  now: Date,
-): OrderRecord {
-  if (!order) throw new OperatorRefusedError(`no order ${sessionId}`);
-  if (!isResolvable(order, now))
-    throw new OperatorRefusedError(
-      `order ${sessionId} is ${order.status}; only needs_review orders are resolved`,
-    );
-  // The record moves to `sent` as the fence would move it after SendGrid's answer.
-  const kind = emailInDoubt(order);
-  const what = { order: "email", stop_notice: "stop-shipment notice", resend: "resent email" }[kind];
-  const reason = `operator confirmed the ${what} was sent (${operator})`;
-  const record = emailRecordOf(order, kind);
-  const sent: ClaimedEmailRecord = {
-    ...record,
-    state: "sent",
-    sent_at: record.started_at ?? now,
-    by: "operator:confirmed",
-    claim_id: null,
-    lease_expires_at: null,
-  };
-  const settled =
-    kind === "stop_notice"
-      ? noticeSent(order, sent, now, null)
-      : kind === "resend"
-        ? // Its message id is not known: its events are matched by the attempt that sent it.
-          resendSent(order, { ...sent, message_id: null }, record.attempt_id ?? "", "operator:confirmed", now)
-        : { ...order, email: { ...order.email, ...sent, state: "sent" as const } };
-  return concludeOrder(settled, { status: "fulfilled", reason, now });
-}
+import { history, isResolvable, OperatorRefusedError, ResendRefusedError } from "./review.js";
+import { claimResend, freshDetails, recheckPayment } from "./resend-checks.js";
 
 export class OperatorActions {
   constructor(private readonly work: OrderWork) {}
@@ -327,8 +218,8 @@ export class OperatorActions {
       const details =
         claimed.details && !claimed.redacted_at
           ? claimed.details
-          : await this.freshDetails(attempt, sessionId, claimed);
-      const { check, verdict } = await this.recheckPayment(attempt, claimed, details);
+          : await freshDetails(this.work, attempt, sessionId, claimed);
+      const { check, verdict } = await recheckPayment(this.work, attempt, claimed, details);
       if (!verdict.ships)
         return await this.work.conclude(attempt, "cancelled", verdict.reason, {
           payment: check ? { ...check, checked_at: this.work.now() } : null,
@@ -359,45 +250,6 @@ export class OperatorActions {
   }
 
   /**
-   * The details to send, read from Stripe again: the order has none recorded, or they were
-   * erased (DESIGN 5c). Erased ones are used for this email only, never stored again; if
-   * Stripe has erased them too, the resend is refused with the reason.
-   */
-  private async freshDetails(attempt: Attempt, sessionId: string, order: OrderRecord): Promise<OrderDetails> {
-    const read = await this.work.read(attempt, "reading the checkout", (o) =>
-      this.work.stripe.getCheckout(sessionId, o),
-    );
-    const details = buildOrderDetails(read.session, read.lineItems);
-    if (order.redacted_at && !details.customer.email && !details.shipping?.address) {
-      const reason = `the customer's details were erased on ${order.redacted_at.toISOString().slice(0, 10)} and Stripe no longer has them: there is nothing to send`;
-      await this.work.update(
-        attempt,
-        (o, now) => releaseAttempt(attempt, o, now, `resend refused: ${reason}`),
-        {
-          requireLiveLease: false,
-        },
-      );
-      throw new ResendRefusedError(`order ${sessionId} is not resent: ${reason}`);
-    }
-    return details;
-  }
-
-  /** The payment behind the order as Stripe has it now, and whether the order may still ship. */
-  private async recheckPayment(attempt: Attempt, order: OrderRecord, details: OrderDetails) {
-    const paymentIntentId = order.payment_intent_id ?? details.payment_intent_id;
-    const ref =
-      order.invoice_id && !order.payment_intent_id
-        ? { invoiceId: order.invoice_id }
-        : paymentIntentId
-          ? { paymentIntentId }
-          : null;
-    const check = ref
-      ? await this.work.read(attempt, "re-checking the payment", (o) => this.work.stripe.getPayment(ref, o))
-      : null;
-    return { check, verdict: judgePayment(check) };
-  }
-
-  /**
    * `orders resend SESSION_ID --undelivered`: the order email once more, for a fulfilled
    * order whose email bounced or was dropped (after the address or the suppression was
    * fixed), through the one fence under a claim on `email.resend`. Refused with the reason
@@ -419,49 +271,13 @@ export class OperatorActions {
       "resend",
       () => undefined,
       (order, now) => {
-        if (!order) throw new ResendRefusedError(`no order ${sessionId}`);
-        const fromReview =
-          !!options.inReview && order.status === "needs_review" && emailInDoubt(order) === "resend";
-        if (order.status !== "fulfilled" && !fromReview)
-          throw new ResendRefusedError(
-            `order ${sessionId} is ${order.status}; only fulfilled orders are resent`,
-          );
-        const state = order.email.delivery?.state;
-        if (!isUndelivered(state))
-          throw new ResendRefusedError(
-            `the order email's delivery state is ${state ?? "not known yet"}; only a bounce or a drop is resent`,
-          );
-        const sale = order.after_sale;
-        if (sale?.kind === "refunded" || sale?.kind === "disputed")
-          throw new ResendRefusedError(
-            `order ${sessionId} was ${sale.kind} on ${sale.at.toISOString()}: it must not ship, so its email is not resent`,
-          );
-        const notice = order.stop_notice?.state;
-        if (notice === "sent" || notice === "sending" || notice === "unknown")
-          throw new ResendRefusedError(
-            `order ${sessionId}'s STOP SHIPMENT notice ${notice === "sent" ? "went out" : "may have gone out"}: its email is not resent`,
-          );
-        const resend = order.email.resend;
-        if (heldLive(order, "resend", now))
-          throw new ResendRefusedError(`a resend of ${sessionId} is in progress`);
-        if (!fromReview && (resend?.state === "sending" || resend?.state === "unknown"))
-          throw new ResendRefusedError(
-            `an earlier resend of ${sessionId} may have gone out (it recorded no outcome): check SendGrid's activity, then \`orders resolve ${sessionId} --sent\` or \`--resend\``,
-          );
-        if (!order.details)
-          throw new ResendRefusedError(`order ${sessionId} has no recorded details to send`);
-        const reason = fromReview ? "operator resend of the resent email in review" : order.reason;
-        const next: OrderRecord = {
-          ...order,
-          status: "fulfilled",
-          reason,
-          email: {
-            ...order.email,
-            resend: claimedRecord(resend, { claimId, now, leaseMs: this.work.settings.leaseMs }),
-          },
-          updated_at: now,
-          ...(fromReview ? { history: history(order, now, "fulfilled", reason ?? "operator resend") } : {}),
-        };
+        const next = claimResend(order, {
+          sessionId,
+          claimId,
+          now,
+          leaseMs: this.work.settings.leaseMs,
+          inReview: !!options.inReview,
+        });
         return { next, result: next };
       },
     );
@@ -475,9 +291,9 @@ export class OperatorActions {
     );
     try {
       const details = claimed.redacted_at
-        ? await this.freshDetails(attempt, sessionId, claimed)
+        ? await freshDetails(this.work, attempt, sessionId, claimed)
         : claimed.details!;
-      const { verdict } = await this.recheckPayment(attempt, claimed, details);
+      const { verdict } = await recheckPayment(this.work, attempt, claimed, details);
       if (!verdict.ships) {
         await this.work.update(
           attempt,

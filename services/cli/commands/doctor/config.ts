@@ -34,6 +34,9 @@ export const doctorSchema = v.object({
 });
 export type DoctorConfig = v.InferOutput<typeof doctorSchema>;
 
+/** Every variable `doctor` reads (docs/configuration.md is checked against it). */
+export const DOCTOR_ENV_KEYS: readonly string[] = Object.keys(doctorSchema.entries);
+
 /** What one check group learnt that a later one needs. */
 export interface Seen {
   subscription?: { audience: string | undefined; serviceAccount: string | undefined };

@@ -49,7 +49,7 @@ export async function checkStripe(
             `Stripe refuses STRIPE_API_KEY (${status}: ${errorMessage(err)})`,
             status === 401
               ? "store the account's secret or restricted key in STRIPE_API_KEY"
-              : "give the restricted key Webhook Endpoints read (and what terraform/README.md lists)",
+              : "give the restricted key Webhook Endpoints read (and what docs/deploying.md lists)",
           );
         throw err;
       }
@@ -81,7 +81,7 @@ export async function checkStripe(
       if (!endpoint)
         return problem(
           `no Stripe webhook endpoint for ${url}${bases.length > 1 ? ` (nor the receiver's other URLs: ${bases.slice(1).join(", ")})` : ""}`,
-          `stripe webhook_endpoints create --url ${url} --api-version ${STRIPE_API_VERSION} (terraform/README.md)`,
+          `stripe webhook_endpoints create --url ${url} --api-version ${STRIPE_API_VERSION} (docs/deploying.md)`,
         );
       const out: Outcome[] = [];
       out.push(

@@ -13,7 +13,7 @@ import {
   isFinal,
   RETRYABLE_STATUSES,
 } from "../../../../services/fulfiller/claims/order-state.js";
-import { confirmSentChange, emailInDoubt } from "../../../../services/fulfiller/operator/operator-actions.js";
+import { confirmSentChange, emailInDoubt } from "../../../../services/fulfiller/operator/review.js";
 import {
   at,
   firstClaim,
