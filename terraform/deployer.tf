@@ -3,7 +3,7 @@
 # Cloud Build runs as its own service account, not the project's default one (which holds
 # Editor in older projects): the first apply, made by a person, creates it and grants it what
 # applying this configuration takes; the trigger is then set to run as it
-# (terraform/README.md, step 6). var.deployer_member overrides it for another pipeline.
+# (docs/deploying.md, step 6). var.deployer_member overrides it for another pipeline.
 
 resource "google_service_account" "deployer" {
   project      = var.project_id

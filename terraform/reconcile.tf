@@ -88,7 +88,7 @@ resource "google_cloud_run_v2_job" "reconcile" {
   lifecycle {
     precondition {
       condition     = contains(keys(var.secret_versions), "stripe_api_key") && var.image != ""
-      error_message = "Name the Stripe key's version in secret_versions (terraform/README.md) and set image to a digest."
+      error_message = "Name the Stripe key's version in secret_versions (docs/deploying.md) and set image to a digest."
     }
   }
 

@@ -200,7 +200,7 @@ resource "google_cloud_run_v2_service" "service" {
     ignore_changes = [traffic]
     precondition {
       condition     = local.secrets_pinned
-      error_message = "Add a version to each secret first (terraform/README.md, first apply, step 3), then name it in secret_versions: the services read them at start-up."
+      error_message = "Add a version to each secret first (docs/deploying.md, the first apply, step 3), then name it in secret_versions: the services read them at start-up."
     }
     precondition {
       condition     = var.image != ""

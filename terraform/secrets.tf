@@ -1,7 +1,7 @@
 # Secret containers only: values are added out of band (`gcloud secrets versions add`),
 # never in Terraform state. The services read them at start-up through sm:// references
 # pinned to a version, so every secret a service reads needs a version before that service
-# is created: the first apply is two steps (terraform/README.md), and `secret_versions`
+# is created: the first apply is two steps (docs/deploying.md), and `secret_versions`
 # names the versions (the services refuse to plan until it names theirs).
 locals {
   secrets = {

@@ -91,7 +91,7 @@ variable "stripe_event_types" {
 
 variable "sendgrid_event_webhook" {
   type        = bool
-  description = "Verify and accept SendGrid's signed Event Webhook at /webhooks/sendgrid (delivery tracking). Add the verification key's secret version first (terraform/README.md)."
+  description = "Verify and accept SendGrid's signed Event Webhook at /webhooks/sendgrid (delivery tracking). Add the verification key's secret version first (docs/deploying.md, delivery tracking)."
   default     = false
 }
 
@@ -284,7 +284,7 @@ variable "deletion_protection" {
 
 variable "secret_versions" {
   type        = map(string)
-  description = "The version each service reads of each secret, pinned (first apply, step 3 in terraform/README.md): { stripe_webhook_secret = \"1\", stripe_api_key = \"1\", sendgrid_api_key = \"1\" }, plus sendgrid_webhook_key with sendgrid_event_webhook. A rotation adds a version, bumps the number here and applies: a new revision rolls out through the deploy's checks (README, Rotating a secret). Until the map names them, the services and the reconcile job are not planned."
+  description = "The version each service reads of each secret, pinned (the first apply, step 3, in docs/deploying.md): { stripe_webhook_secret = \"1\", stripe_api_key = \"1\", sendgrid_api_key = \"1\" }, plus sendgrid_webhook_key with sendgrid_event_webhook. A rotation adds a version, bumps the number here and applies: a new revision rolls out through the deploy's checks (docs/deploying.md, Rotating a secret). Until the map names them, the services and the reconcile job are not planned."
   default     = {}
   validation {
     condition     = alltrue([for k, v in var.secret_versions : contains(["stripe_webhook_secret", "stripe_api_key", "sendgrid_api_key", "sendgrid_webhook_key", "dispatch_link_secret", "order_email_hash_key"], k) && can(regex("^[1-9][0-9]*$", v))])

@@ -21,7 +21,7 @@ terraform {
   }
 
   # Partial configuration: `terraform init -backend-config="bucket=YOUR_STATE_BUCKET"`.
-  # See README.md for the bootstrap of the state bucket.
+  # See docs/deploying.md for the bootstrap of the state bucket.
   backend "gcs" {
     prefix = "stripe-fulfilment"
   }
