@@ -85,12 +85,7 @@ export function judgeRun(m: {
       ? summarizeRounds(m.rounds, "emulator", m.lightLoad, "p99_vs_bare")
       : null,
     receiver_rss_under_load_vs_bare: summarizeRounds(m.rounds, "emulator", "saturation", "rss_vs_bare"),
-    receiver_cpu_forged_sendgrid_vs_stripe: {
-      median: m.forged.median,
-      min: m.forged.min,
-      max: m.forged.max,
-      rounds: m.forged.rounds.map((r) => r.ratio),
-    },
+    receiver_cpu_forged_sendgrid_vs_stripe: summarize(m.forged.rounds.map((r) => r.ratio)),
     receiver_ready_vs_pubsub_client_floor: m.startupRatios.receiver_ready_vs_pubsub_client_floor ?? null,
     fulfiller_ready_vs_firestore_client_floor:
       m.startupRatios.fulfiller_ready_vs_firestore_client_floor ?? null,

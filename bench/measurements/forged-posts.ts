@@ -9,6 +9,7 @@
 import { readFileSync } from "node:fs";
 import autocannon from "autocannon";
 import { signedStripeRequests, startReceiver } from "../receiver-process.js";
+import { ratio, summarize } from "../ratios.js";
 import {
   buildSendGridEvent,
   generateSendGridKeyPair,
@@ -96,18 +97,19 @@ export async function measureForgedPosts(options: {
       rounds.push({
         stripe_cpu_us: Math.round(stripe),
         sendgrid_cpu_us: Math.round(sendgrid),
-        ratio: Math.round((sendgrid / stripe) * 1000) / 1000,
+        ratio: ratio(sendgrid, stripe)!,
       });
     } finally {
       await server.stop();
     }
   }
-  const ratios = rounds.map((r) => r.ratio).sort((a, b) => a - b);
+  const summary = summarize(rounds.map((r) => r.ratio));
+  if (!summary) throw new Error("forged posts: no round measured");
   return {
     rounds,
-    median: ratios[Math.floor(ratios.length / 2)]!,
-    min: ratios[0]!,
-    max: ratios.at(-1)!,
+    median: summary.median,
+    min: summary.min,
+    max: summary.max,
     posts_per_round: options.posts,
   };
 }

@@ -138,11 +138,11 @@ export async function sendTestEvents(
   const scenario = SCENARIOS[options.scenario];
   const sent: SentEvent[] = [];
   for (let i = 0; i < options.count; i++) {
-    // The demo order (docs/EMAILS.md's first sample); a shipping rate only where Checkout
-    // charges one with the payment.
+    // The demo order (docs/EMAILS.md's first sample); its shipping rate only in payment
+    // mode, the one-off payment the sample is (scenarios that name a mode are not).
     const spec: SessionSpec = {
       ...DEMO_ORDER,
-      ...("mode" in scenario.spec ? { shippingCost: 0 } : {}),
+      shippingCost: "mode" in scenario.spec ? 0 : DEMO_ORDER.shippingCost,
       ...scenario.spec,
       lines: options.scale ? [DEMO_SCALE_LINE, DEMO_COVER_LINE] : [DEMO_COVER_LINE],
     };
